@@ -1,0 +1,107 @@
+"""Load metadata from MetaCLIP's ``metadata.json`` or a text file, and hash it.
+
+The hash is the sha256 of a canonical encoding: the entries as a compact JSON list,
+UTF-8, ``ensure_ascii=False``. It does not depend on the file's formatting, so the same
+list written as ``.json``, ``.json.gz`` or ``.txt`` has the same hash.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metacurate.errors import MetacurateError
+
+
+def metadata_hash(entries: Sequence[str]) -> str:
+    """sha256 hex digest of the canonical encoding of ``entries``."""
+    canonical = json.dumps(list(entries), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """An ordered list of entries; ``entries[i]`` is entry id ``i``."""
+
+    entries: tuple[str, ...]
+    name: str = "<memory>"
+    hash: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.hash:
+            object.__setattr__(self, "hash", metadata_hash(self.entries))
+
+    @classmethod
+    def from_list(cls, entries: Sequence[str], name: str = "<memory>") -> Metadata:
+        """Validate and wrap a list of strings."""
+        _check_entries(entries, name)
+        return cls(tuple(entries), name=name)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, entry_id: int) -> str:
+        return self.entries[entry_id]
+
+    @property
+    def short_hash(self) -> str:
+        return self.hash[:12]
+
+
+def _check_entries(entries: object, where: str) -> None:
+    if isinstance(entries, (str, bytes)) or not isinstance(entries, Sequence):
+        raise MetacurateError(
+            f"{where}: metadata must be a JSON list of strings, got {type(entries).__name__}; "
+            "MetaCLIP's metadata.json is a list such as [\"dog\", \"cat\", ...]"
+        )
+    for i, e in enumerate(entries):
+        if not isinstance(e, str):
+            raise MetacurateError(
+                f"{where}: entry {i} is {type(e).__name__} {e!r}, not a string; "
+                "metadata must be a list of strings (entry id = position)"
+            )
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def load_metadata(path: str | Path) -> Metadata:
+    """Read metadata from ``.json`` (a JSON list of strings) or a text file.
+
+    Text files hold one entry per line; only the line ending (``\\n`` or ``\\r\\n``) is
+    removed, so spaces are kept and a blank line is an empty entry at that id. A final
+    newline does not add an entry. ``.gz`` variants of both are accepted.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MetacurateError(f"metadata file not found: {p}")
+    name = p.name
+    stem_suffix = Path(p.stem).suffix if p.suffix == ".gz" else p.suffix
+    try:
+        with _open_text(p) as f:
+            if stem_suffix == ".json":
+                try:
+                    entries = json.load(f)
+                except json.JSONDecodeError as exc:
+                    raise MetacurateError(
+                        f"{p}: not valid JSON ({exc}); expected a JSON list of strings"
+                    ) from None
+            else:
+                text = f.read()
+                if text.endswith("\n"):
+                    text = text[:-1]
+                lines = text.split("\n") if text else []
+                entries = [line[:-1] if line.endswith("\r") else line for line in lines]
+    except UnicodeDecodeError as exc:
+        raise MetacurateError(f"{p}: not UTF-8 text ({exc}); save the metadata as UTF-8") from None
+    except (OSError, EOFError) as exc:
+        raise MetacurateError(f"{p}: cannot read metadata ({exc})") from None
+    _check_entries(entries, str(p))
+    return Metadata(tuple(entries), name=name)
