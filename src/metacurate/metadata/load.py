@@ -56,7 +56,7 @@ def _check_entries(entries: object, where: str) -> None:
     if isinstance(entries, (str, bytes)) or not isinstance(entries, Sequence):
         raise MetacurateError(
             f"{where}: metadata must be a JSON list of strings, got {type(entries).__name__}; "
-            "MetaCLIP's metadata.json is a list such as [\"dog\", \"cat\", ...]"
+            'MetaCLIP\'s metadata.json is a list such as ["dog", "cat", ...]'
         )
     for i, e in enumerate(entries):
         if not isinstance(e, str):

@@ -1,0 +1,6 @@
+"""Matching: ``spacing()``, the exact metaclip1 matcher and uid hashing."""
+
+from metacurate.match.matcher import BatchMatches, Matcher, load_or_build, native_available
+from metacurate.match.spacing import WRAPPED, spacing
+
+__all__ = ["WRAPPED", "BatchMatches", "Matcher", "load_or_build", "native_available", "spacing"]

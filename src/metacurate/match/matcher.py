@@ -1,0 +1,314 @@
+"""The exact metaclip1 matcher: ``Matcher(metadata).match(text)`` and ``.match_batch(texts)``.
+
+Both implementations use the same idea (see ``_native.c`` for why it is exact): split
+``spacing(text)`` into space-separated tokens and look up growing token spans in a table of
+entries and entry prefixes. The native kernel does it on Arrow buffers with no Python object
+per caption; the pure-Python one is the fallback when the kernel is not compiled, and the
+tests hold both to the naive loop of semantics.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from metacurate.errors import MetacurateError
+from metacurate.match.spacing import spacing
+from metacurate.metadata import Metadata
+
+try:  # the compiled kernel is optional: see setup.py
+    from metacurate.match import _native
+except ImportError:  # pragma: no cover - exercised when no compiler was available
+    _native = None
+
+MODES = ("metaclip1",)
+INDEX_FORMAT = "metacurate-span-index"
+INDEX_VERSION = 1
+
+#: Row status codes returned with every batch (counted by reason in the stats).
+STATUS_TEXT, STATUS_NULL, STATUS_EMPTY, STATUS_INVALID_UTF8 = 0, 1, 2, 3
+STATUS_NAMES = {
+    STATUS_TEXT: "text",
+    STATUS_NULL: "null",
+    STATUS_EMPTY: "empty",
+    STATUS_INVALID_UTF8: "invalid_utf8",
+}
+
+
+def native_available() -> bool:
+    """True when the compiled kernel was built and may be used."""
+    return _native is not None and os.environ.get("METACURATE_NO_NATIVE", "") in ("", "0")
+
+
+@dataclass(frozen=True)
+class BatchMatches:
+    """Matches of one batch: ``entry_ids`` (list<int32>, ascending) and a per-row status."""
+
+    entry_ids: pa.ListArray
+    status: np.ndarray  # uint8, one of the STATUS_* codes
+
+
+def _as_arrow_text(texts: pa.Array | pa.ChunkedArray | Sequence[str | bytes | None]) -> pa.Array:
+    """Texts as one Arrow (large_)string or (large_)binary array."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+    if isinstance(texts, pa.Array):
+        t = texts.type
+        if pa.types.is_null(t):
+            return pa.nulls(len(texts), pa.string())
+        if pa.types.is_string_view(t) or pa.types.is_binary_view(t):
+            return texts.cast(pa.large_binary())
+        if not (
+            pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_binary(t)
+            or pa.types.is_large_binary(t)
+        ):
+            raise MetacurateError(f"text column has type {t}; expected strings")
+        return texts
+    if isinstance(texts, str):
+        raise TypeError("match_batch expects a sequence of texts, not one str; use match()")
+    items = list(texts)
+    try:
+        return pa.array(items, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        # Strings Arrow refuses (lone surrogates) become bytes and are flagged invalid_utf8.
+        return pa.array(
+            [x.encode("utf-8", "surrogatepass") if isinstance(x, str) else x for x in items],
+            type=pa.binary(),
+        )
+
+
+class Matcher:
+    """Exact substring matcher for one metadata list (mode ``metaclip1``).
+
+    ``native=None`` uses the compiled kernel when available, ``False`` forces the
+    pure-Python matcher (same results, slower).
+    """
+
+    def __init__(
+        self,
+        metadata: Metadata | Sequence[str],
+        mode: str = "metaclip1",
+        native: bool | None = None,
+        _tables: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise MetacurateError(f"unknown matching mode {mode!r}; available: {', '.join(MODES)}")
+        if not isinstance(metadata, Metadata):
+            metadata = Metadata.from_list(list(metadata))
+        self.metadata = metadata
+        self.mode = mode
+        if native is None:
+            native = native_available()
+        elif native and _native is None:
+            raise MetacurateError(
+                "the native matcher was not compiled; reinstall metacurate with gcc available"
+            )
+        self.native = native
+        if native:
+            self._tables = _tables if _tables is not None else self._build_native()
+        else:
+            self._entries, self._prefixes = self._build_python()
+
+    # -- construction -------------------------------------------------------------------
+
+    def _entry_blob(self) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            arr = pa.array(self.metadata.entries, type=pa.large_string())
+        except (pa.ArrowInvalid, UnicodeEncodeError) as exc:
+            raise MetacurateError(
+                f"metadata {self.metadata.name}: an entry is not valid Unicode ({exc})"
+            ) from None
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[: len(arr) + 1]
+        data_buf = arr.buffers()[2]
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf else np.zeros(0, np.uint8)
+        return data, offsets
+
+    def _build_native(self) -> dict[str, np.ndarray]:
+        blob, offsets = self._entry_blob()
+        slots, ids, mask = _native.build(blob, offsets)
+        return {
+            "slots": np.frombuffer(slots, dtype=np.uint8),
+            "ids": np.frombuffer(ids, dtype=np.int32),
+            "blob": blob,
+            "mask": np.array([mask], dtype=np.uint64),
+        }
+
+    def _build_python(self) -> tuple[dict[str, list[int]], set[str]]:
+        entries: dict[str, list[int]] = {}
+        prefixes: set[str] = set()
+        for entry_id, entry in enumerate(self.metadata.entries):
+            entries.setdefault(entry, []).append(entry_id)
+            tokens = entry.split(" ")
+            for k in range(1, len(tokens)):
+                prefixes.add(" ".join(tokens[:k]))
+        return entries, prefixes
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the native tables (0 for the Python matcher)."""
+        return sum(a.nbytes for a in self._tables.values()) if self.native else 0
+
+    # -- matching -----------------------------------------------------------------------
+
+    def match(self, text: str | None) -> list[int]:
+        """Ascending ids of the entries that match ``text`` (empty for ``None``)."""
+        if text is None:
+            return []
+        if not self.native:
+            return self._match_python(text)
+        return self.match_batch([text])[0].as_py()
+
+    def match_batch(self, texts: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.ListArray:
+        """Match every text; one ascending list of int32 ids per row, nulls give ``[]``."""
+        return self.match_arrow(texts).entry_ids
+
+    def match_arrow(self, texts: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> BatchMatches:
+        """Like ``match_batch`` but also returns each row's status (text/null/empty/invalid)."""
+        arr = _as_arrow_text(texts)
+        if self.native:
+            return self._match_native(arr)
+        return self._match_python_batch(arr)
+
+    def _match_native(self, arr: pa.Array) -> BatchMatches:
+        n = len(arr)
+        validity, offsets, data = arr.buffers()[:3]
+        is64 = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+        t = self._tables
+        if offsets is None:  # an empty array may have no buffers
+            offsets = pa.py_buffer(np.zeros(arr.offset + n + 1, np.int64 if is64 else np.int32))
+        out_offsets, out_ids, status = _native.match(
+            t["slots"],
+            t["blob"],
+            t["ids"] if len(t["ids"]) else None,
+            int(t["mask"][0]),
+            offsets,
+            is64,
+            data,
+            validity if arr.null_count else None,
+            arr.offset,
+            n,
+        )
+        entry_ids = pa.ListArray.from_arrays(
+            pa.array(np.frombuffer(out_offsets, dtype=np.int32)),
+            pa.array(np.frombuffer(out_ids, dtype=np.int32)),
+        )
+        return BatchMatches(entry_ids, np.frombuffer(status, dtype=np.uint8))
+
+    def _match_python(self, text: str) -> list[int]:
+        tokens = spacing(text)[1:-1].split(" ")
+        entries, prefixes = self._entries, self._prefixes
+        found: set[int] = set()
+        n = len(tokens)
+        for j in range(n):
+            span = tokens[j]
+            k = j
+            while True:
+                ids = entries.get(span)
+                if ids is not None:
+                    found.update(ids)
+                k += 1
+                if k == n or span not in prefixes:
+                    break
+                span = span + " " + tokens[k]
+        return sorted(found)
+
+    def _match_python_batch(self, arr: pa.Array) -> BatchMatches:
+        binary = arr.cast(pa.large_binary())
+        offsets = [0]
+        values: list[int] = []
+        status = np.zeros(len(arr), dtype=np.uint8)
+        for i, raw in enumerate(binary.to_pylist()):
+            if raw is None:
+                status[i] = STATUS_NULL
+            else:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    status[i] = STATUS_INVALID_UTF8
+                else:
+                    status[i] = STATUS_TEXT if text else STATUS_EMPTY
+                    values.extend(self._match_python(text))
+            offsets.append(len(values))
+        entry_ids = pa.ListArray.from_arrays(
+            pa.array(offsets, type=pa.int32()), pa.array(values, type=pa.int32())
+        )
+        return BatchMatches(entry_ids, status)
+
+    # -- cache --------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the native tables as ``.npy`` files (safe to load, memory-mappable)."""
+        if not self.native:
+            raise MetacurateError("only the native matcher can be saved")
+        d = Path(directory)
+        tmp = d.with_name(d.name + f".tmp-{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        for name, arr in self._tables.items():
+            np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
+        info = {
+            "format": INDEX_FORMAT,
+            "version": INDEX_VERSION,
+            "kernel_version": _native.KERNEL_VERSION,
+            "slot_size": _native.SLOT_SIZE,
+            "metadata_hash": self.metadata.hash,
+            "entries": len(self.metadata),
+            "mode": self.mode,
+        }
+        (tmp / "index.json").write_text(json.dumps(info, indent=1) + "\n")
+        if d.exists():  # another process won the race: theirs is identical
+            _rmtree(tmp)
+        else:
+            os.replace(tmp, d)
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path, metadata: Metadata, mode: str = "metaclip1") -> Matcher:
+        """Memory-map tables written by ``save`` (shared by every process that maps them)."""
+        d = Path(directory)
+        info = json.loads((d / "index.json").read_text())
+        expected = {
+            "format": INDEX_FORMAT,
+            "version": INDEX_VERSION,
+            "kernel_version": getattr(_native, "KERNEL_VERSION", None),
+            "slot_size": getattr(_native, "SLOT_SIZE", None),
+            "metadata_hash": metadata.hash,
+            "mode": mode,
+        }
+        for key, value in expected.items():
+            if info.get(key) != value:
+                raise MetacurateError(
+                    f"{d}: matcher index has {key}={info.get(key)!r}, expected {value!r}; "
+                    "delete the folder to rebuild it"
+                )
+        tables = {
+            name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            for name in ("slots", "ids", "blob", "mask")
+        }
+        return cls(metadata, mode=mode, native=True, _tables=tables)
+
+
+def load_or_build(
+    metadata: Metadata, cache_dir: str | Path | None, mode: str = "metaclip1"
+) -> Matcher:
+    """The matcher for ``metadata``: mapped from ``cache_dir`` if built before, else built
+    (and saved there, so worker processes map it instead of rebuilding)."""
+    if cache_dir is None or not native_available():
+        return Matcher(metadata, mode=mode)
+    d = Path(cache_dir) / f"{metadata.hash[:16]}-{mode}-v{INDEX_VERSION}"
+    if not (d / "index.json").exists():
+        Matcher(metadata, mode=mode).save(d)
+    return Matcher.load(d, metadata, mode=mode)
+
+
+def _rmtree(path: Path) -> None:
+    for p in path.iterdir():
+        p.unlink()
+    path.rmdir()

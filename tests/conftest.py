@@ -1,0 +1,33 @@
+"""Shared test helpers: where the read-only sample data lives, and the naive reference."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path | None:
+    """``$METACURATE_SHARED`` or ``../shared`` beside the repo; None when absent."""
+    d = Path(os.environ.get("METACURATE_SHARED", REPO.parent / "shared"))
+    return d if (d / "data").is_dir() else None
+
+
+def shared_file(rel: str) -> Path:
+    """A file of the shared data folder, or skip the test when the folder is absent."""
+    d = shared_dir()
+    if d is None or not (d / "data" / rel).exists():
+        pytest.skip(f"shared data {rel} not present (set METACURATE_SHARED)")
+    return d / "data" / rel
+
+
+def require_system(what: str, present: bool) -> None:
+    """Skip when a system package is missing, or fail under METACURATE_REQUIRE_SYSTEM_DEPS=1."""
+    if present:
+        return
+    if os.environ.get("METACURATE_REQUIRE_SYSTEM_DEPS") == "1":
+        pytest.fail(f"{what} is required here (METACURATE_REQUIRE_SYSTEM_DEPS=1) but missing")
+    pytest.skip(f"{what} not installed")
