@@ -1,5 +1,39 @@
-"""Metadata: the list of entry strings (entry id = position) and its content hash."""
+"""Metadata: the list of entry strings (entry id = position), its hash, building and the default."""
 
+from metacurate.metadata.build import (
+    BuildConfig,
+    BuildResult,
+    build_metadata,
+    read_sources,
+    sources_path_for,
+    write_metadata,
+)
+from metacurate.metadata.default import (
+    DEFAULT_METADATA_NAME,
+    DEFAULT_METADATA_NOTE,
+    load_default_metadata,
+    load_default_sources,
+    resolve_metadata,
+)
+from metacurate.metadata.info import describe_metadata, diff_metadata, unmatchable_reason
 from metacurate.metadata.load import Metadata, load_metadata, metadata_hash
 
-__all__ = ["Metadata", "load_metadata", "metadata_hash"]
+__all__ = [
+    "DEFAULT_METADATA_NAME",
+    "DEFAULT_METADATA_NOTE",
+    "BuildConfig",
+    "BuildResult",
+    "Metadata",
+    "build_metadata",
+    "describe_metadata",
+    "diff_metadata",
+    "load_default_metadata",
+    "load_default_sources",
+    "load_metadata",
+    "metadata_hash",
+    "read_sources",
+    "resolve_metadata",
+    "sources_path_for",
+    "unmatchable_reason",
+    "write_metadata",
+]

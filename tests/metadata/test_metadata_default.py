@@ -1,0 +1,77 @@
+"""The built-in default metadata: loads fast, its size and composition, its side files."""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+
+from metacurate.metadata.build import read_sources
+from metacurate.metadata.cli import main
+from metacurate.metadata.default import (
+    DEFAULT_METADATA_NAME,
+    load_default_metadata,
+    load_default_sources,
+    resolve_metadata,
+)
+from metacurate.metadata.info import unmatchable_reason
+from metacurate.metadata.wordnet import find_wordnet_or_none, wordnet_entries
+
+DATA = resources.files("metacurate.metadata").joinpath("data")
+
+EXPECTED_ENTRIES = 338_119
+EXPECTED_COMPOSITION = {"digits": 100, "wordnet": 86_554, "wordfreq_unigram": 251_465}
+
+
+def test_default_loads_with_expected_size_and_composition() -> None:
+    md = load_default_metadata()
+    assert md.name == DEFAULT_METADATA_NAME == "metacurate-default-v1"
+    assert len(md) == EXPECTED_ENTRIES
+    assert md.entries[:100] == tuple(str(i) for i in range(100))
+    assert len(set(md.entries)) == len(md)
+    assert not any(unmatchable_reason(e) for e in md.entries)
+    src = load_default_sources()
+    assert src.metadata_hash == md.hash
+    assert src.first_source_counts() == EXPECTED_COMPOSITION
+    assert src.source_names == ("digits", "wordnet", "wordfreq_unigram")
+    assert resolve_metadata(None).hash == md.hash
+    assert resolve_metadata("default").hash == md.hash
+
+
+def test_default_loads_in_under_a_second() -> None:
+    best = float("inf")
+    for _ in range(2):  # best of two: the test machine is shared
+        t0 = time.perf_counter()
+        load_default_metadata()
+        best = min(best, time.perf_counter() - t0)
+    assert best < 1.0, f"load_default_metadata took {best:.2f} s"
+
+
+def test_default_files_are_small_and_licensed() -> None:
+    size = DATA.joinpath("default_metadata.json.gz").read_bytes()
+    assert len(size) < 5_000_000
+    notice = DATA.joinpath("NOTICE.txt").read_text(encoding="utf-8")
+    assert "WordNet 3.0 Copyright 2006 by Princeton University" in notice
+    assert "CC BY-SA 4.0" in notice and "APPROXIMATES MetaCLIP" in notice
+
+
+def test_default_wordnet_part_matches_system_wordnet() -> None:
+    wn = find_wordnet_or_none()
+    if wn is None:
+        import pytest
+
+        pytest.skip("no WordNet installed to compare with (apt-get install wordnet-base)")
+    md = load_default_metadata()
+    assert list(md.entries[100 : 100 + 86_554]) == wordnet_entries(wn)
+
+
+def test_info_on_default(capsys) -> None:
+    assert main(["metadata", "info"]) == 0
+    text = capsys.readouterr().out
+    assert "metacurate-default-v1" in text and "338,119" in text
+    assert "approximates MetaCLIP's metadata" in text and "--metadata" in text
+    assert main(["metadata", "info", "default", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sources"]["first_source"] == EXPECTED_COMPOSITION
+    with resources.as_file(DATA.joinpath("default_metadata.sources.json.gz")) as p:
+        assert read_sources(p).params["name"] == DEFAULT_METADATA_NAME
