@@ -1,0 +1,99 @@
+"""What one page yields: image URL + text pairs, and the shared URL/text rules for HTML and WAT."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import NamedTuple
+from urllib.parse import urljoin, urlsplit
+
+#: Image attributes that carry a caption, in the order rows are emitted for one image.
+TEXT_SOURCES: tuple[str, ...] = ("alt", "title", "data-image-title")
+
+_WHITESPACE = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
+_URL_WHITESPACE = str.maketrans({"\n": None, "\r": None, "\t": None})
+
+
+class ImagePair(NamedTuple):
+    """One candidate row: absolute image URL, normalised text and the attribute it came from."""
+
+    url: str
+    text: str
+    text_source: str
+
+
+@dataclass
+class PageImages:
+    """Pairs found on one page plus the counters that explain what was dropped and why.
+
+    `counts` keys: images_seen, with_text, relative_urls_resolved and `dropped_<reason>`
+    (empty_src, data_uri, non_http_scheme, unresolvable_relative, bad_url).
+    """
+
+    pairs: list[ImagePair] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def normalize_text(text: str | None) -> str:
+    """`\\n`, `\\r`, `\\t` → space, then strip; None → ""."""
+    if not text:
+        return ""
+    return text.translate(_WHITESPACE).strip()
+
+
+def resolve_base(page_url: str | None, base_href: str | None) -> str | None:
+    """What relative `src` values resolve against: `<base href>` (resolved), else the page URL."""
+    if base_href:
+        href = base_href.strip().translate(_URL_WHITESPACE)
+        if href:
+            try:
+                base = urljoin(page_url or "", href)
+            except ValueError:
+                base = ""
+            if urlsplit(base).scheme in ("http", "https"):
+                return base
+    return page_url or None
+
+
+def add_image(
+    page: PageImages, src: str | None, texts: list[tuple[str, str | None]], base: str | None
+) -> None:
+    """Record one `<img>` (or WAT `IMG@/src` link): resolve `src`, keep its non-empty texts."""
+    counts = page.counts
+    counts["images_seen"] += 1
+    kept = [(source, t) for source, raw in texts if (t := normalize_text(raw))]
+    if not kept:
+        return
+    counts["with_text"] += 1
+    src = (src or "").strip().translate(_URL_WHITESPACE)
+    if not src:
+        counts["dropped_empty_src"] += 1
+        return
+    try:
+        scheme = urlsplit(src).scheme.lower()
+    except ValueError:
+        counts["dropped_bad_url"] += 1
+        return
+    if scheme == "data":
+        counts["dropped_data_uri"] += 1
+        return
+    if scheme:
+        if scheme not in ("http", "https"):
+            counts["dropped_non_http_scheme"] += 1
+            return
+        url = src
+    else:
+        if not base:
+            counts["dropped_unresolvable_relative"] += 1
+            return
+        try:
+            url = urljoin(base, src)
+        except ValueError:
+            counts["dropped_bad_url"] += 1
+            return
+        if urlsplit(url).scheme not in ("http", "https"):
+            counts["dropped_non_http_scheme"] += 1
+            return
+        counts["relative_urls_resolved"] += 1
+    for source, text in kept:
+        page.pairs.append(ImagePair(url, text, source))

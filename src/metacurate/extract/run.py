@@ -1,0 +1,351 @@
+"""Extraction over files: pages → pairs → dedup → optional language id → Parquet shards + stats."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from metacurate.errors import MetacurateError
+from metacurate.extract.html import image_pairs_from_html
+from metacurate.extract.pairs import PageImages
+from metacurate.extract.warc import ErrorLog, check_source, iter_records
+from metacurate.extract.wat import WatFormatError, image_pairs_from_wat, parse_wat, wat_status
+
+FORMAT_VERSION = 1
+STATS_FILE = "_extract_stats.json"
+SHARD_PATTERN = "part-{:05d}.parquet"
+DEFAULT_SHARD_ROWS = 100_000
+
+#: Counters every per-file stats block has (all add up across files).
+COUNTERS = (
+    "records",
+    "html_pages",
+    "wat_records",
+    "non_2xx_skipped",
+    "images_seen",
+    "with_text",
+    "pairs",
+    "kept",
+    "duplicates",
+    "relative_urls_resolved",
+)
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("metacurate")
+    except Exception:  # not installed (running from a checkout)
+        return "unknown"
+
+
+def uid_for(url: str) -> str:
+    """DataComp-style 128-bit hex id of an image URL: the first 32 hex digits of its sha256."""
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def output_schema(lid: bool) -> pa.Schema:
+    """Columns of the shards; `lang` only with language identification."""
+    fields = [
+        pa.field("uid", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("text_source", pa.string()),
+        pa.field("page_url", pa.string()),
+        pa.field("warc_file", pa.string()),
+        pa.field("record_offset", pa.int64()),
+    ]
+    if lid:
+        fields.append(pa.field("lang", pa.string()))
+    meta = {"format_version": FORMAT_VERSION, "tool": "metacurate extract"}
+    meta["package_version"] = _package_version()
+    return pa.schema(fields, metadata={"metacurate": json.dumps(meta, sort_keys=True)})
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """Everything that decides an extraction's output; recorded in the stats file."""
+
+    files: tuple[str, ...]
+    out_dir: str
+    shard_rows: int = DEFAULT_SHARD_ROWS
+    lid: bool = False
+    overwrite: bool = False
+
+    def validate(self) -> None:
+        """Raise MetacurateError for flags or inputs that cannot work."""
+        if not self.files:
+            raise MetacurateError("extract: no input files; pass WARC/WAT paths or URLs")
+        if self.shard_rows < 1:
+            raise MetacurateError(f"--shard-rows {self.shard_rows}: must be a positive row count")
+        for source in self.files:
+            check_source(source)
+        out = Path(self.out_dir)
+        if out.exists() and not out.is_dir():
+            raise MetacurateError(f"--out {out}: exists and is not a directory; pick another path")
+        if self.lid:
+            try:
+                import py3langid  # noqa: F401
+            except ImportError:
+                raise MetacurateError(
+                    "--lid needs py3langid: pip install 'metacurate[extract]'"
+                ) from None
+
+
+class LanguageTagger:
+    """py3langid (model inside the wheel, no network) with a cache: captions repeat a lot."""
+
+    def __init__(self, cache_size: int = 200_000) -> None:
+        import py3langid
+
+        self._classify = py3langid.classify
+        self._cache: dict[str, str] = {}
+        self._cache_size = cache_size
+
+    def __call__(self, text: str) -> str:
+        lang = self._cache.get(text)
+        if lang is None:
+            lang = self._classify(text)[0]
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[text] = lang
+        return lang
+
+
+class ShardWriter:
+    """Buffers rows and writes `part-NNNNN.parquet` shards via a temporary name + atomic rename."""
+
+    def __init__(self, out_dir: Path, schema: pa.Schema, shard_rows: int) -> None:
+        self.out_dir = out_dir
+        self.schema = schema
+        self.shard_rows = shard_rows
+        self.shards: list[dict[str, Any]] = []
+        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+
+    def add(self, row: dict[str, Any]) -> None:
+        for name, values in self._columns.items():
+            values.append(row[name])
+        if len(self._columns["uid"]) >= self.shard_rows:
+            self.flush()
+
+    def flush(self, force: bool = False) -> None:
+        """Write buffered rows as the next shard (`force`: even if empty, so a run leaves one)."""
+        rows = len(self._columns["uid"])
+        if rows == 0 and not force:
+            return
+        table = pa.table(self._columns, schema=self.schema)
+        name = SHARD_PATTERN.format(len(self.shards))
+        tmp = self.out_dir / f".{name}.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, self.out_dir / name)
+        self.shards.append({"file": name, "rows": rows})
+        self._columns = {name: [] for name in self.schema.names}
+
+    def close(self) -> None:
+        self.flush(force=not self.shards)
+
+
+@dataclass
+class FileStats:
+    """Per-file counters, dropped-URL reasons and errors; every number adds up across files."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    errors: ErrorLog = field(default_factory=ErrorLog)
+
+    def add_page(self, page: PageImages) -> None:
+        for key, value in page.counts.items():
+            if key.startswith("dropped_"):
+                self.dropped[key.removeprefix("dropped_")] += value
+            else:
+                self.counts[key] += value
+        self.counts["pairs"] += len(page.pairs)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {key: self.counts[key] for key in COUNTERS}
+        out["dropped"] = dict(sorted(self.dropped.items()))
+        out["errors"] = dict(sorted(self.errors.counts.items()))
+        out["error_count"] = sum(self.errors.counts.values())
+        out["error_samples"] = self.errors.samples
+        return out
+
+
+def merge_stats(blocks: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Sum per-file stats blocks (samples are left out of the total)."""
+    total: dict[str, Any] = {key: 0 for key in COUNTERS}
+    total.update(dropped=Counter(), errors=Counter(), error_count=0)
+    for block in blocks:
+        for key in (*COUNTERS, "error_count"):
+            total[key] += block[key]
+        total["dropped"].update(block["dropped"])
+        total["errors"].update(block["errors"])
+    total["dropped"] = dict(sorted(total["dropped"].items()))
+    total["errors"] = dict(sorted(total["errors"].items()))
+    return total
+
+
+def _prepare_out_dir(out: Path, overwrite: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    ours = sorted(
+        p
+        for p in out.iterdir()
+        if p.name == STATS_FILE
+        or (p.name.startswith(("part-", ".part-")) and p.name.endswith((".parquet", ".tmp")))
+    )
+    if ours and not overwrite:
+        raise MetacurateError(
+            f"--out {out}: already holds extract output ({ours[0].name}); "
+            "pick an empty directory or pass --overwrite"
+        )
+    for path in ours:
+        path.unlink()
+
+
+def _progress(source: str, enabled: bool):  # type: ignore[no-untyped-def]
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc=os.path.basename(source) or source, unit=" rec", file=sys.stderr, leave=False)
+
+
+def extract_file(
+    source: str,
+    emit,  # type: ignore[no-untyped-def]
+    progress: bool = False,
+) -> FileStats:
+    """Extract one WARC/WAT file; `emit(pair, page_url, offset, stats)` receives every pair."""
+    stats = FileStats()
+    bar = _progress(source, progress)
+    try:
+        for record in iter_records(source, stats.errors):
+            stats.counts["records"] += 1
+            if bar is not None:
+                bar.update()
+            if record.kind == "non_2xx":
+                stats.counts["non_2xx_skipped"] += 1
+                continue
+            page_url = record.page_url
+            if record.kind == "html":
+                try:
+                    page = image_pairs_from_html(record.payload, page_url, record.http_charset)
+                except Exception as exc:  # resiliparse parser error on hostile input
+                    stats.errors.add("html_parse_error", record.offset, str(exc))
+                    continue
+                stats.counts["html_pages"] += 1
+            elif record.kind == "wat":
+                stats.counts["wat_records"] += 1
+                try:
+                    envelope = parse_wat(record.payload)
+                except WatFormatError as exc:
+                    stats.errors.add("bad_wat_json", record.offset, str(exc))
+                    continue
+                status = wat_status(envelope)
+                if status is not None and not 200 <= status < 300:
+                    stats.counts["non_2xx_skipped"] += 1
+                    continue
+                page_url, wat_page = image_pairs_from_wat(envelope)
+                if wat_page is None:
+                    continue
+                page = wat_page
+                stats.counts["html_pages"] += 1
+            else:
+                continue
+            stats.add_page(page)
+            for pair in page.pairs:
+                emit(pair, page_url, record.offset, stats)
+    finally:
+        if bar is not None:
+            bar.close()
+    return stats
+
+
+def extract(
+    files: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    shard_rows: int = DEFAULT_SHARD_ROWS,
+    lid: bool = False,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Turn WARC/WAT files into Parquet shards of (uid, url, text, ...) rows in `out_dir`.
+
+    Exact (url, text) duplicates are dropped across the whole run, first one wins. Writes
+    `extract_stats.json` last and returns the same dict. `progress`: None = only on a terminal.
+    """
+    config = ExtractConfig(
+        files=tuple(os.fspath(f) for f in files),
+        out_dir=os.fspath(out_dir),
+        shard_rows=int(shard_rows),
+        lid=lid,
+        overwrite=overwrite,
+    )
+    config.validate()
+    return run_extract(config, progress=sys.stderr.isatty() if progress is None else progress)
+
+
+def run_extract(config: ExtractConfig, progress: bool = False) -> dict[str, Any]:
+    """`extract` for a validated config."""
+    out = Path(config.out_dir)
+    _prepare_out_dir(out, config.overwrite)
+    writer = ShardWriter(out, output_schema(config.lid), config.shard_rows)
+    tagger = LanguageTagger() if config.lid else None
+    seen: set[bytes] = set()
+    per_file: dict[str, dict[str, Any]] = {}
+    for source in config.files:
+        warc_file = source
+
+        def emit(pair, page_url, offset, stats, warc_file=warc_file) -> None:  # type: ignore[no-untyped-def]
+            key = hashlib.blake2b(
+                f"{pair.url}\x00{pair.text}".encode("utf-8", "surrogatepass"), digest_size=16
+            ).digest()
+            if key in seen:
+                stats.counts["duplicates"] += 1
+                return
+            seen.add(key)
+            stats.counts["kept"] += 1
+            row = {
+                "uid": uid_for(pair.url),
+                "url": pair.url,
+                "text": pair.text,
+                "text_source": pair.text_source,
+                "page_url": page_url,
+                "warc_file": warc_file,
+                "record_offset": offset,
+            }
+            if tagger is not None:
+                row["lang"] = tagger(pair.text)
+            writer.add(row)
+
+        stats = extract_file(source, emit, progress=progress)
+        if source in per_file:  # the same file twice: keep both blocks apart
+            source = f"{source}#{len(per_file)}"
+        per_file[source] = stats.as_dict()
+    writer.close()
+    result: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "tool": "metacurate extract",
+        "package_version": _package_version(),
+        "config": {k: v for k, v in asdict(config).items() if k not in ("out_dir", "overwrite")},
+        "columns": writer.schema.names,
+        "rows": sum(s["rows"] for s in writer.shards),
+        "shards": writer.shards,
+        "total": merge_stats(per_file.values()),
+        "files": per_file,
+    }
+    result["config"]["files"] = list(config.files)
+    tmp = out / f".{STATS_FILE}.tmp"
+    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, out / STATS_FILE)
+    return result
