@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from metacurate.errors import MetacurateError
 from metacurate.match.spacing import spacing
-from metacurate.metadata import Metadata
+from metacurate.metadata.load import Metadata
 
 try:  # the compiled kernel is optional: see setup.py
     from metacurate.match import _native

@@ -1,0 +1,172 @@
+"""Turn the paths a user gives (files, directories, globs) into an ordered list of pool files."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from metacurate.errors import MetacurateError
+
+FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
+
+# Longest suffixes first so that ".tar.gz" wins over ".gz"-stripping.
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    (".tar.gz", "webdataset"),
+    (".tgz", "webdataset"),
+    (".tar", "webdataset"),
+    (".parquet", "parquet"),
+    (".pq", "parquet"),
+    (".jsonl.gz", "jsonl"),
+    (".ndjson.gz", "jsonl"),
+    (".json.gz", "jsonl"),
+    (".jsonl", "jsonl"),
+    (".ndjson", "jsonl"),
+    (".json", "jsonl"),
+    (".csv.gz", "csv"),
+    (".csv", "csv"),
+    (".tsv.gz", "tsv"),
+    (".tsv", "tsv"),
+)
+_KNOWN = ", ".join(s for s, _ in _SUFFIXES)
+_FORMAT_FLAG = "--format " + "|".join(FORMATS)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One pool file and the format it is read as."""
+
+    path: str  # absolute, normalised
+    format: str  # one of FORMATS
+
+
+def _format_of(path: str) -> str | None:
+    """The format a file name's extension says, or None when it says nothing we know."""
+    name = os.path.basename(path).lower()
+    for suffix, fmt in _SUFFIXES:
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def detect_format(path: str) -> str:
+    """The pool format of `path`, from its extension; a MetacurateError when unknown."""
+    fmt = _format_of(path)
+    if fmt is None:
+        raise MetacurateError(
+            f"{path}: cannot tell the format from the file name (known endings: {_KNOWN}); "
+            f"pass {_FORMAT_FLAG} to say how to read it"
+        )
+    return fmt
+
+
+def _check_format(format: str | None) -> None:
+    if format is not None and format not in FORMATS:
+        raise MetacurateError(
+            f"unknown format {format!r}; use one of: {', '.join(FORMATS)} (the --format flag)"
+        )
+
+
+def _hidden(name: str) -> bool:
+    """Names a directory listing skips: hidden files and side files like `_SUCCESS`."""
+    return name.startswith((".", "_"))
+
+
+def _wanted(path: str, format: str | None) -> bool:
+    """Whether a file found by listing a directory or a glob belongs to the pool.
+
+    Without `format`, files of any known format; with it, files of that format plus files
+    whose name says no known format (e.g. `part-00000`), so that a folder written by
+    img2dataset (`.tar`, `.parquet`, `_stats.json` side by side) reads cleanly with
+    `--format webdataset`.
+    """
+    if _hidden(os.path.basename(path)):
+        return False
+    fmt = _format_of(path)
+    if format is None:
+        return fmt is not None
+    return fmt is None or fmt == format
+
+
+def _walk(directory: str, format: str | None) -> list[str]:
+    """All wanted files under `directory`, recursively, sorted by path."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(directory, followlinks=True):
+        dirs[:] = [d for d in dirs if not _hidden(d)]
+        found.extend(os.path.join(root, f) for f in files if _wanted(f, format))
+    return sorted(found)
+
+
+def _is_glob(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def _glob_base(pattern: str) -> str:
+    """The leading folders of a glob pattern that hold no wildcard."""
+    parts = pattern.split(os.sep)
+    fixed = []
+    for part in parts[:-1]:
+        if _is_glob(part):
+            break
+        fixed.append(part)
+    return os.sep.join(fixed) or (os.sep if pattern.startswith(os.sep) else os.curdir)
+
+
+def _expand_one(pattern: str, format: str | None) -> Iterator[str]:
+    path = os.path.expanduser(pattern)
+    if os.path.isdir(path):
+        files = _walk(path, format)
+        if not files:
+            what = f"{format} files" if format else f"pool files ({_KNOWN})"
+            raise MetacurateError(
+                f"{pattern}: directory holds no {what}; check the path or pass {_FORMAT_FLAG}"
+            )
+        yield from files
+    elif os.path.exists(path):
+        yield path
+    elif _is_glob(path):
+        base = _glob_base(path)
+        matches = [
+            m
+            for m in sorted(glob.glob(path, recursive=True))
+            if not any(_hidden(part) for part in os.path.relpath(m, base).split(os.sep))
+        ]
+        files: list[str] = []
+        for m in matches:
+            if os.path.isdir(m):
+                files.extend(_walk(m, format))
+            elif _wanted(m, format):
+                files.append(m)
+        if not files:
+            detail = f"matched {len(matches)} entries but" if matches else "matched nothing;"
+            raise MetacurateError(
+                f"{pattern}: the pattern {detail} no pool files; check the pattern, "
+                f"or pass {_FORMAT_FLAG} for files with other extensions"
+            )
+        yield from files
+    else:
+        raise MetacurateError(f"{pattern}: no such file or directory; check the path")
+
+
+def expand_pool(paths: Sequence[str], format: str | None = None) -> list[Source]:
+    """Expand files, directories and globs into pool files, in the order given.
+
+    Each path expands sorted; a file named twice is read once. `format` overrides the
+    format detected from each file's extension.
+    """
+    if isinstance(paths, str):
+        paths = [paths]
+    _check_format(format)
+    if not paths:
+        raise MetacurateError("no pool paths given; name at least one file, directory or glob")
+    seen: set[str] = set()
+    sources: list[Source] = []
+    for pattern in paths:
+        for found in _expand_one(pattern, format):
+            path = os.path.abspath(found)
+            if path in seen:
+                continue
+            seen.add(path)
+            sources.append(Source(path=path, format=format or detect_format(path)))
+    return sources
