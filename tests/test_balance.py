@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metacurate import balance
 from metacurate.balance import (
     EXPECTED_SIZE_NOTE,
     HASH_VERSION,
@@ -441,3 +442,27 @@ def test_t_for_tail_share_is_smallest_closest_integer_t(counts, share):
     dist = {c: abs(tail_share(counts, c) - share) for c in cands}
     best = min(dist.values())
     assert t == min(c for c in cands if dist[c] == best)
+
+
+def test_native_keep_mask_equals_numpy(monkeypatch):
+    """The C loop and the numpy formula give the same decisions, bit for bit."""
+    from metacurate.match.matcher import native_available
+
+    if not native_available():
+        pytest.skip("native kernel not built")
+    rng = np.random.default_rng(5)
+    n_rows, n_entries = 200_000, 5_000
+    lengths = rng.integers(0, 6, n_rows)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = rng.integers(0, n_entries, int(offsets[-1])).astype(np.int32)
+    ids = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
+    uid_hash = rng.integers(0, 2**64, n_rows, dtype=np.uint64)
+    p = rng.random(n_entries)
+    for seed, epoch in [(0, None), (7, 3), (2**64 - 1, 0)]:
+        native = balance.keep_mask(ids.slice(3), uid_hash[3:], p, seed, epoch)
+        monkeypatch.setenv("METACURATE_NO_NATIVE", "1")
+        numpy_path = balance.keep_mask(ids.slice(3), uid_hash[3:], p, seed, epoch)
+        monkeypatch.delenv("METACURATE_NO_NATIVE")
+        assert native.dtype == numpy_path.dtype == np.bool_
+        assert (native == numpy_path).all()
+        assert 0 < native.sum() < n_rows

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metacurate.errors import MetacurateError
+from metacurate.match.matcher import _native, native_available
 
 __all__ = [
     "EXPECTED_SIZE_NOTE",
@@ -290,6 +291,17 @@ def keep_mask(
     uid_hash = _check_rows(offsets, uid_hash)
     p = np.asarray(p, dtype=np.float64)
     _check_ids(values, len(p), "p")
+    if native_available():  # the same formula in C, without per-match temporaries
+        return np.frombuffer(
+            _native.keep_mask(
+                np.ascontiguousarray(offsets, dtype=np.int64),
+                np.ascontiguousarray(values, dtype=np.int32),
+                np.ascontiguousarray(uid_hash, dtype=np.uint64),
+                np.ascontiguousarray(p),
+                _key(seed, epoch),
+            ),
+            dtype=np.bool_,
+        )
     hit = _row_uniforms(offsets, values, uid_hash, seed, epoch) < p[values]
     keep = np.zeros(len(offsets) - 1, bool)
     rows, starts = _nonempty_starts(offsets)

@@ -169,7 +169,10 @@ def cmd_curate(args: argparse.Namespace) -> int:
     )
     print_manifest(m, args.json)
     if not args.json:
-        print(f"wrote {args.out}/curated/ ({m['curated_rows']:,} rows), {args.out}/manifest.json")
+        print(
+            f"wrote {args.out}/curated/ ({m['curated_rows']:,} rows), {args.out}/manifest.json, "
+            f"{args.out}/report.html"
+        )
     return 0
 
 
@@ -266,7 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from metacurate.extract.cli import register as register_extract
     from metacurate.metadata.cli import register as register_metadata
+    from metacurate.report.cli import register as register_report
 
+    register_report(sub)
     register_metadata(sub)
     register_extract(sub)
     return parser

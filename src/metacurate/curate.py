@@ -23,11 +23,12 @@ from metacurate._version import __version__
 from metacurate.count import count_entries
 from metacurate.engine.tasks import fingerprint
 from metacurate.errors import MetacurateError
-from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata import Metadata
 from metacurate.pipeline import MatchConfig, match_pool
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import UID_VERSION
+from metacurate.report import write_report
 from metacurate.workdir import (
     FORMAT_VERSION,
     ParquetSink,
@@ -66,7 +67,7 @@ def _sidecar(wd: Workdir, task_id: str) -> pa.Table:
     return pq.read_table(wd.sidecar(task_id), columns=["uid", "uid_hash", "entry_ids"])
 
 
-def _load_run(wd: Workdir) -> tuple[dict, np.ndarray]:
+def _load_run(wd: Workdir) -> tuple[dict, pa.Table]:
     if not wd.stats.exists():
         raise MetacurateError(
             f"{wd.root}: no stats.json; run 'metacurate match POOL --out {wd.root}' first"
@@ -81,7 +82,7 @@ def _load_run(wd: Workdir) -> tuple[dict, np.ndarray]:
             raise MetacurateError(
                 f"{inp['path']} changed since it was matched; rerun 'metacurate match'"
             )
-    return stats, counts_table.column("count").to_numpy()
+    return stats, counts_table
 
 
 def choose_t(
@@ -108,8 +109,10 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
     started = time.perf_counter()
     wd = Workdir(cfg.workdir)
     out = Workdir(cfg.out)
-    stats, counts = _load_run(wd)
-    metadata = load_metadata(wd.metadata)
+    stats, counts_table = _load_run(wd)
+    counts = counts_table.column("count").to_numpy()
+    n_entries = len(counts)
+    md = stats["metadata"]
     mode = stats["mode"]
     t, how = choose_t(cfg, wd, stats, counts)
     p = balance.entry_probs(counts, t)
@@ -119,8 +122,8 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
     curated_dir.mkdir(parents=True, exist_ok=True)
     for old in curated_dir.glob("*.parquet"):
         old.unlink()
-    kv = artifact_metadata(metadata.hash, mode, t=repr(t), seed=str(cfg.seed))
-    kept_counts = np.zeros(len(metadata), dtype=np.int64)
+    kv = artifact_metadata(md["hash"], mode, t=repr(t), seed=str(cfg.seed))
+    kept_counts = np.zeros(n_entries, dtype=np.int64)
     realised = 0
     expected = 0.0
     kept_uids: list[pa.Array] = []
@@ -136,13 +139,13 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
         kept_ids = ids.take(pa.array(kept_rows)).combine_chunks()
         kept_uid = side.column("uid").take(pa.array(kept_rows)).combine_chunks()
         realised += len(kept_rows)
-        kept_counts += count_entries(kept_ids, len(metadata))
+        kept_counts += count_entries(kept_ids, n_entries)
         kept_uids.append(kept_uid)
         _write_curated(
             Source(inp["path"], inp["format"]),
             read,
             curated_dir / f"{inp['task_id']}.parquet",
-            kept_rows,
+            keep,
             kept_ids,
             kept_uid,
             prob[kept_rows],
@@ -154,8 +157,8 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
         out.root / "curated_entry_counts.parquet",
         pa.table(
             {
-                "entry_id": pa.array(np.arange(len(metadata), dtype=np.int32)),
-                "entry": pa.array(metadata.entries, type=pa.string()),
+                "entry_id": counts_table.column("entry_id"),
+                "entry": counts_table.column("entry"),
                 "count": pa.array(counts),
                 "p": pa.array(p),
                 "count_curated": pa.array(kept_counts),
@@ -204,7 +207,7 @@ def _write_curated(
     source: Source,
     read: ReadOptions,
     path,
-    kept_rows: np.ndarray,
+    keep: np.ndarray,
     kept_ids: pa.Array,
     kept_uid: pa.Array,
     kept_prob: np.ndarray,
@@ -212,11 +215,14 @@ def _write_curated(
 ) -> None:
     """Stream the source once and write its kept rows plus the balancing columns."""
     sink = None
-    row0 = 0
+    row0 = lo = 0
     for batch in read_batches(source, read):
         n = batch.num_rows
-        lo, hi = np.searchsorted(kept_rows, [row0, row0 + n])
-        table = pa.Table.from_batches([batch]).take(pa.array(kept_rows[lo:hi] - row0))
+        if row0 + n > len(keep):
+            raise MetacurateError(f"{source.path}: more rows than when matched; rerun match")
+        mask = keep[row0 : row0 + n]
+        hi = lo + int(np.count_nonzero(mask))
+        table = pa.Table.from_batches([batch.filter(pa.array(mask))])
         if "uid" not in table.column_names:
             table = table.append_column("uid", kept_uid.slice(lo, hi - lo))
         table = table.append_column("entry_ids", kept_ids.slice(lo, hi - lo))
@@ -224,12 +230,11 @@ def _write_curated(
         if sink is None:  # keep the source's own schema metadata (pandas index...), add ours
             sink = ParquetSink(path, table.schema, {**(table.schema.metadata or {}), **kv})
         sink.write(table)
-        row0 += n
-    if row0 and row0 <= (kept_rows[-1] if len(kept_rows) else -1):
+        row0, lo = row0 + n, hi
+    if row0 != len(keep):
         raise MetacurateError(f"{source.path}: fewer rows than when matched; rerun match")
-    if sink is None:  # empty input: still one (empty) curated file per input
-        return
-    sink.commit()
+    if sink is not None:  # an empty input gets no curated file
+        sink.commit()
 
 
 def _write_datacomp_uids(path, uids: pa.Array) -> bool:
@@ -253,14 +258,19 @@ def _write_datacomp_uids(path, uids: pa.Array) -> bool:
     return True
 
 
-def run_curate(match: MatchConfig, metadata: Metadata | None = None, **balance_args) -> dict:
+def run_curate(
+    match: MatchConfig, metadata: Metadata | None = None, report: bool = True, **balance_args
+) -> dict:
     """Match (reusing finished side-cars in ``match.out``), count and balance into the same
-    folder; returns the manifest, with the match stats under ``"match"``."""
+    folder, then write ``report.html``; returns the manifest, with the match stats under
+    ``"match"``."""
     stats = match_pool(match, metadata)
     cfg = BalanceConfig(workdir=match.out, out=match.out, progress=match.progress, **balance_args)
     manifest = balance_workdir(cfg)
     manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
     write_json(Workdir(match.out).root / "manifest.json", manifest)
+    if report:
+        write_report(match.out)
     return manifest
 
 

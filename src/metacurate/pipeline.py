@@ -66,7 +66,7 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
                 p.unlink()
     if not wd.metadata.exists() or force:
         wd.root.mkdir(parents=True, exist_ok=True)
-        write_json(wd.metadata, list(metadata.entries))
+        write_json(wd.metadata, list(metadata.entries), compact=True)
 
 
 def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:

@@ -65,11 +65,16 @@ def _tmp(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (sorted keys, so equal content gives equal bytes)."""
+def write_json(path: Path, obj: Any, compact: bool = False) -> None:
+    """Write JSON atomically (sorted keys, so equal content gives equal bytes); ``compact``
+    for big lists (one line, C encoder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp(path)
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    if compact:
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -98,14 +103,21 @@ def write_parquet(path: Path, table: pa.Table, kv: dict[bytes, bytes]) -> None:
 
 
 class ParquetSink:
-    """Streaming atomic Parquet writer: batches go to a temporary file renamed on close."""
+    """Streaming atomic Parquet writer: batches go to a temporary file renamed on close.
 
-    def __init__(self, path: Path, schema: pa.Schema, kv: dict[bytes, bytes]) -> None:
+    ``dictionary=False`` for columns of unique values (side-cars), where dictionary encoding
+    only costs time."""
+
+    def __init__(
+        self, path: Path, schema: pa.Schema, kv: dict[bytes, bytes], dictionary: bool = True
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.tmp = _tmp(path)
         self.schema = schema.with_metadata(kv)
-        self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        self.writer = pq.ParquetWriter(
+            self.tmp, self.schema, compression="zstd", use_dictionary=dictionary
+        )
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if isinstance(batch, pa.RecordBatch):

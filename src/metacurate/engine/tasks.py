@@ -15,7 +15,13 @@ import pyarrow as pa
 
 from metacurate.count import count_entries, sparse_counts_table
 from metacurate.errors import MetacurateError
-from metacurate.match.matcher import STATUS_NAMES, Matcher, load_or_build
+from metacurate.match.matcher import (
+    STATUS_NAMES,
+    Matcher,
+    index_dir,
+    load_or_build,
+    native_available,
+)
 from metacurate.metadata import load_metadata
 from metacurate.pool.columns import resolve_columns
 from metacurate.pool.readers import ReadOptions, read_batches, read_schema
@@ -90,9 +96,12 @@ def fingerprint(path: str) -> dict[str, int | str]:
 
 @lru_cache(maxsize=2)
 def _matcher(workdir: str, metadata_hash: str, mode: str) -> Matcher:
-    """This process's matcher: the metadata copy in the workdir and its memory-mapped index
-    (built once by the driver, shared by every worker through the page cache)."""
+    """This process's matcher: the index the driver built, memory-mapped (shared by every
+    worker through the page cache); the Python fallback rebuilds from the metadata copy."""
     wd = Workdir(workdir)
+    d = index_dir(wd.index, metadata_hash, mode)
+    if native_available() and (d / "index.json").exists():
+        return Matcher.load(d, metadata_hash, mode)
     metadata = load_metadata(wd.metadata)
     if metadata.hash != metadata_hash:
         raise MetacurateError(f"{wd.metadata} changed during the run; rerun the command")
@@ -131,12 +140,12 @@ def match_task(task: MatchTask, spec: MatchSpec) -> dict:
     }
     matcher = _matcher(spec.workdir, spec.metadata_hash, spec.mode)
     stats = empty_stats()
-    counts = np.zeros(len(matcher.metadata), dtype=np.int64)
+    counts = np.zeros(matcher.n_entries, dtype=np.int64)
     kv = artifact_metadata(spec.metadata_hash, spec.mode, source=src.path)
     sink = None
     try:
         schema = read_schema(src, spec.read)
-        sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv)
+        sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
         if not schema.names:  # an empty file: no columns, no rows, nothing to match
             batches = iter(())
         else:

@@ -137,9 +137,25 @@ static Py_ssize_t entry_tokens(Tokens *tk, const uint8_t *s, size_t n) {
 }
 
 /* Do tokens [j, k] joined by single spaces equal key? */
+static inline int bytes_equal(const uint8_t *a, const uint8_t *b, uint32_t n) {
+    /* tokens are short: an inline loop beats a libc memcmp call */
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++) return 0;
+    return 1;
+}
+
 static inline int span_equals(const Tokens *tk, Py_ssize_t j, Py_ssize_t k, const uint8_t *key) {
     for (Py_ssize_t m = j; m <= k; m++) {
-        if (memcmp(key, tk->ptr[m], tk->len[m]) != 0) return 0;
+        if (!bytes_equal(key, tk->ptr[m], tk->len[m])) return 0;
         key += tk->len[m];
         if (m < k) {
             if (*key != ' ') return 0;
@@ -149,15 +165,24 @@ static inline int span_equals(const Tokens *tk, Py_ssize_t j, Py_ssize_t k, cons
     return 1;
 }
 
-static inline Slot *find_slot(Slot *slots, uint64_t mask, const uint8_t *blob, const Tokens *tk,
-                              Py_ssize_t j, Py_ssize_t k, uint64_t h, uint32_t span_len) {
+/* A slot's 16-bit tag (never 0, which marks an empty slot): probing reads the small tag array
+ * (2 bytes a slot, cache friendly) and touches the 24-byte slot only when the tag agrees. */
+static inline uint16_t tag_of(uint64_t h) { return (uint16_t)((h >> 48) | 1u); }
+
+static inline Slot *find_slot(Slot *slots, const uint16_t *tags, uint64_t mask,
+                              const uint8_t *blob, const Tokens *tk, Py_ssize_t j, Py_ssize_t k,
+                              uint64_t h, uint32_t span_len) {
     uint64_t i = h & mask;
+    uint16_t want = tag_of(h);
     for (;;) {
-        Slot *s = &slots[i];
-        if (s->len_flags == 0) return NULL;
-        if (s->hash == h && (s->len_flags >> 2) == span_len &&
-            span_equals(tk, j, k, blob + s->off))
-            return s;
+        uint16_t t = tags[i];
+        if (t == 0) return NULL;
+        if (t == want) {
+            Slot *s = &slots[i];
+            if (s->hash == h && (s->len_flags >> 2) == span_len &&
+                span_equals(tk, j, k, blob + s->off))
+                return s;
+        }
         i = (i + 1) & mask;
     }
 }
@@ -184,6 +209,7 @@ static void rel_buf(Buf *b) {
 
 /* ---- build ---------------------------------------------------------------------------- */
 
+/* build(blob, offsets int64[n+1]) -> (slots, tags, ids, mask) */
 static PyObject *build(PyObject *self, PyObject *args) {
     PyObject *blob_o, *offs_o;
     if (!PyArg_ParseTuple(args, "OO", &blob_o, &offs_o)) return NULL;
@@ -198,6 +224,7 @@ static PyObject *build(PyObject *self, PyObject *args) {
     Py_ssize_t n = offs.b.len / (Py_ssize_t)sizeof(int64_t) - 1;
     PyObject *result = NULL;
     Slot *slots = NULL;
+    uint16_t *tags = NULL;
     int32_t *ids = NULL;
     uint32_t *fill = NULL;
     Tokens tk = {0};
@@ -216,7 +243,8 @@ static PyObject *build(PyObject *self, PyObject *args) {
     while (size < 2 * max_keys) size *= 2;
     uint64_t mask = size - 1;
     slots = calloc(size, sizeof(Slot));
-    if (!slots) {
+    tags = calloc(size, sizeof(uint16_t));
+    if (!slots || !tags) {
         PyErr_NoMemory();
         goto done;
     }
@@ -235,10 +263,11 @@ static PyObject *build(PyObject *self, PyObject *args) {
             h = span_step(h, tk.hash[k]);
             span_len += tk.len[k] + (k > 0);
             uint32_t flag = (k == nt - 1) ? FLAG_ENTRY : FLAG_PREFIX;
-            Slot *slot = find_slot(slots, mask, data, &tk, 0, k, h, span_len);
+            Slot *slot = find_slot(slots, tags, mask, data, &tk, 0, k, h, span_len);
             if (!slot) {
                 uint64_t i = h & mask;
-                while (slots[i].len_flags != 0) i = (i + 1) & mask;
+                while (tags[i] != 0) i = (i + 1) & mask;
+                tags[i] = tag_of(h);
                 slot = &slots[i];
                 slot->hash = h;
                 slot->off = (uint32_t)off[e];
@@ -278,14 +307,16 @@ static PyObject *build(PyObject *self, PyObject *args) {
                 h = span_step(h, tk.hash[k]);
                 span_len += tk.len[k] + (k > 0);
             }
-            Slot *slot = find_slot(slots, mask, data, &tk, 0, nt - 1, h, span_len);
+            Slot *slot = find_slot(slots, tags, mask, data, &tk, 0, nt - 1, h, span_len);
             if (slot->nids > 1) ids[slot->id + fill[slot - slots]++] = (int32_t)e;
         }
-    result = Py_BuildValue("y#y#K", (const char *)slots, (Py_ssize_t)(size * sizeof(Slot)),
+    result = Py_BuildValue("y#y#y#K", (const char *)slots, (Py_ssize_t)(size * sizeof(Slot)),
+                           (const char *)tags, (Py_ssize_t)(size * sizeof(uint16_t)),
                            (const char *)ids, (Py_ssize_t)(nmulti * sizeof(int32_t)),
                            (unsigned long long)mask);
 done:
     free(slots);
+    free(tags);
     free(ids);
     free(fill);
     tokens_free(&tk);
@@ -386,26 +417,33 @@ enum { ST_TEXT = 0, ST_NULL = 1, ST_EMPTY = 2, ST_INVALID_UTF8 = 3 };
  * offsets/data/validity are the buffers of an Arrow (large_)string or (large_)binary array.
  */
 static PyObject *match(PyObject *self, PyObject *args) {
-    PyObject *slots_o, *blob_o, *ids_o, *offs_o, *data_o, *valid_o;
+    PyObject *slots_o, *tags_o, *blob_o, *ids_o, *offs_o, *data_o, *valid_o;
     unsigned long long mask;
     int offs64;
     Py_ssize_t arr_offset, n;
-    if (!PyArg_ParseTuple(args, "OOOKOpOOnn", &slots_o, &blob_o, &ids_o, &mask, &offs_o, &offs64,
-                          &data_o, &valid_o, &arr_offset, &n))
+    if (!PyArg_ParseTuple(args, "OOOOKOpOOnn", &slots_o, &tags_o, &blob_o, &ids_o, &mask, &offs_o,
+                          &offs64, &data_o, &valid_o, &arr_offset, &n))
         return NULL;
-    Buf bs, bb, bi, bo, bd, bv;
-    bs.held = bb.held = bi.held = bo.held = bd.held = bv.held = 0;
+    Buf bs, bt, bb, bi, bo, bd, bv;
+    bs.held = bt.held = bb.held = bi.held = bo.held = bd.held = bv.held = 0;
     PyObject *result = NULL;
     int32_t *out_off = NULL;
     uint8_t *status = NULL;
     IdVec out = {0};
     Tokens tk = {0};
-    if (get_buf(slots_o, &bs, 0) < 0 || get_buf(blob_o, &bb, 0) < 0 ||
+    if (get_buf(slots_o, &bs, 0) < 0 || get_buf(tags_o, &bt, 0) < 0 ||
+        get_buf(blob_o, &bb, 0) < 0 ||
         get_buf(ids_o, &bi, 0) < 0 || get_buf(offs_o, &bo, 0) < 0 ||
         get_buf(data_o, &bd, 0) < 0 || get_buf(valid_o, &bv, 0) < 0)
         goto done;
     Slot *slots = bs.b.buf;
+    const uint16_t *tags = bt.b.buf;
     const uint8_t *blob = bb.b.buf;
+    if (bs.b.len != (Py_ssize_t)((mask + 1) * sizeof(Slot)) ||
+        bt.b.len != (Py_ssize_t)((mask + 1) * sizeof(uint16_t))) {
+        PyErr_SetString(PyExc_ValueError, "index tables do not match the mask");
+        goto done;
+    }
     const int32_t *multi = bi.held ? bi.b.buf : NULL;
     const uint8_t *data = bd.held ? bd.b.buf : (const uint8_t *)"";
     const uint8_t *validity = bv.held ? bv.b.buf : NULL;
@@ -448,7 +486,7 @@ static PyObject *match(PyObject *self, PyObject *args) {
                 for (Py_ssize_t k = j; k < nt; k++) {
                     h = span_step(h, tk.hash[k]);
                     span_len += tk.len[k] + (k > j);
-                    Slot *slot = find_slot(slots, mask, blob, &tk, j, k, h, span_len);
+                    Slot *slot = find_slot(slots, tags, mask, blob, &tk, j, k, h, span_len);
                     if (!slot) break;
                     if (slot->nids == 1) {
                         if (idvec_push(&out, slot->id) < 0) oom = 1;
@@ -482,6 +520,7 @@ done:
     free(out.v);
     tokens_free(&tk);
     rel_buf(&bs);
+    rel_buf(&bt);
     rel_buf(&bb);
     rel_buf(&bi);
     rel_buf(&bo);
@@ -535,10 +574,83 @@ done:
     return result;
 }
 
+/* ---- balancing: the keep decision (balance.py, HASH_VERSION 1) ------------------------ */
+
+static inline uint64_t mix13(uint64_t x) { /* splitmix64's finalizer, as balance._mix64 */
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBULL;
+    x ^= x >> 31;
+    return x;
+}
+
+/*
+ * keep_mask(offsets int64[n+1], values int32[], uid_hash uint64[n], p float64[], key) -> bytes
+ * Row r is kept iff some e in values[offsets[r]:offsets[r+1]] has
+ * u = (mix13(mix13(key ^ uid_hash[r]) + (e + 1) * G) >> 11) * 2^-53 < p[e].
+ * The same numbers as balance.keep_mask's numpy path (tested), without temporaries.
+ */
+static PyObject *keep_mask(PyObject *self, PyObject *args) {
+    PyObject *offs_o, *vals_o, *uid_o, *p_o;
+    unsigned long long key;
+    if (!PyArg_ParseTuple(args, "OOOOK", &offs_o, &vals_o, &uid_o, &p_o, &key)) return NULL;
+    Buf bo, bv, bu, bp;
+    bo.held = bv.held = bu.held = bp.held = 0;
+    PyObject *result = NULL;
+    if (get_buf(offs_o, &bo, 0) < 0 || get_buf(vals_o, &bv, 0) < 0 ||
+        get_buf(uid_o, &bu, 0) < 0 || get_buf(p_o, &bp, 0) < 0)
+        goto done;
+    Py_ssize_t n = bu.b.len / 8;
+    const int64_t *off = bo.b.buf;
+    const int32_t *val = bv.b.buf;
+    const uint64_t *uid = bu.b.buf;
+    const double *p = bp.b.buf;
+    Py_ssize_t nvals = bv.b.len / 4, np_ = bp.b.len / 8;
+    if (bo.b.len / 8 != n + 1 || (n && (off[0] < 0 || off[n] > nvals))) {
+        PyErr_SetString(PyExc_ValueError, "offsets do not fit values / uid_hash");
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n);
+    if (!result) goto done;
+    uint8_t *keep = (uint8_t *)PyBytes_AS_STRING(result);
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t r = 0; r < n; r++) {
+        uint64_t row = mix13((uint64_t)key ^ uid[r]);
+        uint8_t k = 0;
+        for (int64_t i = off[r]; i < off[r + 1]; i++) {
+            int32_t e = val[i];
+            if (e < 0 || e >= np_) {
+                bad = 1;
+                break;
+            }
+            uint64_t x = mix13(row + ((uint64_t)e + 1) * 0x9E3779B97F4A7C15ULL);
+            if ((double)(x >> 11) * 0x1.0p-53 < p[e]) {
+                k = 1;
+                break;
+            }
+        }
+        keep[r] = k;
+    }
+    Py_END_ALLOW_THREADS;
+    if (bad) {
+        Py_CLEAR(result);
+        PyErr_SetString(PyExc_ValueError, "entry id out of range of p");
+    }
+done:
+    rel_buf(&bo);
+    rel_buf(&bv);
+    rel_buf(&bu);
+    rel_buf(&bp);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"build", build, METH_VARARGS, "Build the span table: (slots, ids, mask)."},
     {"match", match, METH_VARARGS, "Match a batch of Arrow string buffers."},
     {"fnv1a", fnv1a_rows, METH_VARARGS, "Continue FNV-1a 64 states over Arrow string rows."},
+    {"keep_mask", keep_mask, METH_VARARGS, "The balancing keep decision per row."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -549,7 +661,7 @@ PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);
     if (m) {
         PyModule_AddIntConstant(m, "SLOT_SIZE", (long)sizeof(Slot));
-        PyModule_AddIntConstant(m, "KERNEL_VERSION", 1);
+        PyModule_AddIntConstant(m, "KERNEL_VERSION", 2);
     }
     return m;
 }

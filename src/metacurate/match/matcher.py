@@ -103,7 +103,9 @@ class Matcher:
             raise MetacurateError(f"unknown matching mode {mode!r}; available: {', '.join(MODES)}")
         if not isinstance(metadata, Metadata):
             metadata = Metadata.from_list(list(metadata))
-        self.metadata = metadata
+        self.metadata: Metadata | None = metadata
+        self.n_entries = len(metadata)
+        self.metadata_hash = metadata.hash
         self.mode = mode
         if native is None:
             native = native_available()
@@ -133,9 +135,10 @@ class Matcher:
 
     def _build_native(self) -> dict[str, np.ndarray]:
         blob, offsets = self._entry_blob()
-        slots, ids, mask = _native.build(blob, offsets)
+        slots, tags, ids, mask = _native.build(blob, offsets)
         return {
             "slots": np.frombuffer(slots, dtype=np.uint8),
+            "tags": np.frombuffer(tags, dtype=np.uint16),
             "ids": np.frombuffer(ids, dtype=np.int32),
             "blob": blob,
             "mask": np.array([mask], dtype=np.uint64),
@@ -186,6 +189,7 @@ class Matcher:
             offsets = pa.py_buffer(np.zeros(arr.offset + n + 1, np.int64 if is64 else np.int32))
         out_offsets, out_ids, status = _native.match(
             t["slots"],
+            t["tags"],
             t["blob"],
             t["ids"] if len(t["ids"]) else None,
             int(t["mask"][0]),
@@ -258,8 +262,8 @@ class Matcher:
             "version": INDEX_VERSION,
             "kernel_version": _native.KERNEL_VERSION,
             "slot_size": _native.SLOT_SIZE,
-            "metadata_hash": self.metadata.hash,
-            "entries": len(self.metadata),
+            "metadata_hash": self.metadata_hash,
+            "entries": self.n_entries,
             "mode": self.mode,
         }
         (tmp / "index.json").write_text(json.dumps(info, indent=1) + "\n")
@@ -270,16 +274,23 @@ class Matcher:
         return d
 
     @classmethod
-    def load(cls, directory: str | Path, metadata: Metadata, mode: str = "metaclip1") -> Matcher:
-        """Memory-map tables written by ``save`` (shared by every process that maps them)."""
+    def load(
+        cls, directory: str | Path, metadata: Metadata | str, mode: str = "metaclip1"
+    ) -> Matcher:
+        """Memory-map tables written by ``save`` (shared by every process that maps them).
+
+        ``metadata`` is the ``Metadata`` or just its hash: the native tables do not need the
+        entry list, so workers need not load it.
+        """
         d = Path(directory)
         info = json.loads((d / "index.json").read_text())
+        expected_hash = metadata if isinstance(metadata, str) else metadata.hash
         expected = {
             "format": INDEX_FORMAT,
             "version": INDEX_VERSION,
             "kernel_version": getattr(_native, "KERNEL_VERSION", None),
             "slot_size": getattr(_native, "SLOT_SIZE", None),
-            "metadata_hash": metadata.hash,
+            "metadata_hash": expected_hash,
             "mode": mode,
         }
         for key, value in expected.items():
@@ -290,9 +301,23 @@ class Matcher:
                 )
         tables = {
             name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-            for name in ("slots", "ids", "blob", "mask")
+            for name in ("slots", "tags", "ids", "blob", "mask")
         }
-        return cls(metadata, mode=mode, native=True, _tables=tables)
+        if isinstance(metadata, Metadata):
+            return cls(metadata, mode=mode, native=True, _tables=tables)
+        self = cls.__new__(cls)
+        self.metadata = None
+        self.n_entries = int(info["entries"])
+        self.metadata_hash = expected_hash
+        self.mode = mode
+        self.native = True
+        self._tables = tables
+        return self
+
+
+def index_dir(cache_dir: str | Path, metadata_hash: str, mode: str = "metaclip1") -> Path:
+    """Where ``load_or_build`` keeps the tables for this metadata and mode."""
+    return Path(cache_dir) / f"{metadata_hash[:16]}-{mode}-v{INDEX_VERSION}"
 
 
 def load_or_build(
@@ -302,7 +327,7 @@ def load_or_build(
     (and saved there, so worker processes map it instead of rebuilding)."""
     if cache_dir is None or not native_available():
         return Matcher(metadata, mode=mode)
-    d = Path(cache_dir) / f"{metadata.hash[:16]}-{mode}-v{INDEX_VERSION}"
+    d = index_dir(cache_dir, metadata.hash, mode)
     if not (d / "index.json").exists():
         Matcher(metadata, mode=mode).save(d)
     return Matcher.load(d, metadata, mode=mode)

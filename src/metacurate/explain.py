@@ -1,0 +1,209 @@
+"""``explain``: why one caption is (or is not) in the curated set.
+
+For a text it shows ``spacing(text)``, the matched entries and, against a run's output folder,
+each entry's count and ``p_e``, the keep probability ``1 - prod(1 - p_e)`` and, for a given
+``uid``, the actual keep decision under the run's seed: the same functions of ``balance.py``
+that ``curate`` used, on the same counts, so the answer agrees with the curated Parquet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from metacurate import balance
+from metacurate.errors import MetacurateError
+from metacurate.match import spacing
+from metacurate.match.matcher import Matcher, load_or_build
+from metacurate.metadata import Metadata, load_metadata, resolve_metadata
+from metacurate.pool.uid import uid_hash
+from metacurate.workdir import Workdir, read_json
+
+
+class Explainer:
+    """A matcher plus, with a workdir, the run's counts, ``p_e``, ``t`` and seed.
+
+    Build once and call :meth:`explain` per text (the matcher is the costly part).
+    """
+
+    def __init__(
+        self,
+        metadata: str | Path | None = None,
+        workdir: str | Path | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.workdir = Path(workdir) if workdir is not None else None
+        self.manifest: dict | None = None
+        self.counts: np.ndarray | None = None
+        self.p: np.ndarray | None = None
+        self.counts_curated: np.ndarray | None = None
+        self.t: float | None = None
+        mode = "metaclip1"
+        if self.workdir is not None:
+            meta, mode = self._load_workdir(self.workdir)
+            if metadata is not None:
+                given = resolve_metadata(metadata)
+                if given.hash != meta.hash:
+                    raise MetacurateError(
+                        f"--metadata {metadata} (hash {given.short_hash}) is not the metadata of "
+                        f"{self.workdir} (hash {meta.short_hash}); drop --metadata"
+                    )
+        else:
+            meta = resolve_metadata(metadata)
+        self.metadata: Metadata = meta
+        self.mode = mode
+        run_seed = int(self.manifest["seed"]) if self.manifest else None
+        self.seed = int(seed) if seed is not None else run_seed
+        self.matcher = self._matcher(meta, mode)
+
+    def _load_workdir(self, root: Path) -> tuple[Metadata, str]:
+        wd = Workdir(root)
+        if not wd.metadata.exists():
+            raise MetacurateError(
+                f"{root}: no metadata.json; pass the --out folder of 'metacurate curate'"
+            )
+        meta = load_metadata(wd.metadata)
+        if (root / "manifest.json").exists():
+            self.manifest = read_json(root / "manifest.json")
+        stats = read_json(wd.stats) if wd.stats.exists() else {}
+        info = (self.manifest or stats).get("metadata") or {}
+        if info.get("hash") not in (None, meta.hash):
+            raise MetacurateError(f"{wd.metadata} does not belong to the run in {root}; rerun it")
+        if info.get("name"):  # the name the run knew it by, not "metadata.json"
+            meta = Metadata(meta.entries, name=info["name"], hash=meta.hash)
+        curated = root / "curated_entry_counts.parquet"
+        if self.manifest and curated.exists():
+            table = pq.read_table(curated, columns=["count", "p", "count_curated"])
+            self.p = table.column("p").to_numpy()
+            self.counts_curated = table.column("count_curated").to_numpy()
+        elif wd.entry_counts.exists():
+            table = pq.read_table(wd.entry_counts, columns=["count"])
+        else:
+            raise MetacurateError(f"{root}: no entry counts; the match stage did not finish")
+        self.counts = table.column("count").to_numpy().astype(np.int64)
+        if len(self.counts) != len(meta):
+            raise MetacurateError(f"{root}: entry counts and metadata.json differ in length")
+        if self.manifest:
+            self.t = float(self.manifest["t"])
+            if self.p is None:
+                self.p = balance.entry_probs(self.counts, self.t)
+        return meta, (self.manifest or stats).get("mode", "metaclip1")
+
+    def _matcher(self, meta: Metadata, mode: str) -> Matcher:
+        if self.workdir is not None:
+            try:  # the run's memory-mapped index when there, else built (and cached) there
+                return load_or_build(meta, Workdir(self.workdir).index, mode)
+            except OSError:  # a read-only folder: build in memory
+                pass
+        return Matcher(meta, mode=mode)
+
+    def explain(self, text: str, uid: str | None = None) -> dict:
+        """Everything about ``text`` (and the row ``uid``): a JSON-ready dict."""
+        ids = self.matcher.match(text)
+        out: dict = {
+            "text": text,
+            "spaced": spacing(text),
+            "mode": self.mode,
+            "metadata": {
+                "name": self.metadata.name,
+                "hash": self.metadata.hash,
+                "entries": len(self.metadata),
+            },
+            "workdir": str(self.workdir) if self.workdir is not None else None,
+            "t": self.t,
+            "matches": [{"entry_id": i, "entry": self.metadata[i]} for i in ids],
+        }
+        if self.counts is not None:
+            for m in out["matches"]:
+                m["count"] = int(self.counts[m["entry_id"]])
+        if self.p is None:
+            if uid is not None:
+                raise MetacurateError(
+                    "a keep decision needs a balanced run: pass --workdir OUT of "
+                    "'metacurate curate' (or 'balance'), which holds manifest.json"
+                )
+            return out
+        id_array = pa.array([ids], type=pa.list_(pa.int32()))
+        for m in out["matches"]:
+            m["p"] = float(self.p[m["entry_id"]])
+            if self.counts_curated is not None:
+                m["count_curated"] = int(self.counts_curated[m["entry_id"]])
+        out["keep_prob"] = float(balance.keep_prob(id_array, self.p)[0])
+        if uid is None:
+            return out
+        seed = self.seed if self.seed is not None else 0
+        h = uid_hash(pa.array([uid], type=pa.string()))
+        u = balance.uniform(seed, h[0], np.asarray(ids, np.int64)) if ids else np.zeros(0)
+        for m, ui in zip(out["matches"], u, strict=True):
+            m["u"] = float(ui)
+            m["hit"] = bool(ui < m["p"])
+        out["uid"] = uid
+        out["uid_hash"] = int(h[0])
+        out["seed"] = seed
+        out["kept"] = bool(balance.keep_mask(id_array, h, self.p, seed)[0])
+        return out
+
+
+def explain(
+    text: str,
+    metadata: str | Path | None = None,
+    workdir: str | Path | None = None,
+    uid: str | None = None,
+    seed: int | None = None,
+) -> dict:
+    """One-shot :meth:`Explainer.explain` (builds the matcher; reuse an Explainer for many)."""
+    return Explainer(metadata=metadata, workdir=workdir, seed=seed).explain(text, uid)
+
+
+def format_explanation(r: dict) -> str:
+    """The human-readable form of :meth:`Explainer.explain`'s result."""
+    meta = r["metadata"]
+    lines = [
+        f"text:      {r['text']!r}",
+        f"spaced:    {r['spaced']!r}",
+        f"metadata:  {meta['name']} ({meta['entries']:,} entries, hash {meta['hash'][:12]}), "
+        f"mode {r['mode']}",
+        f"matches:   {len(r['matches'])}",
+    ]
+    if r["matches"]:
+        cols = [("entry_id", "entry_id", "{}"), ("entry", "entry", "{!r}")]
+        for key, title, fmt in (
+            ("count", "count", "{:,}"),
+            ("p", "p_e", "{:.6g}"),
+            ("count_curated", "curated", "{:,}"),
+            ("u", "u", "{:.6f}"),
+            ("hit", "u < p_e", "{}"),
+        ):
+            if key in r["matches"][0]:
+                cols.append((key, title, fmt))
+        table = [[title for _, title, _ in cols]]
+        table += [[fmt.format(m[key]) for key, _, fmt in cols] for m in r["matches"]]
+        widths = [max(len(row[j]) for row in table) for j in range(len(cols))]
+        for row in table:
+            lines.append(
+                "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            )
+    if "keep_prob" in r:
+        lines.append(
+            f"keep_prob: {r['keep_prob']:.6g}  (1 - prod(1 - p_e); t = {r['t']:.6g}, "
+            f"run {r['workdir']})"
+        )
+    elif r["workdir"] is None:
+        lines.append("(pass --workdir OUT for counts, p_e and the keep probability)")
+    if "kept" in r:
+        why = ""
+        if r["kept"]:
+            first = next(m for m in r["matches"] if m["hit"])
+            why = f": entry {first['entry']!r} has u {first['u']:.6f} < p_e {first['p']:.6g}"
+        elif r["matches"]:
+            why = ": no matched entry has u < p_e"
+        else:
+            why = ": no entry matched"
+        lines.append(
+            f"decision:  uid {r['uid']!r} (uid_hash {r['uid_hash']:#018x}), seed {r['seed']}: "
+            f"{'KEPT' if r['kept'] else 'DROPPED'}{why}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""``metacurate report``, ``explain`` and ``stats``: flags to API calls, results to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from metacurate.errors import MetacurateError
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+REPORT_EPILOG = """\
+examples:
+  metacurate report out/                     # writes out/report.html
+  metacurate report out/ -o ~/laion-report.html
+
+The page is one self-contained file (charts inline, no network), a few hundred kB whatever
+the pool size.
+"""
+
+EXPLAIN_EPILOG = """\
+examples:
+  metacurate explain "a photo of a dog, on the beach"
+  metacurate explain "a photo of a dog" --workdir out/
+  metacurate explain "a photo of a dog" --workdir out/ --uid 0f3a9c... --json
+
+With --workdir, each entry shows its count and p_e and the text its keep probability; with
+--uid too, the decision that 'curate' made for that row (its uid is the pool's uid column, or
+the 'uid' column of out/curated/*.parquet and out/matches/*.parquet).
+"""
+
+STATS_EPILOG = """\
+examples:
+  metacurate stats out/
+  metacurate stats out/ --json | jq .manifest.curated_rows
+"""
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report of a run folder."""
+    from metacurate.report.html import write_report
+
+    path = write_report(args.out_dir, args.output)
+    size = path.stat().st_size
+    print(f"wrote {path} ({size / 1024:,.0f} kB)")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Explain one text (and optionally one uid's decision)."""
+    from metacurate.explain import Explainer, format_explanation
+
+    if args.uid is not None and args.workdir is None:
+        raise MetacurateError("--uid needs --workdir OUT (the run's counts, t and seed)")
+    result = Explainer(metadata=args.metadata, workdir=args.workdir, seed=args.seed).explain(
+        args.text, args.uid
+    )
+    if args.json:
+        print(json.dumps(result, indent=1, ensure_ascii=False))
+    else:
+        print(format_explanation(result))
+    return 0
+
+
+def run_summary(out_dir: str | Path) -> dict:
+    """``{"match": stats, "manifest": manifest or None}`` of a run folder (no per-input list)."""
+    from metacurate.report.stats import load_run
+
+    run = load_run(out_dir)
+    manifest = None
+    if run.manifest is not None:
+        manifest = {k: v for k, v in run.manifest.items() if k not in ("match", "inputs")}
+    return {"match": {k: v for k, v in run.stats.items() if k != "inputs"}, "manifest": manifest}
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Print the match stats and the manifest summary of a run folder."""
+    from metacurate.cli import print_manifest, print_stats
+
+    summary = run_summary(args.out_dir)
+    if args.json:
+        print(json.dumps(summary, indent=1, sort_keys=True, ensure_ascii=False))
+        return 0
+    print_stats({"bad_files": [], **summary["match"]}, False)
+    if summary["manifest"] is None:
+        print("not balanced yet: no manifest.json (run 'metacurate balance')")
+    else:
+        print_manifest(summary["manifest"], False)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``report``, ``explain`` and ``stats`` to a subparsers object."""
+    p = subparsers.add_parser(
+        "report",
+        help="write a self-contained HTML report of a curated run",
+        description="Write one HTML file (opens offline) with the run's summary, ranked entry "
+        "counts before/after balancing, the cumulative share of matches, matches per caption, "
+        "the largest and the never-matched entries and sample captions.",
+        epilog=REPORT_EPILOG,
+        formatter_class=_RAW,
+    )
+    p.add_argument("out_dir", metavar="OUT", help="the --out folder of 'metacurate curate'")
+    p.add_argument("-o", "--output", help="where to write the page (default: OUT/report.html)")
+    p.set_defaults(func=cmd_report)
+
+    p = subparsers.add_parser(
+        "explain",
+        help="show how one caption is matched and balanced",
+        description="Print spacing(TEXT), the matched entries and, with --workdir, their "
+        "counts and p_e, the keep probability 1 - prod(1 - p_e) and, with --uid, the keep "
+        "decision for that row under the run's seed.",
+        epilog=EXPLAIN_EPILOG,
+        formatter_class=_RAW,
+    )
+    p.add_argument("text", metavar="TEXT", help="the caption")
+    p.add_argument(
+        "--metadata",
+        "-m",
+        help="metadata file (default: the run's metadata.json with --workdir, else built-in)",
+    )
+    p.add_argument("--workdir", "-w", metavar="OUT", help="a curated run folder")
+    p.add_argument("--uid", help="the row's uid: print the run's keep decision for it")
+    p.add_argument("--seed", type=int, help="seed of the decision (default: the run's)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_explain)
+
+    p = subparsers.add_parser(
+        "stats",
+        help="print the match statistics and manifest summary of a run",
+        description="Print the match statistics (rows, rows without text by reason, matched "
+        "rows, matches, entries hit) and the balancing summary (t, tail share, curated rows).",
+        epilog=STATS_EPILOG,
+        formatter_class=_RAW,
+    )
+    p.add_argument("out_dir", metavar="OUT", help="a match, balance or curate output folder")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=cmd_stats)
