@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Shared, noisy machines: no per-example deadline (speed is measured by benchmarks/).
+settings.register_profile("metacurate", deadline=None)
+settings.load_profile("metacurate")
 
 REPO = Path(__file__).resolve().parents[1]
 

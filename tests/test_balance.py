@@ -466,3 +466,23 @@ def test_native_keep_mask_equals_numpy(monkeypatch):
         assert native.dtype == numpy_path.dtype == np.bool_
         assert (native == numpy_path).all()
         assert 0 < native.sum() < n_rows
+
+
+def test_native_keep_prob_equals_numpy(monkeypatch):
+    """keep_prob sums in the same order in C and numpy: the same bits."""
+    from metacurate.match.matcher import native_available
+
+    if not native_available():
+        pytest.skip("native kernel not built")
+    rng = np.random.default_rng(9)
+    lengths = rng.integers(0, 40, 20_000)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = rng.integers(0, 1000, int(offsets[-1])).astype(np.int32)
+    ids = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)).slice(5)
+    p = np.where(rng.random(1000) < 0.05, 1.0, rng.random(1000))
+    native = keep_prob(ids, p)
+    monkeypatch.setenv("METACURATE_NO_NATIVE", "1")
+    fallback = keep_prob(ids, p)
+    assert native.tobytes() == fallback.tobytes()
+    keep_n, prob_n = balance.decide(ids, np.arange(len(ids), dtype=np.uint64), p, 1)
+    assert prob_n.tobytes() == fallback.tobytes()

@@ -288,16 +288,56 @@ def keep_mask(
     kept.
     """
     offsets, values = _flatten(entry_ids)
+    return _keep_mask_flat(
+        offsets, values, _check_rows(offsets, uid_hash), _probs(p, values), seed, epoch
+    )
+
+
+def keep_prob(entry_ids: pa.Array | pa.ChunkedArray, p: np.ndarray) -> np.ndarray:
+    """Per-row keep probability ``1 - prod_{e in M}(1 - p_e)`` (0 for empty rows, exactly 1 if any
+    ``p_e == 1``)."""
+    offsets, values = _flatten(entry_ids)
+    return _keep_prob_flat(offsets, values, _probs(p, values))
+
+
+def decide(
+    entry_ids: pa.Array | pa.ChunkedArray,
+    uid_hash: np.ndarray,
+    p: np.ndarray,
+    seed: int,
+    epoch: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep_mask, keep_prob)`` of the same rows, flattening the match sets once."""
+    offsets, values = _flatten(entry_ids)
     uid_hash = _check_rows(offsets, uid_hash)
-    p = np.asarray(p, dtype=np.float64)
+    p = _probs(p, values)
+    return (
+        _keep_mask_flat(offsets, values, uid_hash, p, seed, epoch),
+        _keep_prob_flat(offsets, values, p),
+    )
+
+
+def _probs(p: np.ndarray, values: np.ndarray) -> np.ndarray:
+    p = np.ascontiguousarray(p, dtype=np.float64)
     _check_ids(values, len(p), "p")
+    return p
+
+
+def _keep_mask_flat(
+    offsets: np.ndarray,
+    values: np.ndarray,
+    uid_hash: np.ndarray,
+    p: np.ndarray,
+    seed: int,
+    epoch: int | None,
+) -> np.ndarray:
     if native_available():  # the same formula in C, without per-match temporaries
         return np.frombuffer(
             _native.keep_mask(
                 np.ascontiguousarray(offsets, dtype=np.int64),
                 np.ascontiguousarray(values, dtype=np.int32),
                 np.ascontiguousarray(uid_hash, dtype=np.uint64),
-                np.ascontiguousarray(p),
+                p,
                 _key(seed, epoch),
             ),
             dtype=np.bool_,
@@ -310,20 +350,33 @@ def keep_mask(
     return keep
 
 
-def keep_prob(entry_ids: pa.Array | pa.ChunkedArray, p: np.ndarray) -> np.ndarray:
-    """Per-row keep probability ``1 - prod_{e in M}(1 - p_e)`` (0 for empty rows, exactly 1 if any
-    ``p_e == 1``)."""
-    offsets, values = _flatten(entry_ids)
-    p = np.asarray(p, dtype=np.float64)
-    _check_ids(values, len(p), "p")
+def _row_sums(offsets: np.ndarray, values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per row, ``table[e]`` summed left to right over its match set (0.0 when empty); the same
+    order in C and numpy, so both give the same bits."""
+    if native_available():
+        return np.frombuffer(
+            _native.row_sums(
+                np.ascontiguousarray(offsets, dtype=np.int64),
+                np.ascontiguousarray(values, dtype=np.int32),
+                np.ascontiguousarray(table, dtype=np.float64),
+            ),
+            dtype=np.float64,
+        )
+    lengths = np.diff(offsets)
+    starts = offsets[:-1]
+    acc = np.zeros(len(lengths), np.float64)
+    for k in range(int(lengths.max()) if len(lengths) else 0):  # k-th match of every row
+        rows = np.flatnonzero(lengths > k)
+        acc[rows] += table[values[starts[rows] + k]]
+    return acc
+
+
+def _keep_prob_flat(offsets: np.ndarray, values: np.ndarray, p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         log_miss = np.log1p(-p)  # -inf where p == 1
-    prob = np.zeros(len(offsets) - 1, np.float64)
-    rows, starts = _nonempty_starts(offsets)
-    if rows.size:
-        s = np.add.reduceat(log_miss[values], starts)
-        prob[rows] = -np.expm1(s)  # -expm1(-inf) == 1.0 exactly
-    return prob
+    s = _row_sums(offsets, values, log_miss)
+    # -expm1(-inf) == 1.0 exactly; empty rows (s == 0) get +0.0
+    return np.where(offsets[1:] > offsets[:-1], -np.expm1(s), 0.0)
 
 
 def expected_size(entry_ids: pa.Array | pa.ChunkedArray, p: np.ndarray) -> float:

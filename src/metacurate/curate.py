@@ -132,8 +132,7 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
     for inp in tqdm(inputs, desc="balance", unit="file", disable=not show):
         side = _sidecar(wd, inp["task_id"])
         ids = side.column("entry_ids")
-        keep = balance.keep_mask(ids, side.column("uid_hash").to_numpy(), p, cfg.seed)
-        prob = balance.keep_prob(ids, p)
+        keep, prob = balance.decide(ids, side.column("uid_hash").to_numpy(), p, cfg.seed)
         expected += float(prob.sum())
         kept_rows = np.flatnonzero(keep)
         kept_ids = ids.take(pa.array(kept_rows)).combine_chunks()

@@ -27,11 +27,20 @@
 
 typedef struct {
     uint64_t hash;      /* span hash (never used as the only test: bytes are compared) */
+    uint64_t head;      /* the key's first 8 bytes, zero padded: most keys are shorter, and
+                           comparing here saves a cache miss on the blob */
     uint32_t off;       /* key bytes = blob[off : off + len] */
     uint32_t len_flags; /* len << 2 | flags; 0 = empty slot */
     uint32_t nids;      /* number of entry ids with exactly these bytes */
     int32_t id;         /* the id when nids == 1, else start in the ids array */
 } Slot;
+
+static inline uint64_t head_of(const uint8_t *p, size_t n) {
+    uint64_t h = 0;
+    if (n > 8) n = 8;
+    memcpy(&h, p, n);
+    return h;
+}
 
 static inline uint64_t fmix64(uint64_t x) {
     x ^= x >> 33;
@@ -65,7 +74,9 @@ static inline int is_space(uint8_t b) { return b == ' ' || b == '\t' || b == '\n
 typedef struct {
     const uint8_t **ptr;
     uint32_t *len;
-    uint64_t *hash;
+    uint64_t *hash;  /* hash of the token's bytes */
+    uint64_t *first; /* span hash of the one-token span starting here (prefetched) */
+    uint64_t *head;  /* the token's first 8 bytes, zero padded */
     size_t cap;
 } Tokens;
 
@@ -82,6 +93,12 @@ static int tokens_reserve(Tokens *t, size_t n) {
     uint64_t *h = realloc(t->hash, cap * sizeof(*h));
     if (!h) return -1;
     t->hash = h;
+    uint64_t *f = realloc(t->first, cap * sizeof(*f));
+    if (!f) return -1;
+    t->first = f;
+    uint64_t *hd = realloc(t->head, cap * sizeof(*hd));
+    if (!hd) return -1;
+    t->head = hd;
     t->cap = cap;
     return 0;
 }
@@ -90,6 +107,8 @@ static void tokens_free(Tokens *t) {
     free(t->ptr);
     free(t->len);
     free(t->hash);
+    free(t->first);
+    free(t->head);
 }
 
 #define PUSH_TOKEN(P, L)                                                                       \
@@ -97,6 +116,7 @@ static void tokens_free(Tokens *t) {
         tk->ptr[nt] = (P);                                                                     \
         tk->len[nt] = (uint32_t)(L);                                                           \
         tk->hash[nt] = fnv1a(FNV_BASIS, (P), (L));                                             \
+        tk->head[nt] = head_of((P), (L));                                                      \
         nt++;                                                                                  \
     } while (0)
 
@@ -179,9 +199,16 @@ static inline Slot *find_slot(Slot *slots, const uint16_t *tags, uint64_t mask,
         if (t == 0) return NULL;
         if (t == want) {
             Slot *s = &slots[i];
-            if (s->hash == h && (s->len_flags >> 2) == span_len &&
-                span_equals(tk, j, k, blob + s->off))
-                return s;
+            if (s->hash == h && (s->len_flags >> 2) == span_len) {
+                if (j == k) { /* one token: its head, then the bytes past 8 */
+                    if (s->head == tk->head[j] &&
+                        (span_len <= 8 ||
+                         bytes_equal(blob + s->off + 8, tk->ptr[j] + 8, span_len - 8)))
+                        return s;
+                } else if (span_equals(tk, j, k, blob + s->off)) {
+                    return s;
+                }
+            }
         }
         i = (i + 1) & mask;
     }
@@ -270,6 +297,7 @@ static PyObject *build(PyObject *self, PyObject *args) {
                 tags[i] = tag_of(h);
                 slot = &slots[i];
                 slot->hash = h;
+                slot->head = head_of(s, span_len);
                 slot->off = (uint32_t)off[e];
                 slot->len_flags = span_len << 2;
             }
@@ -480,11 +508,19 @@ static PyObject *match(PyObject *self, PyObject *args) {
                 oom = 1;
                 break;
             }
+            /* Memory latency dominates: start loading every token's first slot now. */
+            for (Py_ssize_t j = 0; j < nt; j++) {
+                uint64_t h1 = span_step(0, tk.hash[j]);
+                tk.first[j] = h1;
+                __builtin_prefetch(&tags[h1 & mask]);
+                __builtin_prefetch(&slots[h1 & mask]);
+                if (j > 0) __builtin_prefetch(&tags[span_step(tk.first[j - 1], tk.hash[j]) & mask]);
+            }
             for (Py_ssize_t j = 0; j < nt && !oom; j++) {
                 uint64_t h = 0;
                 uint32_t span_len = 0;
                 for (Py_ssize_t k = j; k < nt; k++) {
-                    h = span_step(h, tk.hash[k]);
+                    h = k == j ? tk.first[j] : span_step(h, tk.hash[k]);
                     span_len += tk.len[k] + (k > j);
                     Slot *slot = find_slot(slots, tags, mask, blob, &tk, j, k, h, span_len);
                     if (!slot) break;
@@ -646,11 +682,61 @@ done:
     return result;
 }
 
+/*
+ * row_sums(offsets int64[n+1], values int32[], table float64[]) -> bytes of float64[n]
+ * sum of table[e] over each row's values, added left to right (balance.keep_prob's order).
+ */
+static PyObject *row_sums(PyObject *self, PyObject *args) {
+    PyObject *offs_o, *vals_o, *tab_o;
+    if (!PyArg_ParseTuple(args, "OOO", &offs_o, &vals_o, &tab_o)) return NULL;
+    Buf bo, bv, bt;
+    bo.held = bv.held = bt.held = 0;
+    PyObject *result = NULL;
+    if (get_buf(offs_o, &bo, 0) < 0 || get_buf(vals_o, &bv, 0) < 0 || get_buf(tab_o, &bt, 0) < 0)
+        goto done;
+    Py_ssize_t n = bo.b.len / 8 - 1;
+    const int64_t *off = bo.b.buf;
+    const int32_t *val = bv.b.buf;
+    const double *tab = bt.b.buf;
+    Py_ssize_t nvals = bv.b.len / 4, ntab = bt.b.len / 8;
+    if (n < 0 || (n && (off[0] < 0 || off[n] > nvals))) {
+        PyErr_SetString(PyExc_ValueError, "offsets do not fit values");
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * 8);
+    if (!result) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t r = 0; r < n && !bad; r++) {
+        double acc = 0.0;
+        for (int64_t i = off[r]; i < off[r + 1]; i++) {
+            if (val[i] < 0 || val[i] >= ntab) {
+                bad = 1;
+                break;
+            }
+            acc += tab[val[i]];
+        }
+        out[r] = acc;
+    }
+    Py_END_ALLOW_THREADS;
+    if (bad) {
+        Py_CLEAR(result);
+        PyErr_SetString(PyExc_ValueError, "entry id out of range of the table");
+    }
+done:
+    rel_buf(&bo);
+    rel_buf(&bv);
+    rel_buf(&bt);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"build", build, METH_VARARGS, "Build the span table: (slots, ids, mask)."},
     {"match", match, METH_VARARGS, "Match a batch of Arrow string buffers."},
     {"fnv1a", fnv1a_rows, METH_VARARGS, "Continue FNV-1a 64 states over Arrow string rows."},
     {"keep_mask", keep_mask, METH_VARARGS, "The balancing keep decision per row."},
+    {"row_sums", row_sums, METH_VARARGS, "Per-row left-to-right sums of table[values]."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -661,7 +747,7 @@ PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);
     if (m) {
         PyModule_AddIntConstant(m, "SLOT_SIZE", (long)sizeof(Slot));
-        PyModule_AddIntConstant(m, "KERNEL_VERSION", 2);
+        PyModule_AddIntConstant(m, "KERNEL_VERSION", 3);
     }
     return m;
 }
