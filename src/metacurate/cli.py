@@ -51,12 +51,19 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
         help="column names of a CSV/TSV without header row, e.g. caption,url",
     )
     p.add_argument("--batch-rows", type=int, default=65_536, help="rows per batch (memory)")
-    p.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)"
-    )
+    add_engine_arguments(p)
     p.add_argument("--skip-bad-files", action="store_true", help="record unreadable files, go on")
     p.add_argument("--force", action="store_true", help="redo finished tasks / replace outputs")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    """Where tasks run."""
+    p.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)"
+    )
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="task scheduler")
+    p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
 
 
 def _match_config(args: argparse.Namespace):
@@ -74,6 +81,8 @@ def _match_config(args: argparse.Namespace):
         csv_columns=args.columns,
         batch_rows=args.batch_rows,
         workers=args.workers,
+        engine=args.engine,
+        ray_address=args.ray_address,
         skip_bad_files=args.skip_bad_files,
         force=args.force,
     )
@@ -115,6 +124,11 @@ def add_balance_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--target-size", type=int, metavar="N", help="choose t to keep ~N rows")
     g.add_argument("--tail-share", type=float, metavar="P", help="choose t by tail share P")
     p.add_argument("--seed", type=int, default=0, help="seed of the keep decision (default 0)")
+    p.add_argument(
+        "--image-column",
+        help="several texts per image: per image (this column, e.g. url) only one matched "
+        "text, chosen by a hash of seed and uid, goes through the keep rule",
+    )
 
 
 def print_manifest(m: dict, as_json: bool) -> None:
@@ -147,6 +161,10 @@ def cmd_balance(args: argparse.Namespace) -> int:
             target_size=args.target_size,
             tail_share=args.tail_share,
             seed=args.seed,
+            image_column=args.image_column,
+            workers=args.workers,
+            engine=args.engine,
+            ray_address=args.ray_address,
             command=" ".join(sys.argv),
         )
     )
@@ -165,6 +183,7 @@ def cmd_curate(args: argparse.Namespace) -> int:
         target_size=args.target_size,
         tail_share=args.tail_share,
         seed=args.seed,
+        image_column=args.image_column,
         command=" ".join(sys.argv),
     )
     print_manifest(m, args.json)
@@ -237,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workdir", help="a folder written by 'metacurate match'")
     p.add_argument("--out", "-o", required=True, help="output folder (may be the workdir)")
     add_balance_arguments(p)
+    add_engine_arguments(p)
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     p.set_defaults(func=cmd_balance)
 

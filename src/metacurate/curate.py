@@ -7,10 +7,15 @@ keyed-hash rule of ``balance.py``, and writes the kept rows with every original 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -20,18 +25,18 @@ from tqdm import tqdm
 
 from metacurate import balance
 from metacurate._version import __version__
-from metacurate.count import count_entries
-from metacurate.engine.tasks import fingerprint
+from metacurate.count import add_sparse
+from metacurate.engine import run_tasks
+from metacurate.engine.tasks import BalanceSpec, BalanceTask, balance_task, fingerprint
 from metacurate.errors import MetacurateError
 from metacurate.metadata import Metadata
 from metacurate.pipeline import MatchConfig, match_pool
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
-from metacurate.pool.uid import UID_VERSION
+from metacurate.pool.uid import UID_VERSION, fmix64, uid_hash
 from metacurate.report import write_report
 from metacurate.workdir import (
     FORMAT_VERSION,
-    ParquetSink,
     Workdir,
     artifact_metadata,
     read_json,
@@ -50,6 +55,10 @@ class BalanceConfig:
     target_size: int | None = None
     tail_share: float | None = None
     seed: int = 0
+    image_column: str | None = None
+    workers: int = 1
+    engine: str = "local"
+    ray_address: str | None = None
     progress: bool | None = None
     command: str | None = None
 
@@ -86,72 +95,148 @@ def _load_run(wd: Workdir) -> tuple[dict, pa.Table]:
 
 
 def choose_t(
-    cfg: BalanceConfig, wd: Workdir, stats: dict, counts: np.ndarray
+    cfg: BalanceConfig, wd: Workdir, stats: dict, counts: np.ndarray, out: Workdir
 ) -> tuple[float, dict]:
     """The threshold ``t`` from the flag the user gave, and how it was chosen."""
     if cfg.t is not None:
         return float(cfg.t), {"t_from": "t"}
     if cfg.tail_share is not None:
         return balance.t_for_tail_share(counts, cfg.tail_share), {"t_from": "tail_share"}
-    thresholds = [
-        balance.row_threshold(
+    thresholds = []
+    for i in stats["inputs"]:
+        if i["error"] is not None:
+            continue
+        tab = _sidecar(wd, i["task_id"])
+        tau = balance.row_threshold(
             tab.column("entry_ids"), tab.column("uid_hash").to_numpy(), counts, cfg.seed
         )
-        for tab in (_sidecar(wd, i["task_id"]) for i in stats["inputs"] if i["error"] is None)
-    ]
+        select = out.balance / f"{i['task_id']}.select.parquet"
+        if select.exists():
+            tau[~pq.read_table(select).column("selected").to_numpy()] = np.inf
+        thresholds.append(tau)
     t, size = balance.t_for_target_size(thresholds, cfg.target_size)
     return t, {"t_from": "target_size", "target_size": cfg.target_size, "target_realised": size}
 
 
+_PICK_TAG = 0x7069636B2D746578  # "pick-tex": domain tag of the per-image text choice
+
+
+def select_one_text_per_image(
+    wd: Workdir, out: Workdir, inputs: list[dict], seed: int, image_column: str, read: ReadOptions
+) -> None:
+    """Several texts per image (Meta CLIP 2): per image, the one matched text with the smallest
+    ``fmix64(uid_hash ^ text_hash ^ key(seed))`` is the only one the keep rule applies to.
+
+    Writes ``OUT/balance/<task>.select.parquet`` (one bool per row). Needs 32 bytes per matched
+    row in memory (the choice is global across files); exact duplicates (same uid, text and
+    image) tie, and the first in input order wins.
+    """
+    key = np.uint64(fmix64(np.array([seed ^ _PICK_TAG], dtype=np.uint64))[0])
+    images, scores, files, rows, lengths = [], [], [], [], []
+    for f, inp in enumerate(inputs):
+        side = pq.read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
+        text_column = read_json(wd.done(inp["task_id"]))["columns"]["text"]
+        image_hash, text_hash = [], []
+        for batch in read_batches(
+            Source(inp["path"], inp["format"]), read, columns=[image_column, text_column]
+        ):
+            image_hash.append(uid_hash(batch.column(0)))
+            text_hash.append(uid_hash(batch.column(1)))
+        n = side.num_rows
+        matched = np.flatnonzero(pc.list_value_length(side.column("entry_ids")).to_numpy() > 0)
+        if image_hash:
+            img = np.concatenate(image_hash)
+            txt = np.concatenate(text_hash)
+        else:
+            img = txt = np.zeros(0, np.uint64)
+        uh = side.column("uid_hash").to_numpy()
+        images.append(img[matched])
+        scores.append(fmix64(uh[matched] ^ txt[matched] ^ key))
+        files.append(np.full(len(matched), f, dtype=np.int64))
+        rows.append(matched)
+        lengths.append(n)
+    if not images:
+        return
+    img, score, file, row = (np.concatenate(x) for x in (images, scores, files, rows))
+    order = np.lexsort((row, file, score, img))  # by image, then score, then input order
+    first = np.ones(len(order), bool)
+    first[1:] = img[order][1:] != img[order][:-1]
+    chosen = order[first]
+    for f, inp in enumerate(inputs):
+        mask = np.zeros(lengths[f], bool)
+        mask[row[chosen][file[chosen] == f]] = True
+        write_parquet(
+            out.balance / f"{inp['task_id']}.select.parquet",
+            pa.table({"selected": pa.array(mask)}),
+            {},
+        )
+
+
 def balance_workdir(cfg: BalanceConfig) -> dict:
-    """Apply the balancing rule to a matched work directory; write the curated set to OUT."""
+    """Apply the balancing rule to a matched work directory; write the curated set to OUT.
+
+    One task per input file (run by the engine, resumable: a finished task with the same
+    ``t``, seed and side-car is kept); the driver then sums the tasks' records.
+    """
     cfg.check()
     started = time.perf_counter()
     wd = Workdir(cfg.workdir)
     out = Workdir(cfg.out)
+    out.remove_temporaries()
     stats, counts_table = _load_run(wd)
     counts = counts_table.column("count").to_numpy()
-    n_entries = len(counts)
     md = stats["metadata"]
-    mode = stats["mode"]
-    t, how = choose_t(cfg, wd, stats, counts)
-    p = balance.entry_probs(counts, t)
     mc = stats["match_config"]
-    read = ReadOptions(csv_columns=tuple(mc["csv_columns"]) if mc["csv_columns"] else None)
-    curated_dir = out.root / "curated"
-    curated_dir.mkdir(parents=True, exist_ok=True)
-    for old in curated_dir.glob("*.parquet"):
-        old.unlink()
-    kv = artifact_metadata(md["hash"], mode, t=repr(t), seed=str(cfg.seed))
-    kept_counts = np.zeros(n_entries, dtype=np.int64)
-    realised = 0
-    expected = 0.0
-    kept_uids: list[pa.Array] = []
-    show = sys.stderr.isatty() if cfg.progress is None else cfg.progress
     inputs = [i for i in stats["inputs"] if i["error"] is None]
-    for inp in tqdm(inputs, desc="balance", unit="file", disable=not show):
-        side = _sidecar(wd, inp["task_id"])
-        ids = side.column("entry_ids")
-        keep, prob = balance.decide(ids, side.column("uid_hash").to_numpy(), p, cfg.seed)
-        expected += float(prob.sum())
-        kept_rows = np.flatnonzero(keep)
-        kept_ids = ids.take(pa.array(kept_rows)).combine_chunks()
-        kept_uid = side.column("uid").take(pa.array(kept_rows)).combine_chunks()
-        realised += len(kept_rows)
-        kept_counts += count_entries(kept_ids, n_entries)
-        kept_uids.append(kept_uid)
-        _write_curated(
-            Source(inp["path"], inp["format"]),
-            read,
-            curated_dir / f"{inp['task_id']}.parquet",
-            keep,
-            kept_ids,
-            kept_uid,
-            prob[kept_rows],
-            kv,
-        )
-    all_uids = pa.concat_arrays(kept_uids) if kept_uids else pa.array([], pa.string())
+    out.balance.mkdir(parents=True, exist_ok=True)
+    if cfg.image_column:
+        select_one_text_per_image(wd, out, inputs, cfg.seed, cfg.image_column, _read_options(mc))
+    else:
+        for old in out.balance.glob("*.select.parquet"):
+            old.unlink()
+    t, how = choose_t(cfg, wd, stats, counts, out)
+    spec = BalanceSpec(
+        workdir=str(wd.root),
+        out=str(out.root),
+        t=t,
+        seed=cfg.seed,
+        metadata_hash=md["hash"],
+        mode=stats["mode"],
+        image_column=cfg.image_column,
+        read=_read_options(mc),
+    )
+    tasks = [
+        BalanceTask(i["task_id"], Source(i["path"], i["format"]), _record_digest(wd, i["task_id"]))
+        for i in inputs
+    ]
+    out.curated.mkdir(parents=True, exist_ok=True)
+    current = {t.task_id for t in tasks if _balance_is_current(out, t, spec)}
+    for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
+        if old.stem not in current:
+            old.unlink()
+    todo = [t for t in tasks if t.task_id not in current]
+    show = sys.stderr.isatty() if cfg.progress is None else cfg.progress
+    with tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar:
+        for _ in run_tasks(
+            partial(balance_task, spec=spec), todo, cfg.workers, cfg.engine, cfg.ray_address
+        ):
+            bar.update(1)
+    records = [read_json(out.balance / f"{t.task_id}.done.json") for t in tasks]
+    kept_counts = add_sparse(
+        np.zeros(len(counts), dtype=np.int64),
+        (pq.read_table(out.balance / f"{t.task_id}.counts.parquet") for t in tasks),
+    )
+    curated_files = [out.curated_file(t.task_id) for t in tasks]
+    uids = [
+        pq.read_table(f, columns=["uid"]).column(0).cast(pa.string())
+        for f in curated_files
+        if f.exists()
+    ]
+    all_uids = (
+        pa.chunked_array(uids, pa.string()).combine_chunks() if uids else pa.array([], pa.string())
+    )
     wrote_uids = _write_datacomp_uids(out.root / "uids.npy", all_uids)
+    p = balance.entry_probs(counts, t)
     write_parquet(
         out.root / "curated_entry_counts.parquet",
         pa.table(
@@ -163,7 +248,7 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
                 "count_curated": pa.array(kept_counts),
             }
         ),
-        kv,
+        artifact_metadata(md["hash"], stats["mode"], t=repr(t), seed=str(cfg.seed)),
     )
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -172,16 +257,17 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
         "uid_version": UID_VERSION,
         "command": cfg.command,
         "workdir": str(wd.root),
-        "metadata": stats["metadata"],
-        "mode": mode,
+        "metadata": md,
+        "mode": stats["mode"],
         "t": t,
         **how,
         "seed": cfg.seed,
+        "image_column": cfg.image_column,
         "tail_share": balance.tail_share(counts, t),
         "pool_rows": stats["rows"],
         "pool_rows_matched": stats["rows_matched"],
-        "curated_rows": realised,
-        "expected_rows": expected,
+        "curated_rows": sum(r["curated_rows"] for r in records),
+        "expected_rows": math.fsum(r["expected_rows"] for r in records),
         "sum_min_count_t": balance.sum_min_count_t(counts, t),
         "expected_note": balance.EXPECTED_SIZE_NOTE,
         "uids_npy": wrote_uids,
@@ -191,9 +277,9 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
                 "format": i["format"],
                 "fingerprint": i["fingerprint"],
                 "rows": i["rows"],
-                "curated": f"curated/{i['task_id']}.parquet",
+                "curated": f"curated/{i['task_id']}.parquet" if f.exists() else None,
             }
-            for i in inputs
+            for i, f in zip(inputs, curated_files, strict=True)
         ],
         "skipped_inputs": [i for i in stats["inputs"] if i["error"] is not None],
         "seconds": round(time.perf_counter() - started, 3),
@@ -202,38 +288,27 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
     return manifest
 
 
-def _write_curated(
-    source: Source,
-    read: ReadOptions,
-    path,
-    keep: np.ndarray,
-    kept_ids: pa.Array,
-    kept_uid: pa.Array,
-    kept_prob: np.ndarray,
-    kv: dict[bytes, bytes],
-) -> None:
-    """Stream the source once and write its kept rows plus the balancing columns."""
-    sink = None
-    row0 = lo = 0
-    for batch in read_batches(source, read):
-        n = batch.num_rows
-        if row0 + n > len(keep):
-            raise MetacurateError(f"{source.path}: more rows than when matched; rerun match")
-        mask = keep[row0 : row0 + n]
-        hi = lo + int(np.count_nonzero(mask))
-        table = pa.Table.from_batches([batch.filter(pa.array(mask))])
-        if "uid" not in table.column_names:
-            table = table.append_column("uid", kept_uid.slice(lo, hi - lo))
-        table = table.append_column("entry_ids", kept_ids.slice(lo, hi - lo))
-        table = table.append_column("keep_prob", pa.array(kept_prob[lo:hi]))
-        if sink is None:  # keep the source's own schema metadata (pandas index...), add ours
-            sink = ParquetSink(path, table.schema, {**(table.schema.metadata or {}), **kv})
-        sink.write(table)
-        row0, lo = row0 + n, hi
-    if row0 != len(keep):
-        raise MetacurateError(f"{source.path}: fewer rows than when matched; rerun match")
-    if sink is not None:  # an empty input gets no curated file
-        sink.commit()
+def _read_options(match_config: dict) -> ReadOptions:
+    """The reader settings the match stage used (columns of a headerless CSV, batch size)."""
+    csv_columns = match_config.get("csv_columns")
+    return ReadOptions(
+        csv_columns=tuple(csv_columns) if csv_columns else None,
+        batch_rows=match_config.get("batch_rows", ReadOptions.batch_rows),
+    )
+
+
+def _record_digest(wd: Workdir, task_id: str) -> str:
+    """Identity of a match task's result: its completion record without the timing."""
+    record = {k: v for k, v in read_json(wd.done(task_id)).items() if k != "seconds"}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _balance_is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
+    rec = out.balance / f"{task.task_id}.done.json"
+    if not rec.exists():
+        return False
+    r = read_json(rec)
+    return r.get("config") == spec.config() and r.get("sidecar_record") == task.sidecar_record
 
 
 def _write_datacomp_uids(path, uids: pa.Array) -> bool:
@@ -251,9 +326,10 @@ def _write_datacomp_uids(path, uids: pa.Array) -> bool:
     arr = np.empty(len(uids), dtype=np.dtype("u8,u8"))
     arr["f0"], arr["f1"] = halves[:, 0], halves[:, 1]
     arr.sort()
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, arr, allow_pickle=False)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+    os.replace(tmp, path)
     return True
 
 
@@ -264,7 +340,15 @@ def run_curate(
     folder, then write ``report.html``; returns the manifest, with the match stats under
     ``"match"``."""
     stats = match_pool(match, metadata)
-    cfg = BalanceConfig(workdir=match.out, out=match.out, progress=match.progress, **balance_args)
+    cfg = BalanceConfig(
+        workdir=match.out,
+        out=match.out,
+        progress=match.progress,
+        workers=match.workers,
+        engine=match.engine,
+        ray_address=match.ray_address,
+        **balance_args,
+    )
     manifest = balance_workdir(cfg)
     manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
     write_json(Workdir(match.out).root / "manifest.json", manifest)
@@ -282,6 +366,7 @@ def curate(
     target_size: int | None = None,
     tail_share: float | None = None,
     seed: int = 0,
+    image_column: str | None = None,
     **match_options,
 ) -> dict:
     """The main job, as ``metacurate curate``: match + count + balance ``pool`` into ``out``.

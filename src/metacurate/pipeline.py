@@ -15,9 +15,10 @@ from tqdm import tqdm
 
 from metacurate._version import __version__
 from metacurate.count import add_sparse, entry_counts_table
-from metacurate.engine.local import run_local
+from metacurate.engine import run_tasks
 from metacurate.engine.tasks import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
 from metacurate.errors import MetacurateError
+from metacurate.faults import checkpoint
 from metacurate.match.matcher import load_or_build
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.readers import ReadOptions
@@ -47,6 +48,8 @@ class MatchConfig:
     csv_columns: tuple[str, ...] | None = None
     batch_rows: int = 65_536
     workers: int = 1
+    engine: str = "local"
+    ray_address: str | None = None
     skip_bad_files: bool = False
     force: bool = False
     progress: bool | None = None  # None: a bar only when stderr is a terminal
@@ -88,6 +91,7 @@ def match_pool(config: MatchConfig, metadata: Metadata | None = None) -> dict:
     metadata = metadata or resolve_metadata(config.metadata)
     sources = expand_pool(config.pool, config.format)
     wd = Workdir(config.out)
+    wd.remove_temporaries()
     _prepare_workdir(wd, metadata, config.force)
     load_or_build(metadata, wd.index, config.mode)  # build once; workers memory-map it
     spec = MatchSpec(
@@ -104,7 +108,9 @@ def match_pool(config: MatchConfig, metadata: Metadata | None = None) -> dict:
     todo = [t for t in tasks if config.force or not _is_current(wd.done(t.task_id), t, spec)]
     show = sys.stderr.isatty() if config.progress is None else config.progress
     with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:
-        for record in run_local(partial(match_task, spec=spec), todo, config.workers):
+        for record in run_tasks(
+            partial(match_task, spec=spec), todo, config.workers, config.engine, config.ray_address
+        ):
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
     stats = merge_counts(wd, metadata, tasks, config.mode)
@@ -114,6 +120,7 @@ def match_pool(config: MatchConfig, metadata: Metadata | None = None) -> dict:
         "uid_column": config.uid_column,
         "csv_columns": list(config.csv_columns) if config.csv_columns else None,
         "format": config.format,
+        "batch_rows": config.batch_rows,
     }
     stats["files_matched_now"] = len(todo)
     stats["seconds"] = round(time.perf_counter() - started, 3)
@@ -143,6 +150,7 @@ def merge_counts(wd: Workdir, metadata: Metadata, tasks: Sequence[MatchTask], mo
         for k, v in rec["stats"].items():
             stats[k] += v
         add_sparse(counts, [pq.read_table(wd.partial_counts(t.task_id))])
+        checkpoint("count-file")
     write_parquet(
         wd.entry_counts,
         entry_counts_table(metadata, counts),

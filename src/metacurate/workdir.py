@@ -42,6 +42,34 @@ class Workdir:
     def stats(self) -> Path:
         return self.root / "stats.json"
 
+    @property
+    def curated(self) -> Path:
+        return self.root / "curated"
+
+    @property
+    def balance(self) -> Path:
+        return self.root / "balance"
+
+    def curated_file(self, task_id: str) -> Path:
+        return self.curated / f"{task_id}.parquet"
+
+    def remove_temporaries(self) -> list[Path]:
+        """Delete what a killed run left half-written (``.NAME.tmp-PID`` files, index
+        folders being saved); finished files are never temporaries."""
+        removed = []
+        for folder in (self.root, self.matches, self.curated, self.balance, self.index):
+            if not folder.is_dir():
+                continue
+            for p in folder.glob("*.tmp-*"):
+                if p.is_dir():
+                    for q in p.iterdir():
+                        q.unlink()
+                    p.rmdir()
+                else:
+                    p.unlink()
+                removed.append(p)
+        return removed
+
     def sidecar(self, task_id: str) -> Path:
         return self.matches / f"{task_id}.parquet"
 

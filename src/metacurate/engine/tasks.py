@@ -9,12 +9,16 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from metacurate import balance
 from metacurate.count import count_entries, sparse_counts_table
 from metacurate.errors import MetacurateError
+from metacurate.faults import checkpoint
 from metacurate.match.matcher import (
     STATUS_NAMES,
     Matcher,
@@ -183,6 +187,7 @@ def match_task(task: MatchTask, spec: MatchSpec) -> dict:
             lengths = np.diff(res.entry_ids.offsets.to_numpy())
             stats["rows_matched"] += int(np.count_nonzero(lengths))
             stats["total_matches"] += int(lengths.sum())
+            checkpoint("match-batch")
         sink.commit()
     except (MetacurateError, OSError, pa.ArrowException) as exc:
         if not isinstance(exc, MetacurateError):
@@ -200,3 +205,128 @@ def match_task(task: MatchTask, spec: MatchSpec) -> dict:
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
     return record
+
+
+# --- balance ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BalanceSpec:
+    """What every balance task of a run shares."""
+
+    workdir: str
+    out: str
+    t: float
+    seed: int
+    metadata_hash: str
+    mode: str
+    image_column: str | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
+
+    def config(self) -> dict:
+        """What a finished balance task must agree with to be reused."""
+        return {
+            "t": self.t,
+            "seed": self.seed,
+            "metadata_hash": self.metadata_hash,
+            "mode": self.mode,
+            "image_column": self.image_column,
+            "hash_version": balance.HASH_VERSION,
+            "format_version": FORMAT_VERSION,
+        }
+
+
+@dataclass(frozen=True)
+class BalanceTask:
+    """Balance one input file: its side-car decides, its source rows are copied."""
+
+    task_id: str
+    source: Source
+    sidecar_record: str  # the match task's completion record: a rematch changes it
+
+
+@lru_cache(maxsize=2)
+def _entry_probs(workdir: str, t: float) -> np.ndarray:
+    counts = pq.read_table(Workdir(workdir).entry_counts, columns=["count"]).column(0)
+    return balance.entry_probs(counts.to_numpy(), t)
+
+
+def balance_task(task: BalanceTask, spec: BalanceSpec) -> dict:
+    """Decide every row of one side-car and write the kept rows with every source column plus
+    ``uid``, ``entry_ids`` and ``keep_prob``; then the partial curated counts and, last, the
+    completion record."""
+    wd, out = Workdir(spec.workdir), Workdir(spec.out)
+    p = _entry_probs(spec.workdir, spec.t)
+    side = pq.read_table(wd.sidecar(task.task_id), columns=["uid", "uid_hash", "entry_ids"])
+    ids = side.column("entry_ids")
+    keep, prob = balance.decide(ids, side.column("uid_hash").to_numpy(), p, spec.seed)
+    select = out.balance / f"{task.task_id}.select.parquet"
+    if select.exists():  # several texts per image: only the chosen text of each image competes
+        keep = keep & pq.read_table(select).column("selected").to_numpy()
+    kept_rows = pa.array(np.flatnonzero(keep))
+    kept_ids = ids.take(kept_rows).combine_chunks()
+    kept_uid = side.column("uid").take(kept_rows).combine_chunks()
+    kv = artifact_metadata(spec.metadata_hash, spec.mode, t=repr(spec.t), seed=str(spec.seed))
+    write_curated(
+        task.source,
+        spec.read,
+        out.curated_file(task.task_id),
+        keep,
+        kept_ids,
+        kept_uid,
+        prob[keep],
+        kv,
+    )
+    counts = count_entries(kept_ids, len(p))
+    write_parquet(out.balance / f"{task.task_id}.counts.parquet", sparse_counts_table(counts), kv)
+    checkpoint("balance-record")
+    record = {
+        "task_id": task.task_id,
+        "config": spec.config(),
+        "sidecar_record": task.sidecar_record,
+        "rows": len(keep),
+        "curated_rows": int(keep.sum()),
+        "expected_rows": float(prob.sum()),
+    }
+    write_json(out.balance / f"{task.task_id}.done.json", record)  # last
+    return record
+
+
+def write_curated(
+    source: Source,
+    read: ReadOptions,
+    path: Path,
+    keep: np.ndarray,
+    kept_ids: pa.Array,
+    kept_uid: pa.Array,
+    kept_prob: np.ndarray,
+    kv: dict[bytes, bytes],
+) -> None:
+    """Stream the source once and write its kept rows plus the balancing columns."""
+    sink = None
+    row0 = lo = 0
+    try:
+        for batch in read_batches(source, read):
+            n = batch.num_rows
+            if row0 + n > len(keep):
+                raise MetacurateError(f"{source.path}: more rows than when matched; rerun match")
+            mask = keep[row0 : row0 + n]
+            hi = lo + int(np.count_nonzero(mask))
+            table = pa.Table.from_batches([batch.filter(pa.array(mask))])
+            if "uid" not in table.column_names:
+                table = table.append_column("uid", kept_uid.slice(lo, hi - lo))
+            table = table.append_column("entry_ids", kept_ids.slice(lo, hi - lo))
+            table = table.append_column("keep_prob", pa.array(kept_prob[lo:hi]))
+            if sink is None:  # keep the source's own schema metadata (pandas...), add ours
+                sink = ParquetSink(path, table.schema, {**(table.schema.metadata or {}), **kv})
+            sink.write(table)
+            row0, lo = row0 + n, hi
+            checkpoint("balance-batch")
+        if row0 != len(keep):
+            raise MetacurateError(f"{source.path}: fewer rows than when matched; rerun match")
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
+    if sink is not None:  # an empty input gets no curated file
+        sink.commit()
