@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -251,82 +252,100 @@ def _entry_probs(workdir: str, t: float) -> np.ndarray:
     return balance.entry_probs(counts.to_numpy(), t)
 
 
+class RowStream:
+    """Hands out exactly ``n`` rows at a time from a stream of record batches (to walk a
+    side-car in step with its source, whatever either's batch boundaries)."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self._batches = batches
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffered = 0
+
+    def take(self, n: int) -> pa.Table:
+        while self._buffered < n:
+            batch = next(self._batches, None)
+            if batch is None:
+                raise MetacurateError("side-car has fewer rows than its source; rerun match")
+            self._buffer.append(batch)
+            self._buffered += batch.num_rows
+        table = pa.Table.from_batches(self._buffer).combine_chunks()
+        rest = table.slice(n)
+        self._buffer = rest.to_batches()
+        self._buffered = rest.num_rows
+        return table.slice(0, n)
+
+    def exhausted(self) -> bool:
+        return self._buffered == 0 and next(self._batches, None) is None
+
+
+def _parquet_stream(path: Path, columns: list[str], batch_rows: int) -> RowStream:
+    return RowStream(
+        iter(pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns))
+    )
+
+
 def balance_task(task: BalanceTask, spec: BalanceSpec) -> dict:
-    """Decide every row of one side-car and write the kept rows with every source column plus
-    ``uid``, ``entry_ids`` and ``keep_prob``; then the partial curated counts and, last, the
-    completion record."""
+    """Decide the rows of one input file from its side-car and write the kept rows with every
+    source column plus ``uid``, ``entry_ids`` and ``keep_prob``; then the partial curated
+    counts and, last, the completion record. Side-car and source are streamed in step, one
+    batch at a time, so memory does not grow with the file."""
     wd, out = Workdir(spec.workdir), Workdir(spec.out)
     p = _entry_probs(spec.workdir, spec.t)
-    side = pq.read_table(wd.sidecar(task.task_id), columns=["uid", "uid_hash", "entry_ids"])
-    ids = side.column("entry_ids")
-    keep, prob = balance.decide(ids, side.column("uid_hash").to_numpy(), p, spec.seed)
-    select = out.balance / f"{task.task_id}.select.parquet"
-    if select.exists():  # several texts per image: only the chosen text of each image competes
-        keep = keep & pq.read_table(select).column("selected").to_numpy()
-    kept_rows = pa.array(np.flatnonzero(keep))
-    kept_ids = ids.take(kept_rows).combine_chunks()
-    kept_uid = side.column("uid").take(kept_rows).combine_chunks()
-    kv = artifact_metadata(spec.metadata_hash, spec.mode, t=repr(spec.t), seed=str(spec.seed))
-    write_curated(
-        task.source,
-        spec.read,
-        out.curated_file(task.task_id),
-        keep,
-        kept_ids,
-        kept_uid,
-        prob[keep],
-        kv,
+    side = _parquet_stream(
+        wd.sidecar(task.task_id), ["uid", "uid_hash", "entry_ids"], spec.read.batch_rows
     )
-    counts = count_entries(kept_ids, len(p))
-    write_parquet(out.balance / f"{task.task_id}.counts.parquet", sparse_counts_table(counts), kv)
-    checkpoint("balance-record")
-    record = {
-        "task_id": task.task_id,
-        "config": spec.config(),
-        "sidecar_record": task.sidecar_record,
-        "rows": len(keep),
-        "curated_rows": int(keep.sum()),
-        "expected_rows": float(prob.sum()),
-    }
-    write_json(out.balance / f"{task.task_id}.done.json", record)  # last
-    return record
-
-
-def write_curated(
-    source: Source,
-    read: ReadOptions,
-    path: Path,
-    keep: np.ndarray,
-    kept_ids: pa.Array,
-    kept_uid: pa.Array,
-    kept_prob: np.ndarray,
-    kv: dict[bytes, bytes],
-) -> None:
-    """Stream the source once and write its kept rows plus the balancing columns."""
+    select_path = out.balance / f"{task.task_id}.select.parquet"
+    select = (  # several texts per image: only the chosen text of each image competes
+        _parquet_stream(select_path, ["selected"], spec.read.batch_rows)
+        if select_path.exists()
+        else None
+    )
+    kv = artifact_metadata(spec.metadata_hash, spec.mode, t=repr(spec.t), seed=str(spec.seed))
+    counts = np.zeros(len(p), dtype=np.int64)
+    rows = kept = 0
+    expected = 0.0
+    path = out.curated_file(task.task_id)
     sink = None
-    row0 = lo = 0
     try:
-        for batch in read_batches(source, read):
+        for batch in read_batches(task.source, spec.read):
             n = batch.num_rows
-            if row0 + n > len(keep):
-                raise MetacurateError(f"{source.path}: more rows than when matched; rerun match")
-            mask = keep[row0 : row0 + n]
-            hi = lo + int(np.count_nonzero(mask))
-            table = pa.Table.from_batches([batch.filter(pa.array(mask))])
+            part = side.take(n)
+            ids = part.column("entry_ids").combine_chunks()
+            keep, prob = balance.decide(ids, part.column("uid_hash").to_numpy(), p, spec.seed)
+            if select is not None:
+                keep = keep & select.take(n).column("selected").to_numpy()
+            kept_rows = pa.array(np.flatnonzero(keep))
+            kept_ids = ids.take(kept_rows)
+            table = pa.Table.from_batches([batch.filter(pa.array(keep))])
             if "uid" not in table.column_names:
-                table = table.append_column("uid", kept_uid.slice(lo, hi - lo))
-            table = table.append_column("entry_ids", kept_ids.slice(lo, hi - lo))
-            table = table.append_column("keep_prob", pa.array(kept_prob[lo:hi]))
+                table = table.append_column("uid", part.column("uid").take(kept_rows))
+            table = table.append_column("entry_ids", kept_ids)
+            table = table.append_column("keep_prob", pa.array(prob[keep]))
             if sink is None:  # keep the source's own schema metadata (pandas...), add ours
                 sink = ParquetSink(path, table.schema, {**(table.schema.metadata or {}), **kv})
             sink.write(table)
-            row0, lo = row0 + n, hi
+            counts += count_entries(kept_ids, len(p))
+            rows, kept, expected = rows + n, kept + len(kept_rows), expected + float(prob.sum())
             checkpoint("balance-batch")
-        if row0 != len(keep):
-            raise MetacurateError(f"{source.path}: fewer rows than when matched; rerun match")
+        if not side.exhausted():
+            raise MetacurateError(
+                f"{task.source.path}: fewer rows than when matched; rerun 'metacurate match'"
+            )
     except BaseException:
         if sink is not None:
             sink.abort()
         raise
     if sink is not None:  # an empty input gets no curated file
         sink.commit()
+    write_parquet(out.balance / f"{task.task_id}.counts.parquet", sparse_counts_table(counts), kv)
+    checkpoint("balance-record")
+    record = {
+        "task_id": task.task_id,
+        "config": spec.config(),
+        "sidecar_record": task.sidecar_record,
+        "rows": rows,
+        "curated_rows": kept,
+        "expected_rows": expected,
+    }
+    write_json(out.balance / f"{task.task_id}.done.json", record)  # last
+    return record
