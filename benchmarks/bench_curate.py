@@ -127,6 +127,24 @@ def main() -> None:
             f"(match {m['match']['seconds']:.1f}s, balance {m['seconds']:.1f}s; "
             f"report.html afterwards {report_s:.1f}s)"
         )
+        # the balancing decision alone, from the side-cars (what "balance" adds to a match)
+        from metacurate import balance
+
+        counts = pq.read_table(out / "entry_counts.parquet").column("count").to_numpy()
+        t0 = time.perf_counter()
+        p = balance.entry_probs(counts, args.t)
+        decided = 0
+        for side_path in sorted((out / "matches").glob("*[0-9a-f].parquet")):
+            side = pq.read_table(side_path, columns=["uid_hash", "entry_ids"])
+            keep, _ = balance.decide(
+                side.column("entry_ids"), side.column("uid_hash").to_numpy(), p, 0
+            )
+            decided += len(keep)
+        decide_s = time.perf_counter() - t0
+        print(
+            f"balancing decision from side-cars (read + keep_mask + keep_prob): "
+            f"{decided / decide_s:,.0f} rows/s"
+        )
         if not args.skip_baseline:
             base_out = tmp / "baseline"
             base_out.mkdir()

@@ -227,14 +227,13 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
         (pq.read_table(out.balance / f"{t.task_id}.counts.parquet") for t in tasks),
     )
     curated_files = [out.curated_file(t.task_id) for t in tasks]
-    uids = [
-        pq.read_table(f, columns=["uid"]).column(0).cast(pa.string())
+    uid_chunks = [
+        chunk
         for f in curated_files
         if f.exists()
+        for chunk in pq.read_table(f, columns=["uid"]).column(0).cast(pa.string()).chunks
     ]
-    all_uids = (
-        pa.chunked_array(uids, pa.string()).combine_chunks() if uids else pa.array([], pa.string())
-    )
+    all_uids = pa.chunked_array(uid_chunks, pa.string()).combine_chunks()
     wrote_uids = _write_datacomp_uids(out.root / "uids.npy", all_uids)
     p = balance.entry_probs(counts, t)
     write_parquet(
@@ -312,15 +311,24 @@ def _balance_is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> b
 
 
 def _write_datacomp_uids(path, uids: pa.Array) -> bool:
-    """``uids.npy`` in DataComp's subset format when every uid is 32 hex digits."""
-    if len(uids) == 0 or not pc.all(pc.match_substring_regex(uids, "^[0-9a-fA-F]{32}$")).as_py():
+    """``uids.npy`` in DataComp's subset format when every uid is 32 hex digits (holds
+    16 bytes per kept row in memory: the array is sorted as a whole)."""
+    lengths = pc.binary_length(uids)
+    if len(uids) == 0 or pc.min_max(lengths).as_py() != {"min": 32, "max": 32}:
         path.unlink(missing_ok=True)
         return False
-    raw = np.frombuffer(pc.utf8_lower(uids).cast(pa.binary()).buffers()[2], dtype=np.uint8)[
-        uids.offset * 0 :
-    ]
-    nib = np.where(raw >= ord("a"), raw - ord("a") + 10, raw - ord("0")).astype(np.uint64)
-    nib = nib[: 32 * len(uids)].reshape(-1, 2, 16)
+    lower = (
+        pc.utf8_lower(uids).combine_chunks()
+        if isinstance(uids, pa.ChunkedArray)
+        else (pc.utf8_lower(uids))
+    )
+    raw = np.frombuffer(lower.buffers()[2], dtype=np.uint8)[: 32 * len(uids)]
+    digit = (raw >= ord("0")) & (raw <= ord("9"))
+    if not (digit | ((raw >= ord("a")) & (raw <= ord("f")))).all():
+        path.unlink(missing_ok=True)
+        return False
+    nib = np.where(digit, raw - ord("0"), raw - ord("a") + 10).astype(np.uint64)
+    nib = nib.reshape(-1, 2, 16)
     shifts = np.arange(60, -1, -4, dtype=np.uint64)
     halves = (nib << shifts).sum(axis=2, dtype=np.uint64)
     arr = np.empty(len(uids), dtype=np.dtype("u8,u8"))

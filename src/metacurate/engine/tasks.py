@@ -322,7 +322,9 @@ def balance_task(task: BalanceTask, spec: BalanceSpec) -> dict:
             table = table.append_column("entry_ids", kept_ids)
             table = table.append_column("keep_prob", pa.array(prob[keep]))
             if sink is None:  # keep the source's own schema metadata (pandas...), add ours
-                sink = ParquetSink(path, table.schema, {**(table.schema.metadata or {}), **kv})
+                sink = ParquetSink(
+                    path, table.schema, {**(table.schema.metadata or {}), **kv}, dictionary=False
+                )
             sink.write(table)
             counts += count_entries(kept_ids, len(p))
             rows, kept, expected = rows + n, kept + len(kept_rows), expected + float(prob.sum())
