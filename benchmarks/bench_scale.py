@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,12 +49,46 @@ def make_pool(root: Path, rows: int, vocab: list[str]) -> list[str]:
     return paths
 
 
+def _status_kb(pid: int | str, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class WorkerPeak(threading.Thread):
+    """Polls this process's child processes (the workers) for their resident memory.
+
+    ``ru_maxrss`` is no use here: across fork and exec Linux carries the parent's peak over."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kb = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        me = str(os.getpid())
+        while not self.stop.wait(0.1):
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
+                except (OSError, IndexError):
+                    continue
+                if ppid == me:
+                    self.peak_kb = max(self.peak_kb, _status_kb(stat.parent.name, "VmRSS"))
+
+
 def run_one(args: argparse.Namespace) -> None:
     """Child mode: match then balance; print one JSON line."""
     from metacurate.curate import BalanceConfig, balance_workdir
     from metacurate.metadata import load_metadata
     from metacurate.pipeline import MatchConfig, match_pool
 
+    workers_peak = WorkerPeak()
+    workers_peak.start()
     metadata = load_metadata(args.metadata)
     pool = json.loads(Path(args.pool_list).read_text())
     t0 = time.perf_counter()
@@ -76,8 +111,8 @@ def run_one(args: argparse.Namespace) -> None:
                 "kept": m["curated_rows"],
                 "match_s": t_match,
                 "balance_s": t_balance,
-                "driver_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "driver_rss_mb": _status_kb("self", "VmHWM") / 1024,
+                "worker_rss_mb": workers_peak.peak_kb / 1024,
             }
         )
     )
@@ -182,7 +217,7 @@ def main() -> None:
                     speed = per_core * (eff / 2 * cores if cores > 1 else 1)
                     print(
                         f"cost model: {total / 1e6:,.0f}M rows on {cores} cores: "
-                        f"{total / speed / 3600:,.2f} h"
+                        f"{total / speed / 60:,.1f} min"
                     )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -137,9 +137,7 @@ def select_one_text_per_image(
         side = pq.read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
         text_column = read_json(wd.done(inp["task_id"]))["columns"]["text"]
         image_hash, text_hash = [], []
-        for batch in read_batches(
-            Source(inp["path"], inp["format"]), read, columns=[image_column, text_column]
-        ):
+        for batch in read_batches(Source.from_dict(inp), read, columns=[image_column, text_column]):
             image_hash.append(uid_hash(batch.column(0)))
             text_hash.append(uid_hash(batch.column(1)))
         n = side.num_rows
@@ -206,7 +204,7 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
         read=_read_options(mc),
     )
     tasks = [
-        BalanceTask(i["task_id"], Source(i["path"], i["format"]), _record_digest(wd, i["task_id"]))
+        BalanceTask(i["task_id"], Source.from_dict(i), _record_digest(wd, i["task_id"]))
         for i in inputs
     ]
     out.curated.mkdir(parents=True, exist_ok=True)
@@ -274,6 +272,7 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
             {
                 "path": i["path"],
                 "format": i["format"],
+                "row_groups": i.get("row_groups"),
                 "fingerprint": i["fingerprint"],
                 "rows": i["rows"],
                 "curated": f"curated/{i['task_id']}.parquet" if f.exists() else None,

@@ -22,7 +22,7 @@ from metacurate.faults import checkpoint
 from metacurate.match.matcher import load_or_build
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.readers import ReadOptions
-from metacurate.pool.sources import expand_pool
+from metacurate.pool.sources import expand_pool, split_large_files
 from metacurate.workdir import (
     FORMAT_VERSION,
     Workdir,
@@ -47,6 +47,7 @@ class MatchConfig:
     format: str | None = None
     csv_columns: tuple[str, ...] | None = None
     batch_rows: int = 65_536
+    part_rows: int = 1_000_000
     workers: int = 1
     engine: str = "local"
     ray_address: str | None = None
@@ -89,7 +90,7 @@ def match_pool(config: MatchConfig, metadata: Metadata | None = None) -> dict:
     """
     started = time.perf_counter()
     metadata = metadata or resolve_metadata(config.metadata)
-    sources = expand_pool(config.pool, config.format)
+    sources = split_large_files(expand_pool(config.pool, config.format), config.part_rows)
     wd = Workdir(config.out)
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, config.force)

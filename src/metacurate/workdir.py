@@ -80,13 +80,14 @@ class Workdir:
         return self.matches / f"{task_id}.done.json"
 
 
-def task_id_for(path: str) -> str:
-    """A file-system-safe, stable name for a task on ``path``."""
+def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:
+    """A file-system-safe, stable name for a task on ``path`` (and a row-group range)."""
     stem = Path(path).name
     for suffix in (".gz", ".parquet", ".jsonl", ".json", ".csv", ".tsv", ".tar"):
         stem = stem.removesuffix(suffix)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:60]
-    return f"{safe}-{hashlib.sha1(path.encode('utf-8')).hexdigest()[:10]}"
+    part = f"-rg{row_groups[0]}-{row_groups[1]}" if row_groups else ""
+    return f"{safe}-{hashlib.sha1(path.encode('utf-8')).hexdigest()[:10]}{part}"
 
 
 def _tmp(path: Path) -> Path:

@@ -218,3 +218,36 @@ def test_several_texts_per_image(tmp_path, metadata):
         urls_here = pq.read_table(path).column("url").to_pylist()
         images_with_match |= {u for u, e in zip(urls_here, ids, strict=True) if e}
     assert len(results[0]) == len(images_with_match) > 500
+
+
+def test_big_parquet_file_is_split_by_row_groups(tmp_path, pool, metadata):
+    """A file larger than part_rows becomes several tasks; results equal the unsplit run."""
+    whole = tmp_path / "big.parquet"
+    pq.write_table(
+        pa.concat_tables([pq.read_table(p) for p in pool]), whole, row_group_size=1000
+    )  # 12 row groups
+    outs = {}
+    for name, part_rows in [("split", 2500), ("whole", 10**9)]:
+        out = tmp_path / name
+        cfg = MatchConfig(
+            pool=(str(whole),), out=str(out), part_rows=part_rows, workers=2, batch_rows=700
+        )
+        m = run_curate(cfg, metadata, report=False, t=20.0, seed=5)
+        outs[name] = (m, pq.read_table(out / "curated"))
+        sides = sorted((out / "matches").glob("*[0-9a-f].parquet"))
+        rows = pq.read_table(sides[0]).column("row").to_pylist() if len(sides) == 1 else None
+        if name == "split":
+            assert len(m["inputs"]) == 4  # row groups [0,3) [3,6) [6,9) [9,12)
+            assert [i["row_groups"] for i in m["inputs"]] == [[0, 3], [3, 6], [6, 9], [9, 12]]
+            side_rows = sorted(
+                r
+                for s in (out / "matches").glob("*-rg*[0-9].parquet")
+                for r in pq.read_table(s).column("row").to_pylist()
+            )
+            assert side_rows == list(range(12_000))
+        else:
+            assert rows == list(range(12_000))
+    split, whole_run = outs["split"], outs["whole"]
+    assert split[0]["curated_rows"] == whole_run[0]["curated_rows"]
+    assert set(split[1].column("uid").to_pylist()) == set(whole_run[1].column("uid").to_pylist())
+    assert split[0]["match"]["total_matches"] == whole_run[0]["match"]["total_matches"]

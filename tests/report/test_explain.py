@@ -28,9 +28,7 @@ def _pool_rows(run_dir) -> pa.Table:
         side = pq.read_table(run_dir / "matches" / f"{inp['task_id']}.parquet")
         cols = read_json(run_dir / "matches" / f"{inp['task_id']}.done.json")["columns"]
         wanted = [c for c in (cols["text"], cols["url"], cols["uid"]) if c]
-        src = pa.Table.from_batches(
-            list(read_batches(Source(inp["path"], inp["format"]), columns=wanted))
-        )
+        src = pa.Table.from_batches(list(read_batches(Source.from_dict(inp), columns=wanted)))
         uid = row_uids(
             src.column(cols["uid"]) if cols["uid"] else None,
             src.column(cols["url"]) if cols["url"] else None,

@@ -87,7 +87,7 @@ class MatchTask:
 
     @property
     def task_id(self) -> str:
-        return task_id_for(self.source.path)
+        return task_id_for(self.source.path, self.source.row_groups)
 
 
 def fingerprint(path: str) -> dict[str, int | str]:
@@ -172,7 +172,8 @@ def match_task(task: MatchTask, spec: MatchSpec) -> dict:
                 batch.column(cols.url) if cols.url else None,
                 text,
             )
-            rows = np.arange(stats["rows"], stats["rows"] + n, dtype=np.int64)
+            row0 = src.first_row + stats["rows"]
+            rows = np.arange(row0, row0 + n, dtype=np.int64)
             sink.write(
                 pa.record_batch(
                     [pa.array(rows), uids, pa.array(uid_hash(uids)), res.entry_ids],

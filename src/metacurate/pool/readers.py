@@ -127,7 +127,8 @@ def _parquet_batches(
     # row group's worth of decoded column chunks.
     with pq.ParquetFile(source.path, pre_buffer=False, buffer_size=_MiB) as pf:
         cols = _project(pf.schema_arrow, columns, source)
-        yield from pf.iter_batches(batch_size=options.batch_rows, columns=cols)
+        groups = range(*source.row_groups) if source.row_groups else None
+        yield from pf.iter_batches(batch_size=options.batch_rows, columns=cols, row_groups=groups)
 
 
 # ---------------------------------------------------------------- JSON Lines
@@ -460,6 +461,8 @@ def read_batches(
     listing those it has. An empty file yields no batches.
     """
     _check_source(source)
+    if source.row_groups is not None and source.format != "parquet":
+        raise MetacurateError(f"{source.path}: row groups only exist in Parquet files")
     if options.batch_rows < 1:
         raise MetacurateError(f"batch_rows must be at least 1, not {options.batch_rows}")
     if columns is not None and isinstance(columns, str):

@@ -7,6 +7,9 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from metacurate.errors import MetacurateError
 
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
@@ -35,10 +38,45 @@ _FORMAT_FLAG = "--format " + "|".join(FORMATS)
 
 @dataclass(frozen=True)
 class Source:
-    """One pool file and the format it is read as."""
+    """One pool file (or a range of row groups of a big Parquet file) and its format."""
 
     path: str  # absolute, normalised
     format: str  # one of FORMATS
+    row_groups: tuple[int, int] | None = None  # [start, stop) of a Parquet file; None: all
+    first_row: int = 0  # index in the file of the part's first row
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Source:
+        """The source recorded in a stats or manifest entry (extra keys are ignored)."""
+        rg = d.get("row_groups")
+        return cls(d["path"], d["format"], tuple(rg) if rg else None, d.get("first_row", 0))
+
+
+def split_large_files(sources: Sequence[Source], part_rows: int) -> list[Source]:
+    """Parquet files of more than ``part_rows`` rows become parts of whole row groups of about
+    ``part_rows`` rows each, so one big file is matched by several workers. The split depends
+    only on the file, never on the number of workers."""
+    out: list[Source] = []
+    for src in sources:
+        if src.format != "parquet" or src.row_groups is not None:
+            out.append(src)
+            continue
+        try:
+            meta = pq.ParquetFile(src.path).metadata
+        except (OSError, pa.ArrowException):
+            out.append(src)  # the reader reports the problem with the file's name
+            continue
+        if meta.num_rows <= part_rows or meta.num_row_groups < 2:
+            out.append(src)
+            continue
+        start = rows = first = 0
+        for rg in range(meta.num_row_groups):
+            rows += meta.row_group(rg).num_rows
+            if rows >= part_rows or rg == meta.num_row_groups - 1:
+                out.append(Source(src.path, src.format, (start, rg + 1), first))
+                first += rows
+                start, rows = rg + 1, 0
+    return out
 
 
 def _format_of(path: str) -> str | None:

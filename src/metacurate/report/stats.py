@@ -208,7 +208,7 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
         column = read_json(done)["columns"]["text"]
         mc = run.stats.get("match_config") or {}
         read = ReadOptions(csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None)
-        table = _head_rows(read_batches(Source(inp["path"], inp["format"]), read, [column]), limit)
+        table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
     except (MetacurateError, OSError, KeyError, ValueError, pa.ArrowException):
         return None
     return None if table is None else table.column(0).cast(pa.string())
