@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -225,14 +226,7 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
         (pq.read_table(out.balance / f"{t.task_id}.counts.parquet") for t in tasks),
     )
     curated_files = [out.curated_file(t.task_id) for t in tasks]
-    uid_chunks = [
-        chunk
-        for f in curated_files
-        if f.exists()
-        for chunk in pq.read_table(f, columns=["uid"]).column(0).cast(pa.string()).chunks
-    ]
-    all_uids = pa.chunked_array(uid_chunks, pa.string()).combine_chunks()
-    wrote_uids = _write_datacomp_uids(out.root / "uids.npy", all_uids)
+    wrote_uids = _write_datacomp_uids(out.root / "uids.npy", curated_files)
     p = balance.entry_probs(counts, t)
     write_parquet(
         out.root / "curated_entry_counts.parquet",
@@ -309,33 +303,48 @@ def _balance_is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> b
     return r.get("config") == spec.config() and r.get("sidecar_record") == task.sidecar_record
 
 
-def _write_datacomp_uids(path, uids: pa.Array) -> bool:
-    """``uids.npy`` in DataComp's subset format when every uid is 32 hex digits (holds
-    16 bytes per kept row in memory: the array is sorted as a whole)."""
-    lengths = pc.binary_length(uids)
-    if len(uids) == 0 or pc.min_max(lengths).as_py() != {"min": 32, "max": 32}:
-        path.unlink(missing_ok=True)
-        return False
-    lower = (
-        pc.utf8_lower(uids).combine_chunks()
-        if isinstance(uids, pa.ChunkedArray)
-        else (pc.utf8_lower(uids))
-    )
+def _datacomp_halves(uids: pa.Array) -> np.ndarray | None:
+    """The uids as (n, 2) uint64 halves when every one is 32 hex digits, else None."""
+    uids = uids.cast(pa.string())
+    if isinstance(uids, pa.ChunkedArray):
+        uids = uids.combine_chunks()
+    if len(uids) == 0:
+        return np.zeros((0, 2), np.uint64)
+    if pc.min_max(pc.binary_length(uids)).as_py() != {"min": 32, "max": 32}:
+        return None
+    lower = pc.utf8_lower(uids)
     raw = np.frombuffer(lower.buffers()[2], dtype=np.uint8)[: 32 * len(uids)]
     digit = (raw >= ord("0")) & (raw <= ord("9"))
     if not (digit | ((raw >= ord("a")) & (raw <= ord("f")))).all():
+        return None
+    nib = np.where(digit, raw - ord("0"), raw - ord("a") + 10).astype(np.uint64)
+    shifts = np.arange(60, -1, -4, dtype=np.uint64)
+    return (nib.reshape(-1, 2, 16) << shifts).sum(axis=2, dtype=np.uint64)
+
+
+def _write_datacomp_uids(path: Path, curated_files: list[Path]) -> bool:
+    """``uids.npy`` in DataComp's subset format (a sorted array of two uint64 per uid) when
+    every kept uid is 32 hex digits. Holds 16 bytes per kept row in memory, since the array is
+    sorted as a whole; stops reading at the first file that is not DataComp-like."""
+    parts = []
+    for f in curated_files:
+        if not f.exists():
+            continue
+        halves = _datacomp_halves(pq.read_table(f, columns=["uid"]).column(0))
+        if halves is None:
+            path.unlink(missing_ok=True)
+            return False
+        parts.append(halves)
+    if not parts or sum(len(h) for h in parts) == 0:
         path.unlink(missing_ok=True)
         return False
-    nib = np.where(digit, raw - ord("0"), raw - ord("a") + 10).astype(np.uint64)
-    nib = nib.reshape(-1, 2, 16)
-    shifts = np.arange(60, -1, -4, dtype=np.uint64)
-    halves = (nib << shifts).sum(axis=2, dtype=np.uint64)
-    arr = np.empty(len(uids), dtype=np.dtype("u8,u8"))
+    halves = np.concatenate(parts)
+    arr = np.empty(len(halves), dtype=np.dtype("u8,u8"))
     arr["f0"], arr["f1"] = halves[:, 0], halves[:, 1]
     arr.sort()
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.save(f, arr, allow_pickle=False)
+    with open(tmp, "wb") as fh:
+        np.save(fh, arr, allow_pickle=False)
     os.replace(tmp, path)
     return True
 
