@@ -55,6 +55,15 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad-files", action="store_true", help="record unreadable files, go on")
     p.add_argument("--force", action="store_true", help="redo finished tasks / replace outputs")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+
+
+def _dry_run(*configs) -> int:
+    """Print the resolved configuration(s) as JSON (what the run would record)."""
+    from dataclasses import asdict
+
+    print(json.dumps([asdict(c) for c in configs], indent=1, sort_keys=True))
+    return 0
 
 
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
@@ -110,6 +119,8 @@ def print_stats(stats: dict, as_json: bool) -> None:
 def cmd_match(args: argparse.Namespace) -> int:
     from metacurate.pipeline import match_pool
 
+    if args.dry_run:
+        return _dry_run(_match_config(args))
     stats = match_pool(_match_config(args))
     print_stats(stats, args.json)
     if not args.json:
@@ -153,21 +164,22 @@ def print_manifest(m: dict, as_json: bool) -> None:
 def cmd_balance(args: argparse.Namespace) -> int:
     from metacurate.curate import BalanceConfig, balance_workdir
 
-    m = balance_workdir(
-        BalanceConfig(
-            workdir=args.workdir,
-            out=args.out,
-            t=args.t,
-            target_size=args.target_size,
-            tail_share=args.tail_share,
-            seed=args.seed,
-            image_column=args.image_column,
-            workers=args.workers,
-            engine=args.engine,
-            ray_address=args.ray_address,
-            command=" ".join(sys.argv),
-        )
+    cfg = BalanceConfig(
+        workdir=args.workdir,
+        out=args.out,
+        t=args.t,
+        target_size=args.target_size,
+        tail_share=args.tail_share,
+        seed=args.seed,
+        image_column=args.image_column,
+        workers=args.workers,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        command=" ".join(sys.argv),
     )
+    if args.dry_run:
+        return _dry_run(cfg)
+    m = balance_workdir(cfg)
     print_manifest(m, args.json)
     if not args.json:
         print(f"wrote {args.out}/curated/, {args.out}/manifest.json")
@@ -175,8 +187,21 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 def cmd_curate(args: argparse.Namespace) -> int:
-    from metacurate.curate import run_curate
+    from metacurate.curate import BalanceConfig, run_curate
 
+    if args.dry_run:
+        return _dry_run(
+            _match_config(args),
+            BalanceConfig(
+                workdir=args.out,
+                out=args.out,
+                t=args.t,
+                target_size=args.target_size,
+                tail_share=args.tail_share,
+                seed=args.seed,
+                image_column=args.image_column,
+            ),
+        )
     m = run_curate(
         _match_config(args),
         t=args.t,
@@ -217,8 +242,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print_manifest(m, False)
     print(
-        f"results: {out}/curated/ (curated Parquet), {out}/manifest.json, "
-        f"{out}/entry_counts.parquet, {out}/stats.json"
+        f"results: {out}/curated/ (curated Parquet), {out}/report.html (open in a browser), "
+        f"{out}/manifest.json, {out}/entry_counts.parquet, {out}/stats.json"
     )
     return 0
 
@@ -258,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_balance_arguments(p)
     add_engine_arguments(p)
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_balance)
 
     p = sub.add_parser(
