@@ -27,7 +27,7 @@ from tqdm import tqdm
 from metacurate import balance
 from metacurate._version import __version__
 from metacurate.count import add_sparse
-from metacurate.engine import run_tasks
+from metacurate.engine import Engine, engine_for
 from metacurate.engine.tasks import BalanceSpec, BalanceTask, balance_task, fingerprint
 from metacurate.errors import MetacurateError
 from metacurate.metadata import Metadata
@@ -171,7 +171,7 @@ def select_one_text_per_image(
         )
 
 
-def balance_workdir(cfg: BalanceConfig) -> dict:
+def balance_workdir(cfg: BalanceConfig, engine: Engine | None = None) -> dict:
     """Apply the balancing rule to a matched work directory; write the curated set to OUT.
 
     One task per input file (run by the engine, resumable: a finished task with the same
@@ -215,10 +215,11 @@ def balance_workdir(cfg: BalanceConfig) -> dict:
             old.unlink()
     todo = [t for t in tasks if t.task_id not in current]
     show = sys.stderr.isatty() if cfg.progress is None else cfg.progress
-    with tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar:
-        for _ in run_tasks(
-            partial(balance_task, spec=spec), todo, cfg.workers, cfg.engine, cfg.ray_address
-        ):
+    with (
+        tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar,
+        engine_for(engine, cfg.engine, cfg.workers, cfg.ray_address) as eng,
+    ):
+        for _ in eng.map(partial(balance_task, spec=spec), todo):
             bar.update(1)
     records = [read_json(out.balance / f"{t.task_id}.done.json") for t in tasks]
     kept_counts = add_sparse(
@@ -355,7 +356,6 @@ def run_curate(
     """Match (reusing finished side-cars in ``match.out``), count and balance into the same
     folder, then write ``report.html``; returns the manifest, with the match stats under
     ``"match"``."""
-    stats = match_pool(match, metadata)
     cfg = BalanceConfig(
         workdir=match.out,
         out=match.out,
@@ -365,7 +365,10 @@ def run_curate(
         ray_address=match.ray_address,
         **balance_args,
     )
-    manifest = balance_workdir(cfg)
+    cfg.check()
+    with engine_for(None, match.engine, match.workers, match.ray_address) as engine:
+        stats = match_pool(match, metadata, engine)
+        manifest = balance_workdir(cfg, engine)
     manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
     write_json(Workdir(match.out).root / "manifest.json", manifest)
     if report:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from metacurate._version import __version__
 from metacurate.count import add_sparse, entry_counts_table
-from metacurate.engine import run_tasks
+from metacurate.engine import Engine, engine_for
 from metacurate.engine.tasks import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
 from metacurate.errors import MetacurateError
 from metacurate.faults import checkpoint
@@ -82,7 +82,9 @@ def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
     )
 
 
-def match_pool(config: MatchConfig, metadata: Metadata | None = None) -> dict:
+def match_pool(
+    config: MatchConfig, metadata: Metadata | None = None, engine: Engine | None = None
+) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
     Writes side-cars under ``OUT/matches/``, ``OUT/entry_counts.parquet`` and
@@ -108,10 +110,11 @@ def match_pool(config: MatchConfig, metadata: Metadata | None = None) -> dict:
     tasks = [MatchTask(s) for s in sources]
     todo = [t for t in tasks if config.force or not _is_current(wd.done(t.task_id), t, spec)]
     show = sys.stderr.isatty() if config.progress is None else config.progress
-    with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:
-        for record in run_tasks(
-            partial(match_task, spec=spec), todo, config.workers, config.engine, config.ray_address
-        ):
+    with (
+        tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar,
+        engine_for(engine, config.engine, config.workers, config.ray_address) as eng,
+    ):
+        for record in eng.map(partial(match_task, spec=spec), todo):
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
     stats = merge_counts(wd, metadata, tasks, config.mode)

@@ -1,10 +1,11 @@
 """Engines schedule tasks; the tasks themselves live in ``tasks.py`` and know nothing of where
-they run."""
+they run. An engine is opened once per command and shared by its stages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from contextlib import contextmanager
+from typing import Protocol, TypeVar
 
 from metacurate.errors import MetacurateError
 
@@ -14,20 +15,35 @@ R = TypeVar("R")
 ENGINES = ("local", "ray")
 
 
-def run_tasks(
-    fn: Callable[[T], R],
-    items: Sequence[T],
-    workers: int,
-    engine: str = "local",
-    ray_address: str | None = None,
-) -> Iterator[R]:
-    """Yield ``fn(item)`` for every item (completion order) on the chosen engine."""
-    if engine == "local":
-        from metacurate.engine.local import run_local
+class Engine(Protocol):
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
 
-        return run_local(fn, items, workers)
-    if engine == "ray":
-        from metacurate.engine.ray_engine import run_ray
+    def close(self) -> None: ...
 
-        return run_ray(fn, items, workers, ray_address)
-    raise MetacurateError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+def open_engine(kind: str = "local", workers: int = 1, ray_address: str | None = None) -> Engine:
+    """A ``LocalEngine`` or a ``RayEngine``; close it when the command is done."""
+    if kind == "local":
+        from metacurate.engine.local import LocalEngine
+
+        return LocalEngine(workers)
+    if kind == "ray":
+        from metacurate.engine.ray_engine import RayEngine
+
+        return RayEngine(workers, ray_address)
+    raise MetacurateError(f"unknown engine {kind!r}; choose one of {', '.join(ENGINES)}")
+
+
+@contextmanager
+def engine_for(
+    engine: Engine | None, kind: str, workers: int, ray_address: str | None
+) -> Iterator[Engine]:
+    """``engine`` as it is, or a new one for this stage only (closed afterwards)."""
+    if engine is not None:
+        yield engine
+        return
+    own = open_engine(kind, workers, ray_address)
+    try:
+        yield own
+    finally:
+        own.close()

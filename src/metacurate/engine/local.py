@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -11,28 +11,53 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def run_local(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
-    """Yield ``fn(item)`` for every item, in completion order.
+def bounded_map(
+    submit: Callable[[T], object], wait_one: Callable, items: Sequence[T], in_flight: int
+) -> Iterator:
+    """Submit items keeping at most ``in_flight`` pending; yield finished handles in order of
+    completion (so memory does not grow with the number of tasks)."""
+    queue = iter(items)
+    pending: set = set()
+    for item in queue:
+        pending.add(submit(item))
+        if len(pending) >= in_flight:
+            break
+    while pending:
+        done, pending = wait_one(pending)
+        for handle in done:
+            yield handle
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.add(submit(nxt))
 
-    Processes are spawned, not forked (forked thread pools of Arrow/polars can deadlock), and
-    at most ``2 * workers`` tasks are in flight, so memory does not grow with the pool size.
-    """
-    if workers <= 1 or len(items) <= 1:
-        for item in items:
-            yield fn(item)
-        return
-    ctx = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx) as ex:
-        pending = set()
-        queue = iter(items)
-        for item in queue:
-            pending.add(ex.submit(fn, item))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.add(ex.submit(fn, nxt))
+
+class LocalEngine:
+    """Runs tasks in this process (one worker) or in spawned processes, started once per
+    command and reused by every stage. Spawned, not forked: forked thread pools of Arrow (and
+    polars) can deadlock."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._pool: Executor | None = None
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """Yield ``fn(item)`` for every item, in completion order."""
+        if self.workers == 1 or len(items) <= 1:
+            for item in items:
+                yield fn(item)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        pool = self._pool
+        for fut in bounded_map(
+            lambda item: pool.submit(fn, item),
+            lambda pending: wait(pending, return_when=FIRST_COMPLETED),
+            items,
+            2 * self.workers,
+        ):
+            yield fut.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
+from metacurate.engine.local import bounded_map
 from metacurate.errors import MetacurateError
 
 T = TypeVar("T")
@@ -19,47 +20,51 @@ def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
 
 
-def run_ray(
-    fn: Callable[[T], R], items: Sequence[T], workers: int, address: str | None = None
-) -> Iterator[R]:
-    """Yield ``fn(item)`` for every item, in completion order, as Ray tasks.
+class RayEngine:
+    """Runs tasks on a Ray cluster: ``address`` if given, the one already initialised in this
+    process, or a local one of ``workers`` CPUs started for this command (and shut down by
+    ``close``). At most ``2 * workers`` tasks are in flight."""
 
-    With no ``address`` and no Ray already initialised, a local Ray of ``workers`` CPUs is
-    started for this call and shut down after it. At most ``2 * workers`` tasks are in flight.
-    """
-    try:
-        import ray
-    except ImportError:
-        raise MetacurateError("--engine ray needs Ray: pip install 'metacurate[ray]'") from None
-    started_here = False
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
-        started_here = True
-    try:
-        remote = ray.remote(num_cpus=1, max_retries=2)(_call)
+    def __init__(self, workers: int, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise MetacurateError("--engine ray needs Ray: pip install 'metacurate[ray]'") from None
+        self.ray = ray
+        self.workers = max(1, workers)
+        self._started_here = False
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            self._started_here = True
+        self._remote = ray.remote(num_cpus=1, max_retries=2)(_call)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """Yield ``fn(item)`` for every item, in completion order, as Ray tasks."""
+        ray = self.ray
         fn_ref = ray.put(fn)
-        queue = iter(items)
-        pending = []
-        for item in queue:
-            pending.append(remote.remote(fn_ref, item))
-            if len(pending) >= 2 * max(1, workers):
-                break
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                try:
-                    yield ray.get(ref)
-                except ray.exceptions.RayTaskError as exc:
-                    cause = getattr(exc, "cause", None)
-                    if isinstance(cause, MetacurateError):  # a user mistake, not a bug
-                        raise MetacurateError(str(cause)) from None
-                    raise
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.append(remote.remote(fn_ref, nxt))
-    finally:
-        if started_here:
-            ray.shutdown()
+        for ref in bounded_map(
+            lambda item: self._remote.remote(fn_ref, item),
+            lambda pending: _wait(ray, pending),
+            items,
+            2 * self.workers,
+        ):
+            try:
+                yield ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, MetacurateError):  # a user mistake, not a bug
+                    raise MetacurateError(str(cause)) from None
+                raise
+
+    def close(self) -> None:
+        if self._started_here:
+            self.ray.shutdown()
+            self._started_here = False
+
+
+def _wait(ray, pending: set) -> tuple[set, set]:
+    done, rest = ray.wait(list(pending), num_returns=1)
+    return set(done), set(rest)
