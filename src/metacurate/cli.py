@@ -51,6 +51,12 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
         help="column names of a CSV/TSV without header row, e.g. caption,url",
     )
     p.add_argument("--batch-rows", type=int, default=65_536, help="rows per batch (memory)")
+    p.add_argument(
+        "--part-rows",
+        type=int,
+        default=1_000_000,
+        help="split Parquet files bigger than this into tasks of whole row groups",
+    )
     add_engine_arguments(p)
     p.add_argument("--skip-bad-files", action="store_true", help="record unreadable files, go on")
     p.add_argument("--force", action="store_true", help="redo finished tasks / replace outputs")
@@ -89,6 +95,7 @@ def _match_config(args: argparse.Namespace):
         format=args.format,
         csv_columns=args.columns,
         batch_rows=args.batch_rows,
+        part_rows=args.part_rows,
         workers=args.workers,
         engine=args.engine,
         ray_address=args.ray_address,
