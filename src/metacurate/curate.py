@@ -136,9 +136,14 @@ def select_one_text_per_image(
     images, scores, files, rows, lengths = [], [], [], [], []
     for f, inp in enumerate(inputs):
         side = pq.read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
-        text_column = read_json(wd.done(inp["task_id"]))["columns"]["text"]
+        columns = read_json(wd.done(inp["task_id"])).get("columns")  # None: an empty file
         image_hash, text_hash = [], []
-        for batch in read_batches(Source.from_dict(inp), read, columns=[image_column, text_column]):
+        batches = (
+            read_batches(Source.from_dict(inp), read, columns=[image_column, columns["text"]])
+            if columns
+            else ()
+        )
+        for batch in batches:
             image_hash.append(uid_hash(batch.column(0)))
             text_hash.append(uid_hash(batch.column(1)))
         n = side.num_rows
@@ -209,11 +214,11 @@ def balance_workdir(cfg: BalanceConfig, engine: Engine | None = None) -> dict:
         for i in inputs
     ]
     out.curated.mkdir(parents=True, exist_ok=True)
-    current = {t.task_id for t in tasks if _balance_is_current(out, t, spec)}
+    current = {task.task_id for task in tasks if _balance_is_current(out, task, spec)}
     for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
         if old.stem not in current:
             old.unlink()
-    todo = [t for t in tasks if t.task_id not in current]
+    todo = [task for task in tasks if task.task_id not in current]
     show = sys.stderr.isatty() if cfg.progress is None else cfg.progress
     with (
         tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar,
@@ -221,12 +226,12 @@ def balance_workdir(cfg: BalanceConfig, engine: Engine | None = None) -> dict:
     ):
         for _ in eng.map(partial(balance_task, spec=spec), todo):
             bar.update(1)
-    records = [read_json(out.balance / f"{t.task_id}.done.json") for t in tasks]
+    records = [read_json(out.balance / f"{task.task_id}.done.json") for task in tasks]
     kept_counts = add_sparse(
         np.zeros(len(counts), dtype=np.int64),
-        (pq.read_table(out.balance / f"{t.task_id}.counts.parquet") for t in tasks),
+        (pq.read_table(out.balance / f"{task.task_id}.counts.parquet") for task in tasks),
     )
-    curated_files = [out.curated_file(t.task_id) for t in tasks]
+    curated_files = [out.curated_file(task.task_id) for task in tasks]
     wrote_uids = _write_datacomp_uids(out.root / "uids.npy", curated_files)
     p = balance.entry_probs(counts, t)
     write_parquet(

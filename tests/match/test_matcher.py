@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -239,3 +241,25 @@ def test_real_captions_equal_naive_loop(source):
         got = Matcher(metadata, native=native).match_batch(sample).to_pylist()
         diffs = [i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e]
         assert diffs == [], f"native={native}: {len(diffs)} differences, first {sample[diffs[0]]!r}"
+
+
+def test_saved_index_is_mapped_and_stale_ones_rebuilt(tmp_path):
+    from metacurate.match.matcher import index_dir, load_or_build
+    from metacurate.metadata import Metadata
+
+    if not native_available():
+        pytest.skip("native kernel not built")
+    md = Metadata.from_list(["dog", "red car", "dog"])
+    m = load_or_build(md, tmp_path)
+    d = index_dir(tmp_path, md.hash)
+    assert isinstance(m._tables["slots"], np.memmap)
+    assert m.match_batch(["a red car and a dog"]).to_pylist() == [[0, 1, 2]]
+    info = json.loads((d / "index.json").read_text())
+    info["kernel_version"] = -1
+    (d / "index.json").write_text(json.dumps(info))
+    with pytest.raises(MetacurateError, match="kernel_version"):
+        Matcher.load(d, md)
+    again = load_or_build(md, tmp_path)  # a stale cache is rebuilt, not an error
+    assert again.match("dog") == [0, 2]
+    only_hash = Matcher.load(d, md.hash)  # workers map it without the entry list
+    assert only_hash.n_entries == 3 and only_hash.match("red car") == [1]

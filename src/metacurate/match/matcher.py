@@ -328,8 +328,12 @@ def load_or_build(
     if cache_dir is None or not native_available():
         return Matcher(metadata, mode=mode)
     d = index_dir(cache_dir, metadata.hash, mode)
-    if not (d / "index.json").exists():
-        Matcher(metadata, mode=mode).save(d)
+    if (d / "index.json").exists():
+        try:
+            return Matcher.load(d, metadata, mode=mode)
+        except MetacurateError:  # made by another kernel version: it is only a cache
+            _rmtree(d)
+    Matcher(metadata, mode=mode).save(d)
     return Matcher.load(d, metadata, mode=mode)
 
 
