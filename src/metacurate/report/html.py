@@ -288,7 +288,9 @@ def render_report(run: S.Run) -> str:
     t_txt = f" The dashed line is t = {run.t:.6g}." if run.t is not None else ""
     parts["ranked-counts"] = (
         '<p class="note">Rows matching each entry, entries ranked by count (log-log). Balancing '
-        "caps the head near t and leaves the tail (count &lt; t) whole."
+        "samples each head entry (count &ge; t) with p = t / count and keeps the tail "
+        "(count &lt; t) whole; it keeps rows, not matches, so a head entry's count after "
+        "balancing also includes rows kept for another of their entries and can stay above t."
         + _e(t_txt)
         + "</p>"
         + _img(
