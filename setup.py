@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "metacurate.match._native",
-            sources=["src/metacurate/match/_native.c"],
+            "metacurate.kernel._native",
+            sources=["src/metacurate/kernel/_native.c"],
             extra_compile_args=["-O3", "-std=c99"],
             optional=True,
         )

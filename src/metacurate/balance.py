@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metacurate.errors import MetacurateError
-from metacurate.match.matcher import _native, native_available
+from metacurate.kernel import native as _native
+from metacurate.kernel import native_available
 
 __all__ = [
     "EXPECTED_SIZE_NOTE",

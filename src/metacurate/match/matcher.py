@@ -19,13 +19,10 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.errors import MetacurateError
+from metacurate.kernel import native as _native
+from metacurate.kernel import native_available
 from metacurate.match.spacing import spacing
 from metacurate.metadata.load import Metadata
-
-try:  # the compiled kernel is optional: see setup.py
-    from metacurate.match import _native
-except ImportError:  # pragma: no cover - exercised when no compiler was available
-    _native = None
 
 MODES = ("metaclip1",)
 INDEX_FORMAT = "metacurate-span-index"
@@ -39,11 +36,6 @@ STATUS_NAMES = {
     STATUS_EMPTY: "empty",
     STATUS_INVALID_UTF8: "invalid_utf8",
 }
-
-
-def native_available() -> bool:
-    """True when the compiled kernel was built and may be used."""
-    return _native is not None and os.environ.get("METACURATE_NO_NATIVE", "") in ("", "0")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metacurate.match.matcher import _native, native_available
+from metacurate.kernel import native as _native
+from metacurate.kernel import native_available
 
 UID_VERSION = 1
 FNV_BASIS = 0xCBF29CE484222325
