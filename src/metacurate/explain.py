@@ -19,8 +19,9 @@ from metacurate import balance
 from metacurate.balance.decisions import decision_at, find_uid
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json
+from metacurate.kernel import native_available
 from metacurate.match import spacing
-from metacurate.match.matcher import Matcher, load_or_build
+from metacurate.match.matcher import Matcher, index_dir
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
 from metacurate.workdir import Workdir
@@ -63,14 +64,17 @@ class Explainer:
         self.matcher = self._matcher(meta, mode)
 
     def _load_workdir(self, root: Path) -> tuple[Metadata, str]:
-        wd = Workdir(root)
-        if not wd.metadata.exists():
-            raise MetacurateError(
-                f"{root}: no metadata.json; pass the --out folder of 'metacurate curate'"
-            )
-        meta = load_metadata(wd.metadata)
         if (root / "manifest.json").exists():
             self.manifest = read_json(root / "manifest.json")
+        wd = Workdir(root)
+        if not wd.metadata.exists() and self.manifest and self.manifest.get("workdir"):
+            wd = Workdir(self.manifest["workdir"])  # 'balance WORKDIR --out OTHER'
+        if not wd.metadata.exists():
+            raise MetacurateError(
+                f"{root}: no metadata.json; pass the --out folder of 'metacurate curate' or "
+                "'metacurate balance'"
+            )
+        meta = load_metadata(wd.metadata)
         stats = read_json(wd.stats) if wd.stats.exists() else {}
         info = (self.manifest or stats).get("metadata") or {}
         if info.get("hash") not in (None, meta.hash):
@@ -82,7 +86,7 @@ class Explainer:
             table = pq.read_table(curated, columns=["count", "p", "count_curated"])
             self.p = table.column("p").to_numpy()
             self.counts_curated = table.column("count_curated").to_numpy()
-        elif wd.entry_counts.exists():
+        elif wd.entry_counts.exists() and not self.manifest:
             table = pq.read_table(wd.entry_counts, columns=["count"])
         else:
             raise MetacurateError(f"{root}: no entry counts; the match stage did not finish")
@@ -98,11 +102,18 @@ class Explainer:
         return meta, (self.manifest or stats).get("mode", "metaclip1")
 
     def _matcher(self, meta: Metadata, mode: str) -> Matcher:
-        if self.workdir is not None:
-            try:  # the run's memory-mapped index when there, else built (and cached) there
-                return load_or_build(meta, Workdir(self.workdir).index, mode)
-            except OSError:  # a read-only folder: build in memory
-                pass
+        """The run's memory-mapped index when it is there and valid, else one built in memory
+        (explain reads a run folder, never writes into it)."""
+        roots = [self.workdir] + ([Path(self.manifest["workdir"])] if self.manifest else [])
+        for root in roots:
+            if root is None or not native_available():
+                continue
+            d = index_dir(Workdir(root).index, meta.hash, mode)
+            if (d / "index.json").exists():
+                try:
+                    return Matcher.load(d, meta, mode=mode)
+                except (MetacurateError, OSError, ValueError):
+                    break
         return Matcher(meta, mode=mode)
 
     def explain(self, text: str, uid: str | None = None) -> dict:

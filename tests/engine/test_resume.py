@@ -16,8 +16,8 @@ from metacurate.api import curate, match_pool
 from metacurate.demo import make_sample
 from metacurate.metadata import load_default_metadata
 
-# Fields that record when or how long, not what: left out of byte comparisons.
-VOLATILE = {"seconds", "files_matched_now", "command", "workdir"}
+# Fields that record when, how long or where it ran, not what: left out of byte comparisons.
+VOLATILE = {"seconds", "files_matched_now", "command", "workdir", "out", "engine"}
 
 
 @pytest.fixture(scope="module")

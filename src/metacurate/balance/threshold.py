@@ -152,3 +152,4 @@ def t_for_target_size(thresholds: np.ndarray | Sequence[np.ndarray], n: int) -> 
     if best_t <= 0:  # every chosen row has tau == 0: any t > 0 keeps them
         best_t = float(np.nextafter(0.0, 1.0))
         best_size = int(np.count_nonzero(tau <= best_t))
+    return best_t, best_size

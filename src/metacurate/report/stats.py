@@ -395,11 +395,11 @@ def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3
                     {
                         "text": clip(texts[r]),
                         "span": span,
-                        "kept": bool(sample.column("kept")[r].as_py())
-                        if run.p is not None
+                        "kept": sample.column("kept")[r].as_py()
+                        if "kept" in sample.column_names
                         else None,
-                        "keep_prob": float(sample.column("keep_prob")[r].as_py())
-                        if run.p is not None
+                        "keep_prob": sample.column("keep_prob")[r].as_py()
+                        if "keep_prob" in sample.column_names
                         else None,
                     }
                 )
