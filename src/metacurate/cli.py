@@ -233,9 +233,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="MetaCLIP-style curation: match captions to metadata entries, count, balance.",
         epilog="Run 'metacurate COMMAND --help' for a command's flags and an example.",
     )
-    parser.add_argument("--version", action="version", version=f"metacurate {__version__}")
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    register_stages(sub)
+    register_demo(sub)
 
+    from metacurate.extract.cli import register as register_extract
+    from metacurate.metadata.cli import register as register_metadata
+    from metacurate.report.cli import register as register_report
+
+    register_report(sub)
+    register_metadata(sub)
+    register_extract(sub)
+    return parser
+
+
+def version_line() -> str:
+    """``--version``: the package version and which matcher implementation runs."""
+    from metacurate.kernel import implementation
+
+    return f"metacurate {__version__} (matcher: {implementation()})"
+
+
+def register_stages(sub: argparse._SubParsersAction) -> None:
+    """``match``, ``balance`` and ``curate``."""
     p = sub.add_parser(
         "match",
         help="match every caption to the metadata; write side-cars and entry counts",
@@ -279,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_balance_arguments(p)
     p.set_defaults(func=cmd_curate)
 
+
+def register_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="run curate end to end on a built-in synthetic sample",
@@ -292,15 +315,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_demo)
-
-    from metacurate.extract.cli import register as register_extract
-    from metacurate.metadata.cli import register as register_metadata
-    from metacurate.report.cli import register as register_report
-
-    register_report(sub)
-    register_metadata(sub)
-    register_extract(sub)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

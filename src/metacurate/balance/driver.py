@@ -187,6 +187,20 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     with tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar:
         for _ in engine.map(partial(balance_task, spec=spec), todo):
             bar.update(1)
+    records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
+    manifest = build_manifest(
+        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids
+    )
+    manifest["seconds"] = round(time.perf_counter() - started, 3)
+    write_json(out.manifest, manifest)  # last: the run is complete
+    return manifest
+
+
+def _merge_tasks(
+    out: Workdir, tasks: list[BalanceTask], spec: BalanceSpec, counts_table: pa.Table
+) -> tuple[list[dict], list, bool]:
+    """Sum the tasks' records into ``curated_entry_counts.parquet`` and ``uids.npy``."""
+    counts = counts_table.column("count").to_numpy()
     records = [read_json(out.balance_done(task.task_id)) for task in tasks]
     kept_counts = add_sparse(
         np.zeros(len(counts), dtype=np.int64),
@@ -194,9 +208,9 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     )
     curated_files = [out.curated_file(task.task_id) for task in tasks]
     wrote_uids = write_datacomp_uids(out.uids, curated_files)
-    kv_extra = {"t": repr(t), "seed": str(cfg.seed)}
-    if cfg.epoch is not None:
-        kv_extra["epoch"] = str(cfg.epoch)
+    kv_extra = {"t": repr(spec.t), "seed": str(spec.seed)}
+    if spec.epoch is not None:
+        kv_extra["epoch"] = str(spec.epoch)
     write_parquet(
         out.curated_counts,
         pa.table(
@@ -208,11 +222,6 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
                 "count_curated": pa.array(kept_counts),
             }
         ),
-        artifact_metadata(stats["metadata"]["hash"], stats["mode"], **kv_extra),
+        artifact_metadata(spec.metadata_hash, spec.mode, **kv_extra),
     )
-    manifest = build_manifest(
-        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids
-    )
-    manifest["seconds"] = round(time.perf_counter() - started, 3)
-    write_json(out.manifest, manifest)  # last: the run is complete
-    return manifest
+    return records, curated_files, wrote_uids

@@ -100,10 +100,15 @@ class RowStream:
         return self._buffered == 0 and next(self._batches, None) is None
 
 
-def balance_task(task: BalanceTask, spec: BalanceSpec, checkpoint: Callable[[str], None]) -> dict:
-    """Decide the rows of one input file; write its curated rows, decisions side-car, partial
-    curated counts and, last, the completion record. Side-car and source are streamed in
-    step, one batch at a time, so memory does not grow with the file."""
+def _decide_rows(
+    task: BalanceTask,
+    spec: BalanceSpec,
+    sinks: _Sinks,
+    counts: np.ndarray,
+    checkpoint: Callable[[str], None],
+) -> tuple[int, int, float]:
+    """Decide every batch of the source from its side-car (and selection); write decisions
+    and curated rows; returns (rows, kept, expected)."""
     wd, out = Workdir(spec.workdir), Workdir(spec.out)
     rows_per = spec.read.batch_rows
     side = RowStream.of_parquet(
@@ -113,54 +118,79 @@ def balance_task(task: BalanceTask, spec: BalanceSpec, checkpoint: Callable[[str
     select = (  # several texts per image: only the chosen text of each image competes
         RowStream.of_parquet(select_path, ["selected"], rows_per) if select_path.exists() else None
     )
+    rows = kept = 0
+    expected = 0.0
+    for batch in read_batches(task.source, spec.read):
+        n = batch.num_rows
+        part = side.take(n)
+        ids = part.column("entry_ids").combine_chunks()
+        keep, prob = decide(ids, part.column("uid_hash").to_numpy(), spec.p, spec.seed, spec.epoch)
+        selected = np.ones(n, bool) if select is None else select.take(n).column(0).to_numpy()
+        keep = keep & selected
+        sinks.decisions.write(
+            pa.record_batch(
+                [pa.array(selected), pa.array(keep), pa.array(prob)], schema=DECISIONS_SCHEMA
+            )
+        )
+        table = curated_table(batch, keep, part.column("uid"), ids, prob)
+        sinks.write_curated(table)
+        counts += count_entries(table.column("entry_ids").combine_chunks(), len(spec.p))
+        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(prob.sum())
+        checkpoint("balance-batch")
+    if not side.exhausted():
+        raise MetacurateError(
+            f"{task.source.path}: fewer rows than when matched; rerun 'metacurate match'"
+        )
+    return rows, kept, expected
+
+
+class _Sinks:
+    """The decisions side-car and the curated file of one task (the curated file is opened
+    at the first batch, with the source's schema; an empty input gets none)."""
+
+    def __init__(self, out: Workdir, task_id: str, kv: dict[bytes, bytes]) -> None:
+        self.out, self.task_id, self.kv = out, task_id, kv
+        self.decisions = ParquetSink(out.decisions(task_id), DECISIONS_SCHEMA, kv)
+        self.curated: ParquetSink | None = None
+
+    def write_curated(self, table: pa.Table) -> None:
+        if self.curated is None:  # keep the source's own schema metadata (pandas...), add ours
+            self.curated = ParquetSink(
+                self.out.curated_file(self.task_id),
+                table.schema,
+                {**(table.schema.metadata or {}), **self.kv},
+                dictionary=False,
+            )
+        self.curated.write(table)
+
+    def commit(self) -> None:
+        if self.curated is not None:
+            self.curated.commit()
+        self.decisions.commit()
+
+    def abort(self) -> None:
+        for sink in (self.curated, self.decisions):
+            if sink is not None:
+                sink.abort()
+
+
+def balance_task(task: BalanceTask, spec: BalanceSpec, checkpoint: Callable[[str], None]) -> dict:
+    """Decide the rows of one input file; write its curated rows, decisions side-car, partial
+    curated counts and, last, the completion record. Side-car and source are streamed in
+    step, one batch at a time, so memory does not grow with the file."""
+    out = Workdir(spec.out)
     extra = {"t": repr(spec.t), "seed": str(spec.seed)}
     if spec.epoch is not None:
         extra["epoch"] = str(spec.epoch)
     kv = artifact_metadata(spec.metadata_hash, spec.mode, **extra)
     counts = np.zeros(len(spec.p), dtype=np.int64)
-    rows = kept = 0
-    expected = 0.0
-    curated: ParquetSink | None = None
-    decisions = ParquetSink(out.decisions(task.task_id), DECISIONS_SCHEMA, kv)
+    sinks = _Sinks(out, task.task_id, kv)
     try:
-        for batch in read_batches(task.source, spec.read):
-            n = batch.num_rows
-            part = side.take(n)
-            ids = part.column("entry_ids").combine_chunks()
-            keep, prob = decide(
-                ids, part.column("uid_hash").to_numpy(), spec.p, spec.seed, spec.epoch
-            )
-            selected = np.ones(n, bool) if select is None else select.take(n).column(0).to_numpy()
-            keep = keep & selected
-            decisions.write(
-                pa.record_batch(
-                    [pa.array(selected), pa.array(keep), pa.array(prob)], schema=DECISIONS_SCHEMA
-                )
-            )
-            table = curated_table(batch, keep, part.column("uid"), ids, prob)
-            if curated is None:  # keep the source's own schema metadata (pandas...), add ours
-                curated = ParquetSink(
-                    out.curated_file(task.task_id),
-                    table.schema,
-                    {**(table.schema.metadata or {}), **kv},
-                    dictionary=False,
-                )
-            curated.write(table)
-            counts += count_entries(table.column("entry_ids").combine_chunks(), len(spec.p))
-            rows, kept, expected = rows + n, kept + table.num_rows, expected + float(prob.sum())
-            checkpoint("balance-batch")
-        if not side.exhausted():
-            raise MetacurateError(
-                f"{task.source.path}: fewer rows than when matched; rerun 'metacurate match'"
-            )
+        rows, kept, expected = _decide_rows(task, spec, sinks, counts, checkpoint)
     except BaseException:
-        for sink in (curated, decisions):
-            if sink is not None:
-                sink.abort()
+        sinks.abort()
         raise
-    if curated is not None:  # an empty input gets no curated file
-        curated.commit()
-    decisions.commit()
+    sinks.commit()
     write_parquet(out.curated_partial_counts(task.task_id), sparse_counts_table(counts), kv)
     checkpoint("balance-record")
     record = {

@@ -22,7 +22,7 @@ from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.kernel import native_available
 from metacurate.match.matcher import STATUS_NAMES, Matcher, index_dir, load_or_build
 from metacurate.metadata import load_metadata
-from metacurate.pool.columns import resolve_columns
+from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, read_batches, read_schema
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
@@ -120,6 +120,42 @@ def _add_batch_stats(stats: dict[str, int], status: np.ndarray, entry_ids: pa.Li
     stats["total_matches"] += int(lengths.sum())
 
 
+def _match_rows(
+    src: Source,
+    cols: Columns,
+    spec: MatchSpec,
+    matcher: Matcher,
+    sink: ParquetSink,
+    stats: dict[str, int],
+    counts: np.ndarray,
+    checkpoint: Callable[[str], None],
+) -> None:
+    """Match every batch of ``src`` into ``sink``; add to ``stats`` and ``counts``."""
+    wanted = [c for c in (cols.text, cols.url, cols.uid) if c is not None]
+    for batch in read_batches(src, spec.read, columns=wanted):
+        text = batch.column(cols.text)
+        try:
+            res = matcher.match_arrow(text)
+        except MetacurateError as exc:
+            raise MetacurateError(f"{src.path}: column {cols.text!r}: {exc}") from None
+        uids = row_uids(
+            batch.column(cols.uid) if cols.uid else None,
+            batch.column(cols.url) if cols.url else None,
+            text,
+        )
+        row0 = src.first_row + stats["rows"]
+        rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
+        sink.write(
+            pa.record_batch(
+                [pa.array(rows), uids, pa.array(uid_hash(uids)), res.entry_ids],
+                schema=SIDECAR_SCHEMA,
+            )
+        )
+        counts += count_entries(res.entry_ids, len(counts))
+        _add_batch_stats(stats, res.status, res.entry_ids)
+        checkpoint("match-batch")
+
+
 def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], None]) -> dict:
     """Match ``task.source``; write side-car, partial counts, then the completion record.
 
@@ -147,37 +183,12 @@ def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], Non
     try:
         schema = read_schema(src, spec.read)
         sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
-        if not schema.names:  # an empty file: no columns, no rows, nothing to match
-            batches = iter(())
-        else:
+        if schema.names:  # an empty file has no columns, no rows, nothing to match
             cols = resolve_columns(
                 schema, spec.text_column, spec.url_column, spec.uid_column, where=src.path
             )
             record["columns"] = asdict(cols)
-            wanted = [c for c in (cols.text, cols.url, cols.uid) if c is not None]
-            batches = read_batches(src, spec.read, columns=wanted)
-        for batch in batches:
-            text = batch.column(cols.text)
-            try:
-                res = matcher.match_arrow(text)
-            except MetacurateError as exc:
-                raise MetacurateError(f"{src.path}: column {cols.text!r}: {exc}") from None
-            uids = row_uids(
-                batch.column(cols.uid) if cols.uid else None,
-                batch.column(cols.url) if cols.url else None,
-                text,
-            )
-            row0 = src.first_row + stats["rows"]
-            rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
-            sink.write(
-                pa.record_batch(
-                    [pa.array(rows), uids, pa.array(uid_hash(uids)), res.entry_ids],
-                    schema=SIDECAR_SCHEMA,
-                )
-            )
-            counts += count_entries(res.entry_ids, len(counts))
-            _add_batch_stats(stats, res.status, res.entry_ids)
-            checkpoint("match-batch")
+            _match_rows(src, cols, spec, matcher, sink, stats, counts, checkpoint)
         sink.commit()
     except (MetacurateError, OSError, pa.ArrowException) as exc:
         if not isinstance(exc, MetacurateError):
