@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from metacurate._version import __version__
@@ -22,7 +24,7 @@ from metacurate.config import (
     MatchConfig,
     RunConfig,
 )
-from metacurate.errors import MetacurateError
+from metacurate.errors import EnvironmentFault, MetacurateError
 from metacurate.summary import print_manifest, print_stats
 
 EXAMPLES = {
@@ -105,6 +107,11 @@ def add_balance_arguments(p: argparse.ArgumentParser) -> None:
         help="several texts per image: per image (this column, e.g. url) only one matched "
         "text, chosen by a hash of seed and uid, goes through the keep rule",
     )
+    p.add_argument(
+        "--allow-t-below-1",
+        action="store_true",
+        help="let --target-size choose t < 1 (sub-samples entries seen only once)",
+    )
 
 
 def run_config(args: argparse.Namespace) -> RunConfig:
@@ -132,6 +139,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             seed=args.seed,
             epoch=args.epoch,
             image_column=args.image_column,
+            allow_t_below_1=args.allow_t_below_1,
         )
     workdir = getattr(args, "workdir", None) or args.out
     return RunConfig(
@@ -317,13 +325,25 @@ def register_demo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"metacurate: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.showwarning = _warning_line  # one line per warning, no source location
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"metacurate: error: {exc.for_flag()}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, like cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # the disk, the output folder, permissions: not a bug
+        print(f"metacurate: error: {EnvironmentFault.from_oserror(exc)}", file=sys.stderr)
         return 2
     except MetacurateError as exc:
         print(f"metacurate: error: {exc}", file=sys.stderr)

@@ -38,10 +38,18 @@ class RayEngine:
         self.checkpoint = checkpoint
         self._started_here = False
         if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            try:
+                if address:
+                    ray.init(address=address, log_to_driver=False)
+                else:
+                    ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise MetacurateError(
+                    f"--ray-address {address or '(local)'}: cannot connect to a Ray cluster "
+                    f"({first}); start one with 'ray start --head', or leave out "
+                    "--ray-address to start a local one"
+                ) from None
             self._started_here = True
         self._remote = ray.remote(num_cpus=1, max_retries=2)(_call)
 
@@ -60,7 +68,7 @@ class RayEngine:
             except ray.exceptions.RayTaskError as exc:
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, MetacurateError):  # a user mistake, not a bug
-                    raise MetacurateError(str(cause)) from None
+                    raise type(cause)(str(cause)) from None
                 raise
 
     def close(self) -> None:

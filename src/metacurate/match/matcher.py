@@ -277,7 +277,10 @@ class Matcher:
         entry list, so workers need not load it.
         """
         d = Path(directory)
-        info = json.loads((d / "index.json").read_text())
+        try:
+            info = json.loads((d / "index.json").read_text())
+        except ValueError:
+            raise MetacurateError(f"{d}/index.json is damaged; delete the folder") from None
         expected_hash = metadata if isinstance(metadata, str) else metadata.hash
         expected = {
             "format": INDEX_FORMAT,
@@ -325,7 +328,7 @@ def load_or_build(
     if (d / "index.json").exists():
         try:
             return Matcher.load(d, metadata, mode=mode)
-        except MetacurateError:  # made by another kernel version: it is only a cache
-            discard(d)
+        except (MetacurateError, OSError, ValueError, EOFError):  # another kernel version,
+            discard(d)  # or truncated / missing files: it is only a cache, so rebuild it
     Matcher(metadata, mode=mode).save(d)
     return Matcher.load(d, metadata, mode=mode)

@@ -17,6 +17,15 @@ from metacurate.pool.uid import UID_VERSION
 from metacurate.workdir import FORMAT_VERSION, Workdir
 
 
+def uid_source(columns: dict | None) -> str | None:
+    """How the uid of an input's rows was made: its column, or the hash of url and text."""
+    if not columns:
+        return None
+    if columns.get("uid"):
+        return f"column {columns['uid']!r}"
+    return f"hash of url ({columns.get('url')!r}) and text ({columns['text']!r})"
+
+
 def build_manifest(
     config: RunConfig,
     stats: dict,
@@ -26,7 +35,7 @@ def build_manifest(
     records: list[dict],
     inputs: list[dict],
     curated_files: list[Path],
-    wrote_uids: bool,
+    uids: tuple[bool, int],
 ) -> dict:
     """The manifest of a balance run over the match ``stats`` (``seconds`` added by the
     caller)."""
@@ -55,7 +64,9 @@ def build_manifest(
         "expected_rows": math.fsum(r["expected_rows"] for r in records),
         "sum_min_count_t": sum_min_count_t(counts, t),
         "expected_note": EXPECTED_SIZE_NOTE,
-        "uids_npy": wrote_uids,
+        "uids_npy": uids[0],
+        "curated_duplicate_uids": uids[1],
+        "rows_duplicate_uid": stats.get("rows_duplicate_uid", 0),
         "inputs": [
             {
                 "path": i["path"],
@@ -63,6 +74,7 @@ def build_manifest(
                 "row_groups": i.get("row_groups"),
                 "fingerprint": i["fingerprint"],
                 "rows": i["rows"],
+                "uid_from": uid_source(i.get("columns")),
                 "curated": f"curated/{i['task_id']}.parquet" if f.exists() else None,
             }
             for i, f in zip(inputs, curated_files, strict=True)
