@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from metacurate.errors import MetacurateError
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
+from metacurate.kernel.tables import kernel_call
 
 __all__ = [
     "EXPECTED_SIZE_NOTE",
@@ -334,11 +335,13 @@ def _keep_mask_flat(
 ) -> np.ndarray:
     if native_available():  # the same formula in C, without per-match temporaries
         return np.frombuffer(
-            _native.keep_mask(
+            kernel_call(
+                "keep_mask",
+                _native.keep_mask,
                 np.ascontiguousarray(offsets, dtype=np.int64),
                 np.ascontiguousarray(values, dtype=np.int32),
                 np.ascontiguousarray(uid_hash, dtype=np.uint64),
-                p,
+                np.ascontiguousarray(p, dtype=np.float64),
                 _key(seed, epoch),
             ),
             dtype=np.bool_,
@@ -356,7 +359,9 @@ def _row_sums(offsets: np.ndarray, values: np.ndarray, table: np.ndarray) -> np.
     order in C and numpy, so both give the same bits."""
     if native_available():
         return np.frombuffer(
-            _native.row_sums(
+            kernel_call(
+                "keep_prob",
+                _native.row_sums,
                 np.ascontiguousarray(offsets, dtype=np.int64),
                 np.ascontiguousarray(values, dtype=np.int32),
                 np.ascontiguousarray(table, dtype=np.float64),

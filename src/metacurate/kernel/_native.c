@@ -54,8 +54,12 @@
 #define SPAN_SEED 0x9e3779b97f4a7c15ULL
 #define MAX_KEY_LEN ((1u << 30) - 1) /* a key's byte length lives in 30 bits of len_flags */
 #define MAX_BLOB ((uint64_t)UINT32_MAX) /* slot offsets are 32-bit */
+#ifndef WINDOW_TOKENS /* the sanitizer and fuzz builds make both tiny, to reach every branch */
 #define WINDOW_TOKENS 1024
+#endif
+#ifndef COMPACT_IDS
 #define COMPACT_IDS 4096
+#endif
 #define KERNEL_VERSION 4
 
 /* One slot of the span table: 32 bytes, the layout of the cached slots.npy. */
@@ -320,8 +324,8 @@ static int check_entries(const Buf *blob, const Buf *offs, Py_ssize_t *n_out) {
         return -1;
     }
     const void *off = offs->b.buf;
-    if (ld_i64(off, 0) < 0) {
-        PyErr_SetString(PyExc_ValueError, "entry offsets must start at >= 0");
+    if (ld_i64(off, 0) < 0 || (uint64_t)ld_i64(off, 0) > blen(blob)) {
+        PyErr_SetString(PyExc_ValueError, "entry offsets must start inside the entry bytes");
         return -1;
     }
     for (uint64_t e = 0; e < n; e++) {
@@ -616,7 +620,11 @@ static int win_more(Window *w, size_t keep, const Table *t) {
         w->base = keep;
         w->cnt = rest;
     }
-    if (w->cnt + 2 > w->cap && win_grow(w, w->cap ? 2 * w->cap : WINDOW_TOKENS) < 0) return -1;
+    if (w->cnt + 2 > w->cap) { /* one span fills the window: double it */
+        size_t cap = w->cap ? 2 * w->cap : WINDOW_TOKENS;
+        if (cap < w->cnt + 2) cap = w->cnt + 2;
+        if (win_grow(w, cap) < 0) return -1;
+    }
     size_t fresh = w->cnt, i = w->pos, start = w->start;
     const uint8_t *s = w->s;
     while (i < w->n) {
