@@ -21,7 +21,6 @@ from metacurate.kernel import native
 from metacurate.match.matcher import Matcher
 
 PIECES = ["a", "b", "ab", "dog", "é", "猫", "", "a b", "b a", "x" * 9, "aaaaaaaaab"]
-MAX_TEXT = 20_000  # characters per generated text (repeats nest, so they are capped)
 SEPS = [" ", "  ", "\t", "\n", "\r", ",", ".", ";", ":", "?", "!", "`", "(", "\u00a0", "-"]
 
 
@@ -49,29 +48,31 @@ class Bytes:
         return self.int(0, one_in - 1) == 0
 
 
-def _text(b: Bytes, max_parts: int, repeat: int) -> str:
-    """Pieces and separators, with runs repeated up to ``repeat`` times (long captions)."""
+def _text(b: Bytes, max_parts: int, repeat: int, limit: int = 20_000) -> str:
+    """Pieces and separators, with runs repeated up to ``repeat`` times (long captions), at
+    most ``limit`` characters (repeats nest, so they are capped)."""
     parts: list[str] = []
     size = 0
     for _ in range(b.int(0, max_parts)):
-        if size > MAX_TEXT:
-            break
         kind = b.int(0, 9)
         if kind < 4:
-            parts.append(b.pick(PIECES))
+            part = b.pick(PIECES)
         elif kind < 8:
-            parts.append(b.pick(SEPS))
+            part = b.pick(SEPS)
         elif kind == 8 and parts:
             tail = "".join(parts[-b.int(1, len(parts)) :])
-            parts.append(tail * b.int(1, repeat))
+            part = tail * min(b.int(1, repeat), (limit - size) // max(1, len(tail)))
         else:
-            parts.append(b.take(b.int(0, 4)).decode("utf-8", "replace"))
-        size += len(parts[-1]) if parts else 0
+            part = b.take(b.int(0, 4)).decode("utf-8", "replace")
+        if size + len(part) > limit:
+            break
+        parts.append(part)
+        size += len(part)
     return "".join(parts)
 
 
 def _metadata(b: Bytes) -> list[str]:
-    return [_text(b, 5, 40) for _ in range(b.int(0, 10))]
+    return [_text(b, 5, 40, limit=400) for _ in range(b.int(0, 10))]
 
 
 def _expect_value_error(fn, *args) -> None:

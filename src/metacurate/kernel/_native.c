@@ -30,12 +30,14 @@
  *
  * Memory. match streams a caption's tokens through a window (WINDOW_TOKENS tokens, 36 bytes
  * each, grown only while one span is longer: a span is at most as long as the longest key, so the
- * window never exceeds WINDOW_TOKENS + the longest entry's token count). A row's ids are
- * deduplicated whenever they exceed 2 * (distinct so far) + COMPACT_IDS, so a row holds at most
- * 8 * distinct + 4 * COMPACT_IDS bytes of ids however often its entries repeat. Nothing depends
- * on the caption's length; the batch's output (4 bytes per distinct match, 5 per row) is the only
- * part that grows, and it is copied once into the returned bytes. build and validate use no
- * per-token scratch at all (they scan entry bytes in place).
+ * window never exceeds max(WINDOW_TOKENS, the longest entry's token count + 2)). A row's ids
+ * are deduplicated whenever they reach 2 * (distinct so far) + COMPACT_IDS, so a row holds at
+ * most 4 * (2 * distinct + COMPACT_IDS + k) bytes of ids however often its entries repeat (k:
+ * the most equal entries in the metadata). Nothing depends on the caption's length; the batch's
+ * output (4 bytes per distinct match, 5 per row) is the only part that grows, and it is copied
+ * once into the returned bytes. build and validate use no per-token scratch (they scan entry
+ * bytes in place); build holds 8 bytes per entry besides the table. docs/kernel.md has the
+ * per-batch bound.
  *
  * The Python side (match/matcher.py) owns the table arrays: built here once, saved as .npy files
  * with their sha256 in index.json, checked by validate() when loaded, memory-mapped by workers
