@@ -146,14 +146,17 @@ def match_buffers(b: Bytes) -> None:
 
 
 def damaged_tables(b: Bytes) -> None:
-    """A table with bytes changed: match must stay in bounds; validate refuses it or the
-    change is harmless (same match sets)."""
+    """A table with bytes changed: match must stay in bounds and answer well-formed sets;
+    after one changed byte, validate refuses the table or the change is harmless (same match
+    sets). Several changes can be consistent (two ids swapped), which only the sha256 in
+    index.json catches (tests/kernel/test_index.py)."""
     metadata = _metadata(b) + ["a", "a b", "a"]
     captions = pa.array([_text(b, 16, 30) for _ in range(3)] + ["a b a a b ab"])
     good = Matcher(metadata, native=True)
     want = good.match_batch(captions).to_pylist()
     t = {k: np.array(v, copy=True) for k, v in good._tables.items()}
-    for _ in range(b.int(1, 4)):
+    changes = b.int(1, 4)
+    for _ in range(changes):
         name = b.pick(["slots", "tags", "ids", "blob", "mask", "slots", "slots"])
         raw = t[name].view(np.uint8)
         if raw.size and not b.chance(8):
@@ -174,8 +177,11 @@ def damaged_tables(b: Bytes) -> None:
     out_off, out_ids, _ = native.match(*table, offsets, True, data, None, 0, len(arr))
     got = pa.ListArray.from_arrays(
         pa.array(np.frombuffer(out_off, np.int32)), pa.array(np.frombuffer(out_ids, np.int32))
-    )
-    assert got.to_pylist() == want, "validate accepted a damaged table that changes matches"
+    ).to_pylist()
+    for row in got:
+        assert row == sorted(set(row)) and all(0 <= e < len(metadata) for e in row), row
+    if changes == 1:
+        assert got == want, "validate accepted a one-byte damage that changes matches"
 
 
 def build_raw(b: Bytes) -> None:
