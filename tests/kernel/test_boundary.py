@@ -9,7 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from metacurate import Matcher, MetacurateError, balance
+from metacurate import Matcher, MetacurateError
+from metacurate.balance import rule as balance
 from metacurate.kernel import native, native_available
 from metacurate.pool import uid as uidmod
 

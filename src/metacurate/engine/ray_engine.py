@@ -7,6 +7,7 @@ Plain tasks, not Ray Data actor pools: pools that take every CPU deadlock on sma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import TypeVar
 
 from metacurate.engine.local import bounded_map
@@ -25,26 +26,37 @@ class RayEngine:
     process, or a local one of ``workers`` CPUs started for this command (and shut down by
     ``close``). At most ``2 * workers`` tasks are in flight."""
 
-    def __init__(self, workers: int, address: str | None = None) -> None:
+    def __init__(
+        self, workers: int, address: str | None, checkpoint: Callable[[str], None]
+    ) -> None:
         try:
             import ray
         except ImportError:
             raise MetacurateError("--engine ray needs Ray: pip install 'metacurate[ray]'") from None
         self.ray = ray
         self.workers = max(1, workers)
+        self.checkpoint = checkpoint
         self._started_here = False
         if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            try:
+                if address:
+                    ray.init(address=address, log_to_driver=False)
+                else:
+                    ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise MetacurateError(
+                    f"--ray-address {address or '(local)'}: cannot connect to a Ray cluster "
+                    f"({first}); start one with 'ray start --head', or leave out "
+                    "--ray-address to start a local one"
+                ) from None
             self._started_here = True
         self._remote = ray.remote(num_cpus=1, max_retries=2)(_call)
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        """Yield ``fn(item)`` for every item, in completion order, as Ray tasks."""
+    def map(self, fn: Callable, items: Sequence[T]) -> Iterator[R]:
+        """Yield ``fn(item, checkpoint)`` for every item, in completion order, as Ray tasks."""
         ray = self.ray
-        fn_ref = ray.put(fn)
+        fn_ref = ray.put(partial(fn, checkpoint=self.checkpoint))
         for ref in bounded_map(
             lambda item: self._remote.remote(fn_ref, item),
             lambda pending: _wait(ray, pending),
@@ -56,7 +68,7 @@ class RayEngine:
             except ray.exceptions.RayTaskError as exc:
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, MetacurateError):  # a user mistake, not a bug
-                    raise MetacurateError(str(cause)) from None
+                    raise type(cause)(str(cause)) from None
                 raise
 
     def close(self) -> None:

@@ -1,0 +1,160 @@
+"""The match stage over a pool: plan one task per input file (or row-group part), run the
+unfinished ones on the engine, then sum their partial counts into ``entry_counts.parquet``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from metacurate._version import __version__
+from metacurate.config import RunConfig
+from metacurate.count import add_sparse, entry_counts_table
+from metacurate.engine import Engine
+from metacurate.errors import InputError, MetacurateError
+from metacurate.files import read_json, write_json, write_parquet
+from metacurate.guard import check_out_apart, dedupe_sources
+from metacurate.kernel import implementation
+from metacurate.match.matcher import load_or_build
+from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.metadata import Metadata, load_metadata
+from metacurate.pool.readers import ReadOptions
+from metacurate.pool.sources import expand_pool, split_large_files
+from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
+
+
+def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
+    """Write the run's metadata copy; refuse a workdir made with other metadata."""
+    if wd.metadata.exists():
+        old = load_metadata(wd.metadata)
+        if old.hash != metadata.hash:
+            if not force:
+                raise MetacurateError(
+                    f"{wd.root} was made with other metadata (hash {old.hash[:12]}, "
+                    f"now {metadata.hash[:12]}); use another out folder, or force to rebuild it"
+                )
+            for p in wd.matches.glob("*") if wd.matches.exists() else []:
+                p.unlink()
+    if not wd.metadata.exists() or force:
+        wd.root.mkdir(parents=True, exist_ok=True)
+        write_json(wd.metadata, list(metadata.entries), compact=True)
+
+
+def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
+    if not record_path.exists():
+        return False
+    rec = read_json(record_path)
+    try:
+        now = fingerprint(task.source.path)
+    except InputError:  # gone or unreadable: the task runs again and says so
+        return False
+    return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == now
+
+
+def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
+    m = config.match
+    return MatchSpec(
+        workdir=str(Workdir(config.workdir).root),
+        metadata_hash=metadata.hash,
+        mode=m.mode,
+        text_column=m.text_column,
+        url_column=m.url_column,
+        uid_column=m.uid_column,
+        read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows),
+        skip_bad_files=m.skip_bad_files,
+    )
+
+
+def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
+    """Match every input file once (skipping finished ones), then sum the counts.
+
+    Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
+    ``WORKDIR/stats.json``; returns the stats.
+    """
+    started = time.perf_counter()
+    m = config.match
+    sources = dedupe_sources(expand_pool(config.pool, m.format))
+    check_out_apart(config.pool, sources, config.workdir)
+    sources = split_large_files(sources, m.part_rows)
+    wd = Workdir(config.workdir)
+    wd.remove_temporaries()
+    _prepare_workdir(wd, metadata, m.force)
+    load_or_build(metadata, wd.index, m.mode)  # build once; workers memory-map it
+    spec = match_spec(config, metadata)
+    tasks = [MatchTask(s) for s in sources]
+    todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
+    progress = config.engine.progress
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:
+        for record in engine.map(partial(match_task, spec=spec), todo):
+            bar.update(1)
+            bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
+    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
+    stats["match_config"] = {
+        "text_column": m.text_column,
+        "url_column": m.url_column,
+        "uid_column": m.uid_column,
+        "csv_columns": list(m.csv_columns) if m.csv_columns else None,
+        "format": m.format,
+        "batch_rows": m.batch_rows,
+    }
+    stats["matcher"] = implementation()
+    stats["files_matched_now"] = len(todo)
+    stats["seconds"] = round(time.perf_counter() - started, 3)
+    write_json(wd.stats, stats)
+    return stats
+
+
+def merge_counts(
+    wd: Workdir, metadata: Metadata, tasks: Sequence[MatchTask], mode: str, checkpoint
+) -> dict:
+    """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats."""
+    counts = np.zeros(len(metadata), dtype=np.int64)
+    stats = empty_stats()
+    bad_files = []
+    inputs = []
+    for t in tasks:
+        done = wd.done(t.task_id)
+        rec = read_json(done if done.exists() else wd.skipped(t.task_id))
+        if rec["error"]:
+            bad_files.append({"path": t.source.path, "error": rec["error"]})
+        inputs.append(
+            {
+                "task_id": t.task_id,
+                **rec["source"],
+                "fingerprint": rec["fingerprint"],
+                "rows": rec["stats"]["rows"],
+                "columns": rec.get("columns"),
+                "error": rec["error"],
+            }
+        )
+        for k, v in rec["stats"].items():
+            stats[k] += v
+        if rec["error"] is None:
+            add_sparse(counts, [pq.read_table(wd.partial_counts(t.task_id))])
+        checkpoint("count-file")
+    write_parquet(
+        wd.entry_counts,
+        entry_counts_table(metadata, counts),
+        artifact_metadata(metadata.hash, mode),
+    )
+    hit = int(np.count_nonzero(counts))
+    return {
+        "format_version": FORMAT_VERSION,
+        "metacurate_version": __version__,
+        "metadata": {"name": metadata.name, "hash": metadata.hash, "entries": len(metadata)},
+        "mode": mode,
+        "files": len(tasks),
+        "bad_files": bad_files,
+        **stats,
+        "rows_no_text": stats["rows_null"] + stats["rows_empty"] + stats["rows_invalid_utf8"],
+        "entries_hit": hit,
+        "entries_never_hit": len(metadata) - hit,
+        "inputs": inputs,
+    }

@@ -1,0 +1,83 @@
+"""``manifest.json``: what a balanced run made and from what, written last by the balance
+stage (docs/formats.md). It records the whole run config."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from metacurate._version import __version__
+from metacurate.balance.keyed_hash import HASH_VERSION
+from metacurate.balance.rule import EXPECTED_SIZE_NOTE, sum_min_count_t
+from metacurate.balance.threshold import tail_share
+from metacurate.config import RunConfig
+from metacurate.pool.uid import UID_VERSION
+from metacurate.workdir import FORMAT_VERSION, Workdir
+
+
+def uid_source(columns: dict | None) -> str | None:
+    """How the uid of an input's rows was made: its column, or the hash of url and text."""
+    if not columns:
+        return None
+    if columns.get("uid"):
+        return f"column {columns['uid']!r}"
+    return f"hash of url ({columns.get('url')!r}) and text ({columns['text']!r})"
+
+
+def build_manifest(
+    config: RunConfig,
+    stats: dict,
+    counts: np.ndarray,
+    t: float,
+    how: dict,
+    records: list[dict],
+    inputs: list[dict],
+    curated_files: list[Path],
+    uids: tuple[bool, int],
+) -> dict:
+    """The manifest of a balance run over the match ``stats`` (``seconds`` added by the
+    caller)."""
+    cfg = config.balance
+    assert cfg is not None
+    return {
+        "format_version": FORMAT_VERSION,
+        "metacurate_version": __version__,
+        "hash_version": HASH_VERSION,
+        "uid_version": UID_VERSION,
+        "command": config.command,
+        "config": config.to_dict(),
+        "workdir": str(Workdir(config.workdir).root),
+        "metadata": stats["metadata"],
+        "mode": stats["mode"],
+        "matcher": stats.get("matcher"),
+        "t": t,
+        **how,
+        "seed": cfg.seed,
+        "epoch": cfg.epoch,
+        "image_column": cfg.image_column,
+        "tail_share": tail_share(counts, t),
+        "pool_rows": stats["rows"],
+        "pool_rows_matched": stats["rows_matched"],
+        "curated_rows": sum(r["curated_rows"] for r in records),
+        "expected_rows": math.fsum(r["expected_rows"] for r in records),
+        "sum_min_count_t": sum_min_count_t(counts, t),
+        "expected_note": EXPECTED_SIZE_NOTE,
+        "uids_npy": uids[0],
+        "curated_duplicate_uids": uids[1],
+        "rows_duplicate_uid": stats.get("rows_duplicate_uid", 0),
+        "inputs": [
+            {
+                "path": i["path"],
+                "format": i["format"],
+                "row_groups": i.get("row_groups"),
+                "fingerprint": i["fingerprint"],
+                "rows": i["rows"],
+                "uid_from": uid_source(i.get("columns")),
+                "curated": f"curated/{i['task_id']}.parquet" if f.exists() else None,
+            }
+            for i, f in zip(inputs, curated_files, strict=True)
+        ],
+        "skipped_inputs": [i for i in stats["inputs"] if i["error"] is not None],
+    }
