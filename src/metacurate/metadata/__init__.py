@@ -9,8 +9,10 @@ from metacurate.metadata.build import (
     write_metadata,
 )
 from metacurate.metadata.default import (
+    BUILTIN_NOTE,
     DEFAULT_METADATA_NAME,
     DEFAULT_METADATA_NOTE,
+    is_builtin,
     load_default_metadata,
     load_default_sources,
     resolve_metadata,
@@ -19,6 +21,7 @@ from metacurate.metadata.info import describe_metadata, diff_metadata, unmatchab
 from metacurate.metadata.load import Metadata, load_metadata, metadata_hash
 
 __all__ = [
+    "BUILTIN_NOTE",
     "DEFAULT_METADATA_NAME",
     "DEFAULT_METADATA_NOTE",
     "BuildConfig",
@@ -27,6 +30,7 @@ __all__ = [
     "build_metadata",
     "describe_metadata",
     "diff_metadata",
+    "is_builtin",
     "load_default_metadata",
     "load_default_sources",
     "load_metadata",
