@@ -164,3 +164,18 @@ def test_pick_examples_properties(entries, rows, per_side, max_rows):
         assert got["sample_kept"][j] == sum(kept[r] is not False for r in want_rows)
         if want_rows and str(j) not in got["examples"]:
             assert len(shown["text"]) == max_rows
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "ab", ",", ".", "\t", "\n", " ", "!", "(a)"]), max_size=12),
+    st.sampled_from(["a", "b", "ab", "a b", "b a b"]),
+)
+def test_locate_agrees_with_the_naive_match(parts, entry):
+    from metacurate.report.samples import locate
+    from tests.reference import reference_spacing
+
+    text = "".join(parts)
+    span = locate(text, entry)
+    assert (span is not None) == (reference_match([entry], text) == [0])
+    if span is not None:
+        assert reference_spacing(text[span[0] : span[1]]).split() == entry.split()

@@ -143,11 +143,19 @@ def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
     return text[: limit - 1] + "…"
 
 
+_SPECIAL = frozenset(WRAPPED) | frozenset("\t\n\r")
+
+
 class Spaced:
     """``spacing(text)`` with, for each of its characters, the original position (or None
     for the spaces ``spacing`` adds), so a match can be marked in the original text."""
 
     def __init__(self, text: str) -> None:
+        self.ok = True
+        if not any(ch in _SPECIAL for ch in text):  # most captions: spacing adds two spaces
+            self.text = f" {text} "
+            self.origin: list[int | None] | None = None
+            return
         spaced = [" "]
         origin: list[int | None] = [None]
         for i, ch in enumerate(text):
@@ -168,6 +176,8 @@ class Spaced:
         k = self.text.find(f" {entry} ") if self.ok else -1
         if k < 0:
             return None
+        if self.origin is None:
+            return (k, k + len(entry)) if entry else None
         inside = [o for o in self.origin[k + 1 : k + 1 + len(entry)] if o is not None]
         return (min(inside), max(inside) + 1) if inside else None
 
