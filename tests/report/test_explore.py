@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metacurate.curate import curate
+from metacurate.api import curate
 from metacurate.metadata import BUILTIN_NOTE
 from metacurate.report import load_run, write_report
 from metacurate.report.charts import cumulative_figure

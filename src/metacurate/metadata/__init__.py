@@ -12,13 +12,15 @@ from metacurate.metadata.default import (
     BUILTIN_NOTE,
     DEFAULT_METADATA_NAME,
     DEFAULT_METADATA_NOTE,
+    as_metadata,
     is_builtin,
     load_default_metadata,
     load_default_sources,
+    load_metadata,
     resolve_metadata,
 )
 from metacurate.metadata.info import describe_metadata, diff_metadata, unmatchable_reason
-from metacurate.metadata.load import Metadata, load_metadata, metadata_hash
+from metacurate.metadata.load import Metadata, metadata_hash
 
 __all__ = [
     "BUILTIN_NOTE",
@@ -27,6 +29,7 @@ __all__ = [
     "BuildConfig",
     "BuildResult",
     "Metadata",
+    "as_metadata",
     "build_metadata",
     "describe_metadata",
     "diff_metadata",

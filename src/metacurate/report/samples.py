@@ -2,9 +2,9 @@
 
 The sample is the first rows of up to :data:`SAMPLE_FILES` input files spread evenly over
 the input list (so a 100M-row run costs the same as a small one), with each row's caption
-read back from its source file. Everything downstream takes a table with the columns
-``text``, ``entry_ids`` and ``kept`` (null before balancing), so where ``kept`` comes from
-(recomputed here today, a decisions side-car later) is decided in :func:`sample_rows` alone.
+read back from its source file and its keep decision from the balance stage's decisions
+side-car. Everything downstream takes a table with the columns ``text``, ``entry_ids`` and
+``kept`` (null before balancing), so where ``kept`` comes from is decided here alone.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metacurate import balance
+from metacurate.balance.decisions import read_decisions
 from metacurate.errors import MetacurateError
+from metacurate.files import read_json
 from metacurate.match import WRAPPED, spacing
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
 from metacurate.report.stats import Run, entry_row
-from metacurate.workdir import Workdir, read_json
+from metacurate.workdir import Workdir
 
 #: Rows read from the side-cars (and their source files) for examples; bounds the report's cost.
 SAMPLE_ROWS = 20_000
@@ -106,8 +107,8 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
 
 def sample_rows(run: Run, plan: SamplePlan | None = None) -> pa.Table:
     """The rows of ``plan`` (default :func:`plan_sample`): ``uid``, ``uid_hash``,
-    ``entry_ids``, ``text`` (null when the source is gone) and ``kept``, ``keep_prob`` (null
-    before balancing; after, recomputed with the run's rule)."""
+    ``entry_ids``, ``text`` (null when the source is gone) and ``kept``, ``keep_prob`` as the
+    balance stage decided them (its decisions side-cars; null before balancing)."""
     parts = []
     for inp, path, n in (plan or plan_sample(run)).picks:
         with pq.ParquetFile(path) as pf:
@@ -120,17 +121,27 @@ def sample_rows(run: Run, plan: SamplePlan | None = None) -> pa.Table:
             if texts is None:
                 run.notes.append(f"captions of {inp['path']} not readable now: no examples from it")
             texts = pa.nulls(len(side), pa.string())
-        parts.append(side.append_column("text", texts).cast(SAMPLE_SCHEMA))
-    table = pa.concat_tables(parts) if parts else SAMPLE_SCHEMA.empty_table()
-    table = table.combine_chunks()
-    kept = pa.nulls(len(table), pa.bool_())
-    keep_prob = pa.nulls(len(table), pa.float64())
-    if run.p is not None:
-        ids = table.column("entry_ids")
-        uh = table.column("uid_hash").to_numpy()
-        kept = pa.array(balance.keep_mask(ids, uh, run.p, run.seed))
-        keep_prob = pa.array(balance.keep_prob(ids, run.p))
-    return table.append_column("kept", kept).append_column("keep_prob", keep_prob)
+        side = side.append_column("text", texts).cast(SAMPLE_SCHEMA)
+        parts.append(_with_decisions(run, side, inp["task_id"]))
+    if not parts:
+        empty = SAMPLE_SCHEMA.append(pa.field("kept", pa.bool_()))
+        return empty.append(pa.field("keep_prob", pa.float64())).empty_table()
+    return pa.concat_tables(parts).combine_chunks()
+
+
+def _with_decisions(run: Run, side: pa.Table, task_id: str) -> pa.Table:
+    """``side`` with ``kept`` and ``keep_prob`` from the task's decisions side-car (what is on
+    disk, per-image choice included), or nulls before balancing."""
+    n = len(side)
+    kept, prob = pa.nulls(n, pa.bool_()), pa.nulls(n, pa.float64())
+    if run.manifest is not None:
+        d = read_decisions(run.root, task_id, n)
+        if d is None or d.num_rows != n:
+            run.notes.append(f"no decisions for {task_id}: rebalance to see kept/dropped examples")
+        else:
+            kept = d.column("kept").combine_chunks()
+            prob = d.column("keep_prob").combine_chunks()
+    return side.append_column("kept", kept).append_column("keep_prob", prob)
 
 
 # --- text ----------------------------------------------------------------------------------------
@@ -233,7 +244,7 @@ def _caption(sample: pa.Table, texts: list, r: int, entry: str) -> dict:
         "text": clip(texts[r]),
         "span": span,
         "kept": kept,
-        "keep_prob": None if kept is None else float(sample.column("keep_prob")[r].as_py()),
+        "keep_prob": None if kept is None else sample.column("keep_prob")[r].as_py(),
     }
 
 

@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metacurate import balance
 from metacurate.errors import MetacurateError
-from metacurate.workdir import Workdir, read_json
+from metacurate.files import read_json
+from metacurate.workdir import Workdir
 
 #: Points kept per curve: the HTML size does not grow with the metadata or the pool.
 MAX_POINTS = 2_000
@@ -94,7 +94,7 @@ def load_run(out_dir: str | Path) -> Run:
     counts = table.column("count").to_numpy().astype(np.int64)
     t = float(manifest["t"]) if manifest else None
     if manifest and p is None:
-        p = balance.entry_probs(counts, t)
+        notes.append(f"{curated_counts} is missing: p_e and curated counts not shown")
     return Run(
         root=root,
         manifest=manifest,
