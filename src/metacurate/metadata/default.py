@@ -38,8 +38,9 @@ BUILTIN_HASHES = {
 BUILTIN_NOTE = (
     "built-in metadata: an approximation of MetaCLIP's list (WordNet names, wordfreq words in "
     "lower case and capitalised, title-like WordNet forms; no Wikipedia bigrams or titles); for "
-    "MetaCLIP's own list, get metaclip1/metadata.json from github.com/facebookresearch/MetaCLIP "
-    "(a JSON list of strings, entry id = position) and pass --metadata metadata.json"
+    "MetaCLIP's own list, get metaclip/metaclip1/metadata.json (metadata.json at the top in "
+    "older versions) from github.com/facebookresearch/MetaCLIP (a JSON list of strings, entry "
+    "id = position) and pass --metadata metadata.json"
 )
 #: Older name of :data:`BUILTIN_NOTE`.
 DEFAULT_METADATA_NOTE = BUILTIN_NOTE
