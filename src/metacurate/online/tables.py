@@ -1,0 +1,117 @@
+"""What the online balancer reads from a work directory: counts, ``t``, the matcher.
+
+Every decision goes through the pure functions of :mod:`metacurate.balance` (``entry_probs``,
+``keep_mask``, ``keep_prob``, ``row_threshold``, ``t_for_target_size``, ``t_for_tail_share``),
+the same ones the offline balance stage calls: there is no second implementation of the rule.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from metacurate import balance
+from metacurate.errors import MetacurateError
+from metacurate.match.matcher import Matcher, index_dir, load_or_build
+from metacurate.metadata import load_metadata
+from metacurate.workdir import Workdir
+
+
+def read_counts(counts_path: str | Path) -> tuple[np.ndarray, str, str]:
+    """``count`` of every entry, and the metadata hash and mode the counts were made with."""
+    path = Path(counts_path)
+    if not path.exists():
+        raise MetacurateError(
+            f"{path}: no entry counts; run 'metacurate match POOL --out {path.parent}' first "
+            "(the online balancer needs entry_counts.parquet)"
+        )
+    table = pq.read_table(path, columns=["count"])
+    kv = pq.read_schema(path).metadata or {}
+    md_hash = kv.get(b"metacurate.metadata_hash", b"").decode()
+    mode = kv.get(b"metacurate.mode", b"metaclip1").decode()
+    return table.column("count").to_numpy(), md_hash, mode
+
+
+def check_choice(t: float | None, target_size: int | None, tail_share: float | None) -> None:
+    """Exactly one of ``t``, ``target_size``, ``tail_share`` (as ``metacurate balance``)."""
+    if sum(x is not None for x in (t, target_size, tail_share)) != 1:
+        raise MetacurateError("give exactly one of t=, target_size=, tail_share=")
+    if t is not None and not float(t) > 0:
+        raise MetacurateError(f"t must be > 0, got {t}; pass a positive threshold such as 20000")
+
+
+def t_for_epoch(
+    sidecars: list[Path],
+    counts: np.ndarray,
+    seed: int,
+    epoch: int,
+    target_size: int,
+) -> float:
+    """The ``t`` whose epoch-``epoch`` curated size is closest to ``target_size``: exact, from
+    every side-car row's threshold at that epoch (as ``metacurate balance --target-size``)."""
+    thresholds = []
+    for path in sidecars:
+        tab = pq.read_table(path, columns=["uid_hash", "entry_ids"])
+        thresholds.append(
+            balance.row_threshold(
+                tab.column("entry_ids"), tab.column("uid_hash").to_numpy(), counts, seed, epoch
+            )
+        )
+    if not thresholds:
+        raise MetacurateError("target_size needs the side-cars of 'metacurate match'; none found")
+    return balance.t_for_target_size(thresholds, target_size)[0]
+
+
+def expected_rows(sidecars: list[Path], p: np.ndarray) -> tuple[float, float]:
+    """Sum and variance-sum of ``keep_prob`` over every side-car row: the expected epoch size
+    and its variance (``sum p (1 - p)``; the decisions of distinct rows are independent)."""
+    total, var = [], []
+    for path in sidecars:
+        prob = balance.keep_prob(pq.read_table(path, columns=["entry_ids"]).column(0), p)
+        total.append(math.fsum(prob))
+        var.append(math.fsum(prob * (1.0 - prob)))
+    return math.fsum(total), math.fsum(var)
+
+
+def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
+    """The compiled matcher of a work directory: the index ``metacurate match`` built
+    (memory-mapped), else built from its ``metadata.json``."""
+    wd = Workdir(workdir)
+    d = index_dir(wd.index, metadata_hash, mode)
+    if (d / "index.json").exists():
+        try:
+            return Matcher.load(d, metadata_hash, mode)
+        except MetacurateError:
+            if not wd.metadata.exists():
+                raise
+    if not wd.metadata.exists():
+        raise MetacurateError(
+            f"{wd.root}: neither a matcher index ({d}) nor metadata.json; copy them from the "
+            "match work directory (metacurate.online.pack_for_training does it)"
+        )
+    metadata = load_metadata(wd.metadata)
+    if metadata_hash and metadata.hash != metadata_hash:
+        raise MetacurateError(
+            f"{wd.metadata} (hash {metadata.hash[:12]}) is not the metadata of "
+            f"{wd.entry_counts} (hash {metadata_hash[:12]}); copy both from one match run"
+        )
+    return load_or_build(metadata, None, mode)
+
+
+def pack_for_training(workdir: str | Path, dest: str | Path) -> Path:
+    """Copy what in-loader matching needs to ``dest``: ``entry_counts.parquet``,
+    ``metadata.json`` and the compiled matcher index (no side-cars, no pool)."""
+    src, out = Workdir(workdir), Workdir(dest)
+    counts, md_hash, mode = read_counts(src.entry_counts)
+    out.root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src.entry_counts, out.entry_counts)
+    if src.metadata.exists():
+        shutil.copy2(src.metadata, out.metadata)
+    d = index_dir(src.index, md_hash, mode)
+    if d.is_dir():
+        shutil.copytree(d, index_dir(out.index, md_hash, mode), dirs_exist_ok=True)
+    return out.root
