@@ -28,9 +28,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import webdataset as wds
 
+from metacurate.api import match_pool
 from metacurate.metadata import load_default_metadata
 from metacurate.online import OnlineBalancer
-from metacurate.pipeline import MatchConfig, match_pool
 
 LAION = "data/captions/laion_sample_10k.parquet"
 
@@ -45,9 +45,11 @@ def pool_file(tmp: Path, rows: int) -> Path:
         table = pq.read_table(shared / LAION, columns=["URL", "TEXT"])
         reps = -(-rows // table.num_rows)
         parts = [
-            table.set_column(0, "URL", pa.compute.binary_join_element_wise(
-                table.column("URL"), pa.scalar(f"#{i}"), ""
-            ))
+            table.set_column(
+                0,
+                "URL",
+                pa.compute.binary_join_element_wise(table.column("URL"), pa.scalar(f"#{i}"), ""),
+            )
             for i in range(reps)
         ]
         pq.write_table(pa.concat_tables(parts).slice(0, rows), out)
@@ -161,7 +163,7 @@ def main() -> None:
         tmp = Path(d)
         pool = pool_file(tmp, args.rows)
         workdir = tmp / "work"
-        match_pool(MatchConfig(pool=(str(pool),), out=str(workdir), workers=1))
+        match_pool(pool, workdir, workers=1)
         (tmp / "shards").mkdir()
         shards = write_shards(workdir, pool, tmp / "shards", args.shard_rows)
         balancers = {

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from metacurate.api import match_pool
 from metacurate.demo import make_sample
 from metacurate.metadata import load_default_metadata
-from metacurate.pipeline import MatchConfig, match_pool
 from tests.conftest import shared_dir
 from tests.online.helpers import write_shards
 
@@ -37,7 +37,7 @@ def pool(tmp_path_factory) -> tuple[Path, str]:
 def workdir(tmp_path_factory, pool) -> Path:
     """``metacurate match`` of the pool with the built-in metadata."""
     out = tmp_path_factory.mktemp("online-work") / "work"
-    match_pool(MatchConfig(pool=(str(pool[0]),), out=str(out), workers=1), load_default_metadata())
+    match_pool(pool[0], out, metadata=load_default_metadata(), workers=1)
     return out
 
 

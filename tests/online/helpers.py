@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metacurate import balance
-from metacurate.workdir import Workdir, read_json
+from metacurate.files import read_json
+from metacurate.workdir import Workdir
 
 
 def tiny_jpegs(n: int = 16) -> list[bytes]:

@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metacurate import MetacurateError
+from metacurate.files import write_json
 from metacurate.online.samples import SampleFields, SampleReader
 from metacurate.online.uid_index import UidIndex, build_uid_index, uid_hash_one
 from metacurate.pool.uid import uid_hash
-from metacurate.workdir import write_json
 
 _RUN = count()
 

@@ -8,12 +8,13 @@ a sample's decision is then one lookup of its index row. This is the offline dec
 
 from __future__ import annotations
 
-import os
+import contextlib
 from pathlib import Path
 
 import numpy as np
 
 from metacurate import balance
+from metacurate.files import save_npy
 from metacurate.online.uid_index import UidIndex
 
 
@@ -41,14 +42,8 @@ def load_or_compute(index: UidIndex, p: np.ndarray, t: float, seed: int, epoch: 
     if path.exists():
         return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
     packed = compute_decisions(index, p, seed, epoch)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            np.save(fh, packed, allow_pickle=False)
-        os.replace(tmp, path)
-    except OSError:  # a read-only index: keep them in this process only
-        pass
+    with contextlib.suppress(OSError):  # a read-only index: keep them in this process only
+        save_npy(path, packed)
     return packed
 
 

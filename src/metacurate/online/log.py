@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from metacurate.workdir import read_json, write_json
+from metacurate.files import read_json, write_json
 
 
 def epoch_dir(log_dir: str | Path, epoch: int) -> Path:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,8 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
+from metacurate.files import atomic_path, read_json
 from metacurate.pool.uid import FNV_BASIS, FNV_PRIME, uid_hash
-from metacurate.workdir import Workdir, read_json
+from metacurate.workdir import Workdir
 
 _M64 = (1 << 64) - 1
 
@@ -188,18 +188,20 @@ def _buffer_data(arr: pa.Array) -> np.ndarray:
 
 
 def _save(dest: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name, arr in arrays.items():
-        np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
-    meta = {"format": INDEX_FORMAT, "version": INDEX_VERSION, **info}
-    (tmp / "index.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    """Write the index folder under a temporary name and rename it into place."""
     if (dest / "index.json").exists():  # another process finished first: same content
-        shutil.rmtree(tmp)
         return
-    shutil.rmtree(dest, ignore_errors=True)  # a half-written folder of a killed build
-    os.replace(tmp, dest)
+    shutil.rmtree(dest, ignore_errors=True)  # a half-written folder (no index.json)
+    try:
+        with atomic_path(dest) as tmp:
+            tmp.mkdir()
+            for name, arr in arrays.items():
+                np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
+            meta = {"format": INDEX_FORMAT, "version": INDEX_VERSION, **info}
+            (tmp / "index.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    except OSError:
+        if not (dest / "index.json").exists():
+            raise  # not a race lost to another process that wrote the same index
 
 
 def uid_hash_one(uid: str) -> int:
