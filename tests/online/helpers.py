@@ -86,3 +86,22 @@ def keep_probs(workdir: Path, t: float) -> np.ndarray:
     side = sidecar_table(workdir)
     counts = pq.read_table(Workdir(workdir).entry_counts).column("count").to_numpy()
     return balance.keep_prob(side.column("entry_ids"), balance.entry_probs(counts, t))
+
+
+def cli_keys(workdir: Path, out: Path, *flags: str) -> set[str]:
+    """The keys of the rows ``metacurate balance WORKDIR FLAGS --out OUT`` keeps, row for row
+    from its decisions side-cars (the offline curated set of that epoch)."""
+    from metacurate.cli import main
+
+    assert main(["balance", str(workdir), "--out", str(out), "--workers", "1", *flags]) == 0
+    stats = read_json(Workdir(workdir).stats)
+    keys = set()
+    for inp in stats["inputs"]:
+        if inp["error"]:
+            continue
+        side = pq.read_table(Workdir(workdir).sidecar(inp["task_id"]), columns=["row"])
+        kept = pq.read_table(Workdir(out).decisions(inp["task_id"])).column("kept").to_numpy()
+        keys |= {f"{r:09d}" for r in side.column("row").to_numpy()[kept]}
+    curated = pq.read_table(Workdir(out).curated, columns=["uid"]).num_rows
+    assert curated == len(keys)
+    return keys

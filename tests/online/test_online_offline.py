@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 from metacurate import MetacurateError  # noqa: E402
 from metacurate.online import OnlineBalancer, OnlineDataset, pack_for_training  # noqa: E402
 from tests.online.conftest import SEED, T  # noqa: E402
-from tests.online.helpers import keep_probs, offline_keys, sidecar_table  # noqa: E402
+from tests.online.helpers import cli_keys, keep_probs, offline_keys, sidecar_table  # noqa: E402
 
 EPOCHS = (0, 1, 2)
 
@@ -28,8 +28,15 @@ def _keys(dataset, num_workers: int = 2) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def offline(workdir) -> dict[int, set[str]]:
-    return {k: offline_keys(workdir, T, SEED, k) for k in EPOCHS}
+def offline(workdir, tmp_path_factory) -> dict[int, set[str]]:
+    """``metacurate balance WORKDIR --t T --seed S --epoch k`` for each epoch (and the same as
+    ``keep_mask(..., epoch=k)`` on the side-cars)."""
+    out = {}
+    for k in EPOCHS:
+        folder = tmp_path_factory.mktemp(f"offline-{k}")
+        out[k] = cli_keys(workdir, folder, "--t", str(T), "--seed", str(SEED), "--epoch", str(k))
+        assert out[k] == offline_keys(workdir, T, SEED, k)
+    return out
 
 
 def test_dataloader_epochs_equal_offline(workdir, shards, offline, tmp_path):
@@ -119,25 +126,26 @@ def test_balancer_pickles_small(workdir, samples):
     assert c._local is None and c.keep(sample) == b.keep(sample)
 
 
-def test_target_size_and_tail_share_per_epoch(workdir, samples):
-    from metacurate import balance
-
-    side = sidecar_table(workdir)
+def test_target_size_and_tail_share_per_epoch(workdir, samples, tmp_path):
+    """``target_size`` picks the epoch's own t, as ``balance --target-size N --epoch k``."""
     import pyarrow.parquet as pq
 
-    counts = pq.read_table(workdir / "entry_counts.parquet").column("count").to_numpy()
+    from metacurate import balance
+    from metacurate.files import read_json
+
     b = OnlineBalancer(workdir, target_size=1000, seed=SEED)
     for k in (0, 1):
-        tau = balance.row_threshold(
-            side.column("entry_ids"), side.column("uid_hash").to_numpy(), counts, SEED, k
-        )
-        t_k, size = balance.t_for_target_size(tau, 1000)
+        out = tmp_path / f"ts{k}"
+        flags = ("--target-size", "1000", "--seed", str(SEED), "--epoch", str(k))
+        keys = cli_keys(workdir, out, *flags)
         b.set_epoch(k)
-        assert b.t == t_k
-        assert {s["__key__"] for s in b.filter(samples)} == offline_keys(workdir, t_k, SEED, k)
-        assert len(offline_keys(workdir, t_k, SEED, k)) == size
-    s = OnlineBalancer(workdir, tail_share=0.5, seed=SEED)
+        assert b.t == read_json(out / "manifest.json")["t"]
+        assert {s["__key__"] for s in b.filter(samples)} == keys
+    counts = pq.read_table(workdir / "entry_counts.parquet").column("count").to_numpy()
+    s = OnlineBalancer(workdir, tail_share=0.5, seed=SEED, epoch=2)
     assert s.t == balance.t_for_tail_share(counts, 0.5)
+    flags = ("--tail-share", "0.5", "--seed", str(SEED), "--epoch", "2")
+    assert {x["__key__"] for x in s.filter(samples)} == cli_keys(workdir, tmp_path / "sh", *flags)
 
 
 def test_unknown_uids(workdir, tmp_path):

@@ -27,17 +27,12 @@ import pyarrow as pa
 from metacurate import balance
 from metacurate.errors import MetacurateError
 from metacurate.match.matcher import Matcher
-from metacurate.online.decisions import bit, load_or_compute
+from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
+from metacurate.online.images import image_text_hashes, selected_rows
 from metacurate.online.log import ShardTally, write_shard_record
 from metacurate.online.samples import SampleFields, SampleReader
-from metacurate.online.tables import (
-    check_choice,
-    expected_rows,
-    load_matcher,
-    read_counts,
-    t_for_epoch,
-)
-from metacurate.online.uid_index import UidIndex, build_uid_index, sidecar_paths
+from metacurate.online.tables import check_choice, load_matcher, read_counts
+from metacurate.online.uid_index import UidIndex, build_uid_index
 from metacurate.pool.uid import uid_hash
 from metacurate.workdir import Workdir
 
@@ -57,6 +52,7 @@ class _Local:
     tally: ShardTally | None = None
     decisions: np.ndarray | None = None
     decisions_key: tuple[float, int] | None = None
+    selected: tuple[int, np.ndarray] | None = None
     epochs: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
@@ -88,10 +84,16 @@ class OnlineBalancer:
         log_dir: str | Path | None = None,
         fields: SampleFields | None = None,
         chunk_rows: int = 256,
+        image_column: str | None = None,
     ) -> None:
         check_choice(t, target_size, tail_share)
         if matches not in MATCHES:
             raise MetacurateError(f"matches must be one of {MATCHES}, got {matches!r}")
+        if image_column is not None and matches == "caption":
+            raise MetacurateError(
+                "image_column needs the side-cars (matches='sidecar'): the text of an image "
+                "that competes is chosen among all its texts in the pool"
+            )
         if unknown not in ("error", "drop"):
             raise MetacurateError(f"unknown must be 'error' or 'drop', got {unknown!r}")
         balance.uniform(seed, np.zeros(1, np.uint64), np.zeros(1, np.int64))  # checks the seed
@@ -101,7 +103,14 @@ class OnlineBalancer:
         if matches == "auto":
             matches = "sidecar" if wd.stats.exists() else "caption"
         self.matches = matches
-        self.index_dir = str(build_uid_index(wd.root, index_dir)) if matches == "sidecar" else None
+        self.image_column = image_column
+        self.index_dir = (
+            str(build_uid_index(wd.root, index_dir))
+            if matches == "sidecar" or (wd.stats.exists() and target_size is not None)
+            else None
+        )
+        if image_column is not None:  # read the image and text hashes once, here
+            image_text_hashes(self.workdir, UidIndex(self.index_dir), image_column)
         self.seed = int(seed)
         self.target_size = target_size
         self.unknown = unknown
@@ -116,7 +125,7 @@ class OnlineBalancer:
             else None
         )
         self._t_by_epoch: dict[int, float] = {}
-        self._expected: dict[float, tuple[float, float]] = {}
+        self._expected: dict[tuple[float, int | None], tuple[float, float]] = {}
         self._local: _Local | None = None
         self.epoch = 0
         self.set_epoch(epoch)
@@ -134,9 +143,9 @@ class OnlineBalancer:
         if local is None or local.pid != os.getpid():
             counts, _, _ = read_counts(Workdir(self.workdir).entry_counts)
             local = _Local(pid=os.getpid(), counts=counts, reader=SampleReader(self.fields))
-            if self.matches == "sidecar":
+            if self.index_dir is not None:
                 local.index = UidIndex(self.index_dir)
-            else:
+            if self.matches == "caption":
                 local.matcher = load_matcher(self.workdir, self.metadata_hash, self.mode)
             self._local = local
             _register_flush(self)
@@ -161,11 +170,40 @@ class OnlineBalancer:
             return self._fixed_t
         epoch = int(epoch)
         if epoch not in self._t_by_epoch:
-            counts, _, _ = read_counts(Workdir(self.workdir).entry_counts)
-            self._t_by_epoch[epoch] = t_for_epoch(
-                sidecar_paths(self.workdir), counts, self.seed, epoch, self.target_size
+            self._t_by_epoch[epoch] = t_for_target(
+                self._index(),
+                self._state().counts,
+                self.seed,
+                epoch,
+                self.target_size,
+                self._selected(epoch),
             )
         return self._t_by_epoch[epoch]
+
+    def _index(self) -> UidIndex:
+        """The uid index, for what needs every pool row (target size, expected size)."""
+        local = self._state()
+        if local.index is None:
+            if not Workdir(self.workdir).stats.exists():
+                raise MetacurateError(
+                    f"{self.workdir}: no side-cars (stats.json); the expected size and t for "
+                    "a target size need every pool row: compute them where 'metacurate "
+                    "match' ran (OnlineBalancer(WORKDIR, ...).expected_size())"
+                )
+            self.index_dir = str(build_uid_index(self.workdir))
+            local.index = UidIndex(self.index_dir)
+        return local.index
+
+    def _selected(self, epoch: int) -> np.ndarray | None:
+        """Several texts per image: which side-car rows compete at ``epoch`` (None: all)."""
+        if self.image_column is None:
+            return None
+        local = self._state()
+        if local.selected is None or local.selected[0] != epoch:
+            index = self._index()
+            image, text = image_text_hashes(self.workdir, index, self.image_column)
+            local.selected = (epoch, selected_rows(index, image, text, self.seed, epoch))
+        return local.selected[1]
 
     @property
     def t(self) -> float:
@@ -178,8 +216,8 @@ class OnlineBalancer:
         return local.probs[t]
 
     def expected_size(self, epoch: int | None = None) -> float:
-        """Expected samples kept per epoch, ``sum keep_prob`` over the pool's side-car rows (what
-        open_clip's ``--train-num-samples`` needs). Needs the side-cars of the work directory."""
+        """Expected samples kept per epoch, ``sum keep_prob`` over the pool's side-car rows that
+        compete (what open_clip's ``--train-num-samples`` needs). Needs the side-cars."""
         return self._expected_at(self.epoch if epoch is None else epoch)[0]
 
     def expected_std(self, epoch: int | None = None) -> float:
@@ -188,12 +226,10 @@ class OnlineBalancer:
 
     def _expected_at(self, epoch: int) -> tuple[float, float]:
         t = self.t_at(epoch)
-        if t not in self._expected:
-            counts, _, _ = read_counts(Workdir(self.workdir).entry_counts)
-            self._expected[t] = expected_rows(
-                sidecar_paths(self.workdir), balance.entry_probs(counts, t)
-            )
-        return self._expected[t]
+        key = (t, epoch if self.image_column is not None else None)
+        if key not in self._expected:
+            self._expected[key] = expected_rows(self._index(), self._p(t), self._selected(epoch))
+        return self._expected[key]
 
     # -- decisions -------------------------------------------------------------------------------
 
@@ -202,8 +238,15 @@ class OnlineBalancer:
         local = self._state()
         key = (self.t, self.epoch)
         if local.decisions_key != key:
+            epoch = self.epoch
             local.decisions = load_or_compute(
-                local.index, self._p(self.t), self.t, self.seed, self.epoch
+                local.index,
+                self._p(self.t),
+                self.t,
+                self.seed,
+                epoch,
+                self.image_column,
+                lambda: self._selected(epoch),
             )
             local.decisions_key = key
         return local.decisions
@@ -221,7 +264,7 @@ class OnlineBalancer:
         local = self._state()
         uids = local.reader.uids(samples)
         hashes = uid_hash(pa.array(uids, pa.string()))
-        if local.index is not None:
+        if self.matches == "sidecar":
             return local.index.entry_ids(local.index.positions(uids)), hashes
         texts = pa.array(local.reader.captions(samples), pa.binary())
         return local.matcher.match_batch(texts), hashes
@@ -230,7 +273,7 @@ class OnlineBalancer:
         """``(keep, known)`` for a batch of samples at the current epoch; ``known`` is False
         for a uid that is not a pool row (side-car mode with ``unknown='drop'``)."""
         local = self._state()
-        if local.index is None:  # match the captions here, decide with the same function
+        if self.matches == "caption":  # match the captions here, decide with the same function
             entry_ids, hashes = self.match_sets(samples)
             keep = balance.keep_mask(entry_ids, hashes, self._p(self.t), self.seed, self.epoch)
             return keep, np.ones(len(samples), bool)
@@ -250,7 +293,7 @@ class OnlineBalancer:
         Side-car mode: one uid lookup and one bit (a few microseconds). Caption mode matches one
         caption per call; :meth:`filter` matches ``chunk_rows`` at a time and is faster."""
         local = self._state()
-        if local.index is None:
+        if self.matches == "caption":
             kept = bool(self.decide([sample])[0][0])
             self._count(sample, kept, True)
             return kept

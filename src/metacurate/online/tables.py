@@ -7,14 +7,12 @@ the same ones the offline balance stage calls: there is no second implementation
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from metacurate import balance
 from metacurate.errors import MetacurateError
 from metacurate.match.matcher import Matcher, index_dir, load_or_build
 from metacurate.metadata import load_metadata
@@ -42,39 +40,6 @@ def check_choice(t: float | None, target_size: int | None, tail_share: float | N
         raise MetacurateError("give exactly one of t=, target_size=, tail_share=")
     if t is not None and not float(t) > 0:
         raise MetacurateError(f"t must be > 0, got {t}; pass a positive threshold such as 20000")
-
-
-def t_for_epoch(
-    sidecars: list[Path],
-    counts: np.ndarray,
-    seed: int,
-    epoch: int,
-    target_size: int,
-) -> float:
-    """The ``t`` whose epoch-``epoch`` curated size is closest to ``target_size``: exact, from
-    every side-car row's threshold at that epoch (as ``metacurate balance --target-size``)."""
-    thresholds = []
-    for path in sidecars:
-        tab = pq.read_table(path, columns=["uid_hash", "entry_ids"])
-        thresholds.append(
-            balance.row_threshold(
-                tab.column("entry_ids"), tab.column("uid_hash").to_numpy(), counts, seed, epoch
-            )
-        )
-    if not thresholds:
-        raise MetacurateError("target_size needs the side-cars of 'metacurate match'; none found")
-    return balance.t_for_target_size(thresholds, target_size)[0]
-
-
-def expected_rows(sidecars: list[Path], p: np.ndarray) -> tuple[float, float]:
-    """Sum and variance-sum of ``keep_prob`` over every side-car row: the expected epoch size
-    and its variance (``sum p (1 - p)``; the decisions of distinct rows are independent)."""
-    total, var = [], []
-    for path in sidecars:
-        prob = balance.keep_prob(pq.read_table(path, columns=["entry_ids"]).column(0), p)
-        total.append(math.fsum(prob))
-        var.append(math.fsum(prob * (1.0 - prob)))
-    return math.fsum(total), math.fsum(var)
 
 
 def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
@@ -106,7 +71,7 @@ def pack_for_training(workdir: str | Path, dest: str | Path) -> Path:
     """Copy what in-loader matching needs to ``dest``: ``entry_counts.parquet``,
     ``metadata.json`` and the compiled matcher index (no side-cars, no pool)."""
     src, out = Workdir(workdir), Workdir(dest)
-    counts, md_hash, mode = read_counts(src.entry_counts)
+    _, md_hash, mode = read_counts(src.entry_counts)
     out.root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src.entry_counts, out.entry_counts)
     if src.metadata.exists():

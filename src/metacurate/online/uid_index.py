@@ -11,7 +11,11 @@ side-cars are turned once into flat ``.npy`` arrays sorted by ``uid_hash``:
 - ``uid_offsets.npy`` int64 and ``uid_data.npy`` uint8: the uid strings, to check every hit
   (two uids with the same 64-bit hash are told apart, never confused);
 - ``ambiguous.npy``  bool: the uid has rows with different match sets (a lookup of it is an
-  error: the uid alone does not say which row a sample is).
+  error: the uid alone does not say which row a sample is);
+- ``row_to_index.npy`` int64: the index row of every side-car row (all files, in the order of
+  ``stats.json``), and ``file_rows.npy``: rows per side-car file. Pool-wide quantities that
+  count every row (``t`` for a target size, the expected size, several texts per image) are
+  computed from these without reading the side-cars again.
 
 Every worker memory-maps the same files (shared through the page cache). A lookup is a
 ``searchsorted`` and a gather, vectorised over a batch of samples.
@@ -39,7 +43,16 @@ _M64 = (1 << 64) - 1
 
 INDEX_FORMAT = "metacurate-uid-index"
 INDEX_VERSION = 1
-_ARRAYS = ("uid_hash", "offsets", "entry_ids", "uid_offsets", "uid_data", "ambiguous")
+_ARRAYS = (
+    "uid_hash",
+    "offsets",
+    "entry_ids",
+    "uid_offsets",
+    "uid_data",
+    "ambiguous",
+    "row_to_index",
+    "file_rows",
+)
 
 
 def sidecar_paths(workdir: str | Path) -> list[Path]:
@@ -113,16 +126,18 @@ def _set_bytes(offsets: np.ndarray, values: np.ndarray, row: int) -> bytes:
 
 def _resolve_runs(
     order: np.ndarray, hashes: np.ndarray, uids: pa.Array, offsets: np.ndarray, values: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
     """Within each run of equal ``uid_hash`` (rare: duplicate rows, or two uids whose hashes
     collide): group by uid, drop exact duplicates (same uid and match set), and flag a uid whose
-    rows have different match sets as ambiguous. Returns the new order and the flags."""
+    rows have different match sets as ambiguous. Returns the new order, the flags and, for
+    every dropped row, the row it duplicates."""
     h = hashes[order]
     starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
     ends = np.r_[starts[1:], len(order)]
     runs = np.flatnonzero(ends - starts > 1)
     keep = np.ones(len(order), bool)
     ambiguous = np.zeros(len(order), bool)
+    same_as: dict[int, int] = {}  # a dropped duplicate row -> the row kept for it
     for r in runs:
         lo, hi = int(starts[r]), int(ends[r])
         rows = [int(x) for x in order[lo:hi]]
@@ -132,16 +147,19 @@ def _resolve_runs(
             by_uid.setdefault(uids[x].as_py(), []).append(x)
         new, flags = [], []
         for group in by_uid.values():
-            sets = {_set_bytes(offsets, values, x) for x in group}
-            first = {}
+            first: dict[bytes, int] = {}
             for x in group:
-                first.setdefault(_set_bytes(offsets, values, x), x)
+                key = _set_bytes(offsets, values, x)
+                if key in first:
+                    same_as[x] = first[key]
+                else:
+                    first[key] = x
             new.extend(first.values())
-            flags.extend([len(sets) > 1] * len(first))
+            flags.extend([len(first) > 1] * len(first))
         order[lo : lo + len(new)] = new
         keep[lo + len(new) : hi] = False
         ambiguous[lo : lo + len(new)] = flags
-    return order[keep], ambiguous[keep]
+    return order[keep], ambiguous[keep], same_as
 
 
 def build_uid_index(workdir: str | Path, dest: str | Path | None = None) -> Path:
@@ -153,10 +171,15 @@ def build_uid_index(workdir: str | Path, dest: str | Path | None = None) -> Path
     dest = Path(dest) if dest is not None else default_index_dir(workdir)
     if (dest / "index.json").exists():
         return dest
-    hashes, uids, ids = _read_sidecars(sidecar_paths(workdir))
+    paths = sidecar_paths(workdir)
+    hashes, uids, ids = _read_sidecars(paths)
     offsets, values = _flat(ids)
     order = np.argsort(hashes, kind="stable")
-    order, ambiguous = _resolve_runs(order, hashes, uids, offsets, values)
+    order, ambiguous, same_as = _resolve_runs(order, hashes, uids, offsets, values)
+    row_to_index = np.empty(len(hashes), np.int64)  # side-car row (all files, in order) -> row
+    row_to_index[order] = np.arange(len(order))
+    for dropped, kept in same_as.items():
+        row_to_index[dropped] = row_to_index[kept]
     h = hashes[order]
     lengths = np.diff(offsets)[order]
     new_offsets = np.zeros(len(order) + 1, np.int64)
@@ -170,6 +193,8 @@ def build_uid_index(workdir: str | Path, dest: str | Path | None = None) -> Path
         "uid_offsets": _buffer_offsets(uid_sorted),
         "uid_data": _buffer_data(uid_sorted),
         "ambiguous": ambiguous,
+        "row_to_index": row_to_index,
+        "file_rows": np.array([pq.read_metadata(p).num_rows for p in paths], np.int64),
     }
     _save(dest, arrays, {"rows": len(hashes), "distinct": len(order)})
     return dest
@@ -241,9 +266,15 @@ class UidIndex:
         self.uid_hash, self._offsets, self._ids = a["uid_hash"], a["offsets"], a["entry_ids"]
         self._uid_offsets, self._uid_data = a["uid_offsets"], a["uid_data"]
         self._ambiguous = a["ambiguous"]
+        self.row_to_index = a["row_to_index"]  # every side-car row, in stats.json order
+        self.file_rows = a["file_rows"]  # rows per side-car file
 
     def __len__(self) -> int:
         return len(self.uid_hash)
+
+    def set_sizes(self) -> np.ndarray:
+        """Number of matched entries of every index row."""
+        return np.diff(self._offsets)
 
     def _uid_bytes(self, i: int) -> bytes:
         return bytes(self._uid_data[self._uid_offsets[i] : self._uid_offsets[i + 1]])
