@@ -206,3 +206,30 @@ def test_errors(download_workdir, tmp_path):
     assert main(["balance", str(download_workdir), "--out", str(tmp_path / "o"), "--t", "5",
                  "--success-rate", "1.5"]) == 2  # fmt: skip
     assert len(_sidecar(download_workdir)) == ROWS
+
+
+@pytest.mark.slow
+def test_online_on_downloaded_shards(download_workdir, downloaded, tmp_path):
+    """Train on what img2dataset fetched: online epoch k = ``balance --available --epoch k``,
+    by side-car lookup and by in-loader matching with the packed available counts."""
+    import json
+
+    torch = pytest.importorskip("torch")
+    from metacurate.online import OnlineBalancer, OnlineDataset, pack_for_training
+
+    _, shards, _ = downloaded
+    tars = sorted(str(p) for p in shards.glob("*.tar"))
+    packed = pack_for_training(download_workdir, tmp_path / "node", available=shards)
+    for k in (0, 1):
+        out = tmp_path / f"e{k}"
+        _balance(download_workdir, out, "--t", str(T), "--seed", str(SEED), "--epoch", str(k),
+                 "--available", str(shards))  # fmt: skip
+        want = pq.read_table(out / "curated", columns=["uid"]).column(0).to_pylist()
+        for b in (
+            OnlineBalancer(download_workdir, t=T, seed=SEED, available=shards),
+            OnlineBalancer(packed, t=T, seed=SEED),
+        ):
+            ds = OnlineDataset(tars, b, epoch=k)
+            loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2)
+            got = [json.loads(s["json"])["uid"] for s in loader]
+            assert sorted(got) == sorted(want)

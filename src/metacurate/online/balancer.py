@@ -27,6 +27,7 @@ import pyarrow as pa
 from metacurate import balance
 from metacurate.errors import MetacurateError
 from metacurate.match.matcher import Matcher
+from metacurate.online.available import load_available, prepare_available
 from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
 from metacurate.online.images import image_text_hashes, selected_rows
 from metacurate.online.log import ShardTally, write_shard_record
@@ -85,6 +86,7 @@ class OnlineBalancer:
         fields: SampleFields | None = None,
         chunk_rows: int = 256,
         image_column: str | None = None,
+        available: str | Path | None = None,
     ) -> None:
         check_choice(t, target_size, tail_share)
         if matches not in MATCHES:
@@ -103,6 +105,11 @@ class OnlineBalancer:
         if matches == "auto":
             matches = "sidecar" if wd.stats.exists() else "caption"
         self.matches = matches
+        if available is not None and matches == "caption":
+            raise MetacurateError(
+                "available= needs the side-cars (matches='sidecar'); for in-loader matching "
+                "on training nodes use pack_for_training(WORKDIR, DEST, available=DIR)"
+            )
         self.image_column = image_column
         self.index_dir = (
             str(build_uid_index(wd.root, index_dir))
@@ -111,6 +118,13 @@ class OnlineBalancer:
         )
         if image_column is not None:  # read the image and text hashes once, here
             image_text_hashes(self.workdir, UidIndex(self.index_dir), image_column)
+        self.available_dir = (
+            str(prepare_available(wd.root, UidIndex(self.index_dir), available))
+            if available is not None
+            else None
+        )
+        if self.available_dir is not None:  # balance what was downloaded
+            counts = load_available(self.available_dir)[0]
         self.seed = int(seed)
         self.target_size = target_size
         self.unknown = unknown
@@ -141,7 +155,10 @@ class OnlineBalancer:
         """This process's tables, loaded on first use (and again in a forked child)."""
         local = self._local
         if local is None or local.pid != os.getpid():
-            counts, _, _ = read_counts(Workdir(self.workdir).entry_counts)
+            if self.available_dir is not None:
+                counts = load_available(self.available_dir)[0]
+            else:
+                counts = read_counts(Workdir(self.workdir).entry_counts)[0]
             local = _Local(pid=os.getpid(), counts=counts, reader=SampleReader(self.fields))
             if self.index_dir is not None:
                 local.index = UidIndex(self.index_dir)
@@ -195,15 +212,28 @@ class OnlineBalancer:
         return local.index
 
     def _selected(self, epoch: int) -> np.ndarray | None:
-        """Several texts per image: which side-car rows compete at ``epoch`` (None: all)."""
-        if self.image_column is None:
+        """Which side-car rows compete at ``epoch``: the downloaded ones (``available``), one
+        text per image (``image_column``); None: all."""
+        if self.image_column is None and self.available_dir is None:
             return None
         local = self._state()
         if local.selected is None or local.selected[0] != epoch:
-            index = self._index()
-            image, text = image_text_hashes(self.workdir, index, self.image_column)
-            local.selected = (epoch, selected_rows(index, image, text, self.seed, epoch))
+            rows = load_available(self.available_dir)[1] if self.available_dir else None
+            if self.image_column is not None:
+                index = self._index()
+                image, text = image_text_hashes(self.workdir, index, self.image_column)
+                rows = selected_rows(index, image, text, self.seed, epoch, rows)
+            local.selected = (epoch, rows)
         return local.selected[1]
+
+    def _selection_tag(self) -> str | None:
+        """What, besides t, seed and epoch, the decisions depend on (for their file name)."""
+        parts = []
+        if self.image_column is not None:
+            parts.append("i" + self.image_column)
+        if self.available_dir is not None:
+            parts.append("a" + Path(self.available_dir).name)
+        return "-".join(parts) or None
 
     @property
     def t(self) -> float:
@@ -245,7 +275,7 @@ class OnlineBalancer:
                 self.t,
                 self.seed,
                 epoch,
-                self.image_column,
+                self._selection_tag(),
                 lambda: self._selected(epoch),
             )
             local.decisions_key = key

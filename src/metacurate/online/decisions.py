@@ -26,10 +26,11 @@ from metacurate.online.uid_index import UidIndex
 
 
 def decisions_path(
-    index_dir: str | Path, t: float, seed: int, epoch: int, image_column: str | None = None
+    index_dir: str | Path, t: float, seed: int, epoch: int, selection: str | None = None
 ) -> Path:
-    image = "" if image_column is None else "-i" + _digest(image_column)
-    name = f"keep-h{balance.HASH_VERSION}-t{float(t)!r}-s{int(seed)}-e{int(epoch)}{image}.npy"
+    """``selection``: what else the decisions depend on (image column, downloaded rows)."""
+    tag = "" if selection is None else "-" + _digest(selection)
+    name = f"keep-h{balance.HASH_VERSION}-t{float(t)!r}-s{int(seed)}-e{int(epoch)}{tag}.npy"
     return Path(index_dir) / "decisions" / name
 
 
@@ -70,14 +71,13 @@ def load_or_compute(
     t: float,
     seed: int,
     epoch: int,
-    image_column: str | None = None,
+    selection: str | None = None,
     selected: Callable[[], np.ndarray | None] | None = None,
 ) -> np.ndarray:
-    """The packed decisions of ``(t, seed, epoch[, image column])``: memory-mapped when a
-    process already wrote them, else computed (and written, when the index folder is
-    writable). ``selected`` gives the competing rows with an image column (only called when
-    the decisions are computed here)."""
-    path = decisions_path(index.directory, t, seed, epoch, image_column)
+    """The packed decisions of ``(t, seed, epoch[, selection])``: memory-mapped when a process
+    already wrote them, else computed (and written, when the index folder is writable).
+    ``selected`` gives the competing side-car rows (called only when computing here)."""
+    path = decisions_path(index.directory, t, seed, epoch, selection)
     if path.exists():
         return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
     packed = compute_decisions(index, p, seed, epoch, selected() if selected else None)

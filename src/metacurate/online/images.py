@@ -74,12 +74,20 @@ def image_text_hashes(
 
 
 def selected_rows(
-    index: UidIndex, image_hash: np.ndarray, text_hash: np.ndarray, seed: int, epoch: int
+    index: UidIndex,
+    image_hash: np.ndarray,
+    text_hash: np.ndarray,
+    seed: int,
+    epoch: int,
+    available: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per side-car row: is it the text of its image that competes at ``epoch``?"""
+    """Per side-car row: is it the text of its image that competes at ``epoch`` (among the
+    ``available`` rows when given)?"""
     n = len(index.row_to_index)
-    lengths = index.set_sizes()[index.row_to_index]
-    matched = np.flatnonzero(lengths > 0)
+    matched = index.set_sizes()[index.row_to_index] > 0
+    if available is not None:
+        matched &= available
+    matched = np.flatnonzero(matched)
     file = np.repeat(np.arange(len(index.file_rows)), index.file_rows)
     start = np.concatenate(([0], np.cumsum(index.file_rows)[:-1]))
     row = np.arange(n) - start[file]

@@ -11,9 +11,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
+from metacurate.files import read_json, write_parquet
 from metacurate.match.matcher import Matcher, index_dir, load_or_build
 from metacurate.metadata import load_metadata
 from metacurate.workdir import Workdir
@@ -67,13 +69,32 @@ def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
     return load_or_build(metadata, None, mode)
 
 
-def pack_for_training(workdir: str | Path, dest: str | Path) -> Path:
+def _write_available_counts(src: Workdir, out: Workdir, available: str | Path) -> None:
+    from metacurate.balance.driver import read_options
+    from metacurate.download.available import availability
+
+    stats = read_json(src.stats)
+    inputs = [i for i in stats["inputs"] if i["error"] is None]
+    table = pq.read_table(src.entry_counts)
+    avail = availability(src, inputs, available, read_options(stats["match_config"]), len(table))
+    table = table.set_column(table.schema.get_field_index("count"), "count", pa.array(avail.counts))
+    write_parquet(out.entry_counts, table, table.schema.metadata or {})
+
+
+def pack_for_training(
+    workdir: str | Path, dest: str | Path, available: str | Path | None = None
+) -> Path:
     """Copy what in-loader matching needs to ``dest``: ``entry_counts.parquet``,
-    ``metadata.json`` and the compiled matcher index (no side-cars, no pool)."""
+    ``metadata.json`` and the compiled matcher index (no side-cars, no pool). ``available``
+    (an img2dataset output folder): the counts written are those over the downloaded rows,
+    so balancing the downloaded shards online equals ``balance --available DIR --epoch k``."""
     src, out = Workdir(workdir), Workdir(dest)
     _, md_hash, mode = read_counts(src.entry_counts)
     out.root.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src.entry_counts, out.entry_counts)
+    if available is None:
+        shutil.copy2(src.entry_counts, out.entry_counts)
+    else:
+        _write_available_counts(src, out, available)
     if src.metadata.exists():
         shutil.copy2(src.metadata, out.metadata)
     d = index_dir(src.index, md_hash, mode)
