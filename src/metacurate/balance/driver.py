@@ -190,10 +190,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         old.unlink()
     avail = _select(wd, out, inputs, cfg, read, len(counts))
     if avail is not None:  # balance what was downloaded: counts over those rows only
-        counts = avail.counts
-        counts_table = counts_table.set_column(
-            counts_table.schema.get_field_index("count"), "count", pa.array(counts)
-        )
+        counts, counts_table = avail.counts, avail.counts_table(counts_table)
     t, how = choose_t(cfg, wd, out, inputs, counts)
     if cfg.success_rate is not None:  # before a download: inflate t for the losses
         how = {**how, "download_plan": plan_download(t, cfg.success_rate)}

@@ -116,6 +116,11 @@ class Availability:
     counts: np.ndarray
     info: dict
 
+    def counts_table(self, entry_counts: pa.Table) -> pa.Table:
+        """``entry_counts.parquet``'s table with the counts over the available rows."""
+        i = entry_counts.schema.get_field_index("count")
+        return entry_counts.set_column(i, "count", pa.array(self.counts))
+
     def digest(self) -> str:
         """Identity of the masks (a finished balance task is reused only with equal ones)."""
         h = hashlib.sha256()

@@ -30,7 +30,7 @@ from metacurate.match.matcher import Matcher
 from metacurate.online.available import load_available, prepare_available
 from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
 from metacurate.online.images import image_text_hashes, selected_rows
-from metacurate.online.log import ShardTally, write_shard_record
+from metacurate.online.log import ShardTally, Tallies, write_shard_record
 from metacurate.online.samples import SampleFields, SampleReader
 from metacurate.online.tables import check_choice, load_matcher, read_counts
 from metacurate.online.uid_index import UidIndex, build_uid_index
@@ -50,11 +50,33 @@ class _Local:
     probs: dict[float, np.ndarray] = field(default_factory=dict)
     index: UidIndex | None = None
     matcher: Matcher | None = None
-    tally: ShardTally | None = None
+    tallies: Tallies = field(default_factory=Tallies)
     decisions: np.ndarray | None = None
     decisions_key: tuple[float, int] | None = None
     selected: tuple[int, np.ndarray] | None = None
-    epochs: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
+def _resolve_matches(
+    matches: str, wd: Workdir, unknown: str, image_column: str | None, available: Any
+) -> str:
+    """Check the options that depend on how matches are found; resolve ``"auto"``."""
+    if matches not in MATCHES:
+        raise MetacurateError(f"matches must be one of {MATCHES}, got {matches!r}")
+    if unknown not in ("error", "drop"):
+        raise MetacurateError(f"unknown must be 'error' or 'drop', got {unknown!r}")
+    if matches == "auto":
+        matches = "sidecar" if wd.stats.exists() else "caption"
+    if image_column is not None and matches == "caption":
+        raise MetacurateError(
+            "image_column needs the side-cars (matches='sidecar'): the text of an image "
+            "that competes is chosen among all its texts in the pool"
+        )
+    if available is not None and matches == "caption":
+        raise MetacurateError(
+            "available= needs the side-cars (matches='sidecar'); for in-loader matching "
+            "on training nodes use pack_for_training(WORKDIR, DEST, available=DIR)"
+        )
+    return matches
 
 
 class OnlineBalancer:
@@ -68,6 +90,9 @@ class OnlineBalancer:
     side-cars when the work directory has them. ``unknown``: ``"error"`` (a sample whose uid is
     not a pool row stops the loader) or ``"drop"`` (it is dropped and counted). ``log_dir``:
     where per-shard records of each epoch go (:func:`metacurate.online.read_epoch_log`).
+    ``image_column``: several texts per image, one competes per epoch (as ``balance
+    --image-column``). ``available``: an img2dataset output folder; counts over the rows it
+    downloaded (as ``balance --available``).
     """
 
     def __init__(
@@ -89,41 +114,23 @@ class OnlineBalancer:
         available: str | Path | None = None,
     ) -> None:
         check_choice(t, target_size, tail_share)
-        if matches not in MATCHES:
-            raise MetacurateError(f"matches must be one of {MATCHES}, got {matches!r}")
-        if image_column is not None and matches == "caption":
-            raise MetacurateError(
-                "image_column needs the side-cars (matches='sidecar'): the text of an image "
-                "that competes is chosen among all its texts in the pool"
-            )
-        if unknown not in ("error", "drop"):
-            raise MetacurateError(f"unknown must be 'error' or 'drop', got {unknown!r}")
         balance.uniform(seed, np.zeros(1, np.uint64), np.zeros(1, np.int64))  # checks the seed
         wd = Workdir(workdir)
         self.workdir = str(wd.root)
         counts, self.metadata_hash, self.mode = read_counts(wd.entry_counts)
-        if matches == "auto":
-            matches = "sidecar" if wd.stats.exists() else "caption"
-        self.matches = matches
-        if available is not None and matches == "caption":
-            raise MetacurateError(
-                "available= needs the side-cars (matches='sidecar'); for in-loader matching "
-                "on training nodes use pack_for_training(WORKDIR, DEST, available=DIR)"
-            )
+        self.matches = _resolve_matches(matches, wd, unknown, image_column, available)
         self.image_column = image_column
         self.index_dir = (
             str(build_uid_index(wd.root, index_dir))
-            if matches == "sidecar" or (wd.stats.exists() and target_size is not None)
+            if self.matches == "sidecar" or (wd.stats.exists() and target_size is not None)
             else None
         )
         if image_column is not None:  # read the image and text hashes once, here
             image_text_hashes(self.workdir, UidIndex(self.index_dir), image_column)
-        self.available_dir = (
-            str(prepare_available(wd.root, UidIndex(self.index_dir), available))
-            if available is not None
-            else None
-        )
-        if self.available_dir is not None:  # balance what was downloaded
+        self.available_dir = None
+        if available is not None:  # balance what was downloaded: counts over those rows
+            index = UidIndex(self.index_dir)
+            self.available_dir = str(prepare_available(wd.root, index, available))
             counts = load_available(self.available_dir)[0]
         self.seed = int(seed)
         self.target_size = target_size
@@ -174,8 +181,7 @@ class OnlineBalancer:
         """Decide at epoch ``epoch`` from now on (resolves ``t`` for a target size)."""
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise MetacurateError(f"epoch must be a non-negative integer, got {epoch!r}")
-        if self._local is not None and self._local.tally is not None:
-            self._flush()
+        self._flush()
         self.epoch = int(epoch)
         self.t_at(self.epoch)
         if self.matches == "sidecar":  # once here, so loader workers only map the file
@@ -353,44 +359,26 @@ class OnlineBalancer:
 
     def _count(self, sample: Mapping[str, Any], kept: bool, known: bool) -> None:
         """Add one decided sample to its shard's tally."""
-        self._add(str(sample.get("__url__", "")), 1, int(kept), int(not known))
+        local = self._local if self._local is not None else self._state()
+        shard = str(sample.get("__url__", ""))
+        self._write(local.tallies.add(shard, self.epoch, 1, int(kept), int(not known)))
 
     def _count_chunk(
         self, chunk: Sequence[Mapping[str, Any]], keep: np.ndarray, known: np.ndarray
     ) -> None:
-        """Add a decided chunk to the tallies, one run of equal shard URLs at a time."""
         shards = [str(s.get("__url__", "")) for s in chunk]
-        if shards.count(shards[0]) == len(shards):  # the usual case: one shard
-            bounds = [0, len(shards)]
-        else:
-            bounds = [0, *(i for i in range(1, len(shards)) if shards[i] != shards[i - 1])]
-            bounds.append(len(shards))
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            kept = int(np.count_nonzero(keep[lo:hi]))
-            self._add(shards[lo], hi - lo, kept, int(np.count_nonzero(~known[lo:hi])))
+        for done in self._state().tallies.add_chunk(shards, self.epoch, keep, known):
+            self._write(done)
 
-    def _add(self, shard: str, seen: int, kept: int, unknown: int) -> None:
-        local = self._local if self._local is not None else self._state()
-        tally = local.tally
-        if tally is None or tally.shard != shard or tally.epoch != self.epoch:
-            self._flush()
-            tally = local.tally = ShardTally(shard, self.epoch)
-        totals = local.epochs.setdefault(self.epoch, {"seen": 0, "kept": 0, "unknown": 0})
-        tally.seen += seen
-        tally.kept += kept
-        tally.unknown += unknown
-        totals["seen"] += seen
-        totals["kept"] += kept
-        totals["unknown"] += unknown
+    def _write(self, tally: ShardTally | None) -> None:
+        if tally is not None and self.log_dir is not None:
+            write_shard_record(self.log_dir, tally, self.t_at(tally.epoch), self.seed)
 
     def _flush(self) -> None:
         """Write the record of the shard being tallied (when a log directory is set)."""
         local = self._local
-        if local is None or local.pid != os.getpid() or local.tally is None:
-            return
-        if self.log_dir is not None:
-            write_shard_record(self.log_dir, local.tally, self.t_at(local.tally.epoch), self.seed)
-        local.tally = None
+        if local is not None and local.pid == os.getpid():
+            self._write(local.tallies.take())
 
     def flush_log(self) -> None:
         """Write the current shard's record now (the loader does it at every shard's end)."""
@@ -398,7 +386,7 @@ class OnlineBalancer:
 
     def epoch_counts(self) -> dict[int, dict[str, int]]:
         """Samples seen and kept per epoch by this process (the log directory has them all)."""
-        return {k: dict(v) for k, v in self._state().epochs.items()}
+        return {k: dict(v) for k, v in self._state().tallies.epochs.items()}
 
 
 def _register_flush(b: OnlineBalancer) -> None:

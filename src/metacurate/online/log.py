@@ -8,8 +8,11 @@ a resume rewrites its record with the same numbers (the decisions are stateless)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from metacurate.files import read_json, write_json
 
@@ -70,3 +73,50 @@ def read_epoch_log(log_dir: str | Path, epoch: int) -> dict:
     if len(out["seed"]) == 1:
         out["seed"] = out["seed"][0]
     return out
+
+
+class Tallies:
+    """One process's counts: the shard being read (its record is due when the next shard
+    starts) and per-epoch totals."""
+
+    def __init__(self) -> None:
+        self.current: ShardTally | None = None
+        self.epochs: dict[int, dict[str, int]] = {}
+
+    def add(self, shard: str, epoch: int, seen: int, kept: int, unknown: int) -> ShardTally | None:
+        """Count a run of samples of one shard; returns the tally it finished, if any."""
+        done = None
+        if self.current is None or self.current.shard != shard or self.current.epoch != epoch:
+            done, self.current = self.current, ShardTally(shard, epoch)
+        tally = self.current
+        totals = self.epochs.setdefault(epoch, {"seen": 0, "kept": 0, "unknown": 0})
+        tally.seen, tally.kept, tally.unknown = (
+            tally.seen + seen,
+            tally.kept + kept,
+            tally.unknown + unknown,
+        )
+        for key, n in (("seen", seen), ("kept", kept), ("unknown", unknown)):
+            totals[key] += n
+        return done
+
+    def add_chunk(
+        self, shards: Sequence[str], epoch: int, keep: np.ndarray, known: np.ndarray
+    ) -> list[ShardTally]:
+        """Count decided samples, one run of equal shard URLs at a time."""
+        if shards.count(shards[0]) == len(shards):  # the usual case: one shard
+            bounds = [0, len(shards)]
+        else:
+            bounds = [0, *(i for i in range(1, len(shards)) if shards[i] != shards[i - 1])]
+            bounds.append(len(shards))
+        done = []
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            kept = int(np.count_nonzero(keep[lo:hi]))
+            finished = self.add(shards[lo], epoch, hi - lo, kept, int((~known[lo:hi]).sum()))
+            if finished is not None:
+                done.append(finished)
+        return done
+
+    def take(self) -> ShardTally | None:
+        """The shard being tallied, now finished."""
+        done, self.current = self.current, None
+        return done

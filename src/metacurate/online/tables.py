@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
@@ -77,7 +76,7 @@ def _write_available_counts(src: Workdir, out: Workdir, available: str | Path) -
     inputs = [i for i in stats["inputs"] if i["error"] is None]
     table = pq.read_table(src.entry_counts)
     avail = availability(src, inputs, available, read_options(stats["match_config"]), len(table))
-    table = table.set_column(table.schema.get_field_index("count"), "count", pa.array(avail.counts))
+    table = avail.counts_table(table)
     write_parquet(out.entry_counts, table, table.schema.metadata or {})
 
 
