@@ -13,6 +13,7 @@ from metacurate.balance.keyed_hash import HASH_VERSION
 from metacurate.balance.rule import EXPECTED_SIZE_NOTE, sum_min_count_t
 from metacurate.balance.threshold import tail_share
 from metacurate.config import RunConfig
+from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.pool.uid import UID_VERSION
 from metacurate.workdir import FORMAT_VERSION, Workdir
 
@@ -50,6 +51,7 @@ def build_manifest(
         "config": config.to_dict(),
         "workdir": str(Workdir(config.workdir).root),
         "metadata": stats["metadata"],
+        "metadata_note": BUILTIN_NOTE if is_builtin(stats["metadata"]["hash"]) else None,
         "mode": stats["mode"],
         "matcher": stats.get("matcher"),
         "t": t,
