@@ -17,10 +17,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from metacurate.balance.rule import entry_probs
+from metacurate.balance.keyed_hash import HASH_VERSION
+from metacurate.balance.rule import EXPECTED_SIZE_NOTE, entry_probs, sum_min_count_t
 from metacurate.balance.select import choose_one_per_image, pick_scores
 from metacurate.balance.task import BalanceSpec, BalanceTask, balance_task
-from metacurate.balance.threshold import row_threshold, t_for_tail_share, t_for_target_size
+from metacurate.balance.threshold import (
+    row_threshold,
+    t_for_tail_share,
+    t_for_target_size,
+    tail_share,
+)
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
 from metacurate.download.available import Availability, availability
@@ -244,8 +250,14 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         for _ in engine.map(partial(balance_task, spec=spec), todo):
             bar.update(1)
     records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
+    numbers = {
+        "hash_version": HASH_VERSION,
+        "tail_share": tail_share(counts, t),
+        "sum_min_count_t": sum_min_count_t(counts, t),
+        "expected_note": EXPECTED_SIZE_NOTE,
+    }
     manifest = build_manifest(
-        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids
+        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids, numbers
     )
     manifest.update(download_fields(avail, how.get("download_plan"), wd, out, len(counts)))
     manifest["seconds"] = round(time.perf_counter() - started, 3)
