@@ -7,7 +7,6 @@ from metacurate.marks import WRAPPED
 __all__ = ["WRAPPED", "spacing"]
 
 
-
 def spacing(text: str) -> str:
     """Pad with one space each side, wrap the seven marks in spaces, turn tab/CR/LF into spaces.
 
