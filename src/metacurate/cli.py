@@ -33,7 +33,7 @@ EXAMPLES = {
     "  metacurate balance work/ --out to-download/ --t 20000 --success-rate 0.8\n"
     "  metacurate balance work/ --out final/ --t 20000 --available shards/",
     "curate": "metacurate curate laion/*.parquet --metadata metadata.json --t 20000 --out out/\n"
-    "  metacurate curate cc3m.tsv --columns caption,url --target-size 5000 --out out/",
+    "  metacurate curate cc3m.tsv --columns caption,url --target-size 10000 --out out/",
     "demo": "metacurate demo --out metacurate-demo/",
 }
 
