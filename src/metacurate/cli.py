@@ -77,6 +77,11 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
     add_engine_arguments(p)
     p.add_argument("--skip-bad-files", action="store_true", help="record unreadable files, go on")
     p.add_argument("--force", action="store_true", help="redo finished tasks / replace outputs")
+    p.add_argument(
+        "--index-cache",
+        metavar="DIR",
+        help="matcher index cache (default: $METACURATE_CACHE or ~/.cache/metacurate)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
 
@@ -130,6 +135,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             part_rows=args.part_rows,
             skip_bad_files=args.skip_bad_files,
             force=args.force,
+            index_cache=args.index_cache,
         )
     if hasattr(args, "seed"):
         balance = BalanceConfig(

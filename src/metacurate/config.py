@@ -50,6 +50,7 @@ class MatchConfig:
     part_rows: int = 1_000_000
     skip_bad_files: bool = False
     force: bool = False
+    index_cache: str | None = None  # the matcher index cache; None: $METACURATE_CACHE, ~/.cache
 
     def check(self) -> None:
         if self.mode not in MODES:

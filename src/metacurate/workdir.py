@@ -23,10 +23,6 @@ class Workdir:
         return self.root / "matches"
 
     @property
-    def index(self) -> Path:
-        return self.root / "index"
-
-    @property
     def metadata(self) -> Path:
         return self.root / "metadata.json"
 
@@ -90,10 +86,7 @@ class Workdir:
 
     def remove_temporaries(self) -> list[Path]:
         """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""
-        folders = [self.root, self.matches, self.curated, self.balance, self.index]
-        if self.index.is_dir():
-            folders += [p for p in self.index.iterdir() if p.is_dir()]
-        return remove_temporaries(folders)
+        return remove_temporaries([self.root, self.matches, self.curated, self.balance])
 
 
 def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:

@@ -20,8 +20,8 @@ from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
 from metacurate.files import read_json, write_json, write_parquet
 from metacurate.guard import check_out_apart, dedupe_sources
-from metacurate.kernel import implementation
-from metacurate.match.matcher import load_or_build
+from metacurate.kernel import implementation, native_available
+from metacurate.match.index_cache import cache_root, host, verified_index
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
 from metacurate.metadata import Metadata, load_metadata
 from metacurate.pool.readers import ReadOptions
@@ -68,6 +68,8 @@ def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
         uid_column=m.uid_column,
         read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows),
         skip_bad_files=m.skip_bad_files,
+        index_cache=str(cache_root(m.index_cache)),
+        index_host=host(),
     )
 
 
@@ -85,8 +87,9 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     wd = Workdir(config.workdir)
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, m.force)
-    load_or_build(metadata, wd.index, m.mode)  # build once; workers memory-map it
     spec = match_spec(config, metadata)
+    if native_available():  # verified (or built) once per run; workers memory-map it
+        verified_index(metadata, Path(spec.index_cache), m.mode)
     tasks = [MatchTask(s) for s in sources]
     todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
     progress = config.engine.progress

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.errors import MetacurateError
-from metacurate.files import commit, discard, temp_path
+from metacurate.files import commit, discard, file_digest, temp_path
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
 from metacurate.match.spacing import spacing
@@ -28,6 +28,9 @@ from metacurate.metadata.load import Metadata
 MODES = ("metaclip1",)
 INDEX_FORMAT = "metacurate-span-index"
 INDEX_VERSION = 1
+#: The table files of a saved index (``NAME.npy``), each recorded in index.json with its
+#: size and sha256.
+TABLES = ("slots", "tags", "ids", "blob", "mask")
 
 #: Row status codes returned with every batch (counted by reason in the stats).
 STATUS_TEXT, STATUS_NULL, STATUS_EMPTY, STATUS_INVALID_UTF8 = 0, 1, 2, 3
@@ -100,6 +103,7 @@ class Matcher:
         self.n_entries = len(metadata)
         self.metadata_hash = metadata.hash
         self.mode = mode
+        self.index_info: dict = {}  # index.json of a loaded index
         if native is None:
             native = native_available()
         elif native and _native is None:
@@ -249,8 +253,8 @@ class Matcher:
         d.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(d)
         tmp.mkdir()
-        for name, arr in self._tables.items():
-            np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
+        for name in TABLES:
+            np.save(tmp / f"{name}.npy", self._tables[name], allow_pickle=False)
         info = {
             "format": INDEX_FORMAT,
             "version": INDEX_VERSION,
@@ -259,12 +263,15 @@ class Matcher:
             "metadata_hash": self.metadata_hash,
             "entries": self.n_entries,
             "mode": self.mode,
+            "files": {name: file_digest(tmp / f"{name}.npy") for name in TABLES},
         }
         (tmp / "index.json").write_text(json.dumps(info, indent=1) + "\n")
-        if d.exists():  # another process won the race: theirs is identical
-            discard(tmp)
-        else:
+        try:
             commit(tmp, d)
+        except OSError:  # another process won the race: theirs is identical (and verified)
+            discard(tmp)
+            if not (d / "index.json").exists():
+                raise
         return d
 
     @classmethod
@@ -297,12 +304,14 @@ class Matcher:
                     "delete the folder to rebuild it"
                 )
         tables = {
-            name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-            for name in ("slots", "tags", "ids", "blob", "mask")
+            name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in TABLES
         }
         if isinstance(metadata, Metadata):
-            return cls(metadata, mode=mode, native=True, _tables=tables)
+            self = cls(metadata, mode=mode, native=True, _tables=tables)
+            self.index_info = info
+            return self
         self = cls.__new__(cls)
+        self.index_info = info
         self.metadata = None
         self.n_entries = int(info["entries"])
         self.metadata_hash = expected_hash
@@ -310,25 +319,3 @@ class Matcher:
         self.native = True
         self._tables = tables
         return self
-
-
-def index_dir(cache_dir: str | Path, metadata_hash: str, mode: str = "metaclip1") -> Path:
-    """Where ``load_or_build`` keeps the tables for this metadata and mode."""
-    return Path(cache_dir) / f"{metadata_hash[:16]}-{mode}-v{INDEX_VERSION}"
-
-
-def load_or_build(
-    metadata: Metadata, cache_dir: str | Path | None, mode: str = "metaclip1"
-) -> Matcher:
-    """The matcher for ``metadata``: mapped from ``cache_dir`` if built before, else built
-    (and saved there, so worker processes map it instead of rebuilding)."""
-    if cache_dir is None or not native_available():
-        return Matcher(metadata, mode=mode)
-    d = index_dir(cache_dir, metadata.hash, mode)
-    if (d / "index.json").exists():
-        try:
-            return Matcher.load(d, metadata, mode=mode)
-        except (MetacurateError, OSError, ValueError, EOFError):  # another kernel version,
-            discard(d)  # or truncated / missing files: it is only a cache, so rebuild it
-    Matcher(metadata, mode=mode).save(d)
-    return Matcher.load(d, metadata, mode=mode)

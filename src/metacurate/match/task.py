@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +21,8 @@ from metacurate.count import count_entries, sparse_counts_table
 from metacurate.errors import EnvironmentFault, InputError, MetacurateError
 from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.kernel import native_available
-from metacurate.match.matcher import STATUS_NAMES, Matcher, index_dir, load_or_build
+from metacurate.match.index_cache import cache_root, host, mapped_index, verified_index
+from metacurate.match.matcher import STATUS_NAMES, Matcher
 from metacurate.metadata import load_metadata
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
@@ -50,6 +52,8 @@ class MatchSpec:
     uid_column: str | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
     skip_bad_files: bool = False
+    index_cache: str = ""  # the cache folder the driver verified the index in...
+    index_host: str = ""  # ...on this machine
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -86,16 +90,22 @@ def fingerprint(path: str) -> dict[str, int | str]:
 
 
 def task_matcher(spec: MatchSpec) -> Matcher:
-    """The matcher of this task: the index the driver built, memory-mapped (shared by every
-    worker through the page cache); the Python fallback rebuilds from the metadata copy."""
+    """The matcher of this task: the cached index the driver verified, memory-mapped (shared
+    by every worker of a machine through the page cache). A machine without it (another Ray
+    node) builds its own from the run's metadata copy; so does the Python fallback."""
     wd = Workdir(spec.workdir)
-    d = index_dir(wd.index, spec.metadata_hash, spec.mode)
-    if native_available() and (d / "index.json").exists():
-        return Matcher.load(d, spec.metadata_hash, spec.mode)
+    root = Path(spec.index_cache) if spec.index_cache else cache_root()
+    if native_available():
+        same_host = spec.index_host == host()
+        matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host)
+        if matcher is not None:
+            return matcher
     metadata = load_metadata(wd.metadata)
     if metadata.hash != spec.metadata_hash:
         raise MetacurateError(f"{wd.metadata} changed during the run; rerun the command")
-    return load_or_build(metadata, wd.index, spec.mode)
+    if not native_available():
+        return Matcher(metadata, mode=spec.mode)
+    return verified_index(metadata, root, spec.mode)
 
 
 def empty_stats() -> dict[str, int]:
