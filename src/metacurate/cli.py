@@ -91,6 +91,12 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
     p.add_argument("--engine", choices=ENGINES, default="local", help="task scheduler")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
+    p.add_argument(
+        "--s3-endpoint",
+        metavar="URL",
+        help="S3-compatible store for s3:// paths, e.g. http://127.0.0.1:9000 "
+        "(default: $AWS_ENDPOINT_URL, else AWS)",
+    )
 
 
 def add_balance_arguments(p: argparse.ArgumentParser) -> None:
@@ -154,7 +160,12 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         out=args.out,
         match=match or MatchConfig(),
         balance=balance,
-        engine=EngineConfig(kind=args.engine, workers=args.workers, ray_address=args.ray_address),
+        engine=EngineConfig(
+            kind=args.engine,
+            workers=args.workers,
+            ray_address=args.ray_address,
+            s3_endpoint=args.s3_endpoint,
+        ),
         command=" ".join(sys.argv),
     )
 

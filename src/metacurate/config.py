@@ -95,12 +95,14 @@ class BalanceConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Where tasks run. ``workers=None``: every core of this machine."""
+    """Where tasks run and how they reach files. ``workers=None``: every core of this
+    machine."""
 
     kind: str = "local"
     workers: int | None = None
     ray_address: str | None = None
     progress: bool | None = None  # None: a bar only when stderr is a terminal
+    s3_endpoint: str | None = None  # an S3-compatible store; None: AWS_ENDPOINT_URL, or AWS
 
     def check(self) -> None:
         if self.kind not in ENGINES:

@@ -10,7 +10,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from metacurate._version import __version__
@@ -26,6 +25,7 @@ from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint
 from metacurate.metadata import Metadata, load_metadata
 from metacurate.pool.readers import ReadOptions
 from metacurate.pool.sources import expand_pool, split_large_files
+from metacurate.storage import AnyPath, portable, read_table
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 
@@ -46,12 +46,12 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
         write_json(wd.metadata, list(metadata.entries), compact=True)
 
 
-def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
+def _is_current(record_path: AnyPath, task: MatchTask, spec: MatchSpec) -> bool:
     if not record_path.exists():
         return False
     rec = read_json(record_path)
     try:
-        now = fingerprint(task.source.path)
+        now = fingerprint(task.source.path, spec.read.s3_endpoint)
     except InputError:  # gone or unreadable: the task runs again and says so
         return False
     return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == now
@@ -59,14 +59,15 @@ def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
 
 def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
     m = config.match
+    endpoint = config.engine.s3_endpoint
     return MatchSpec(
-        workdir=str(Workdir(config.workdir).root),
+        workdir=portable(Workdir(config.workdir, endpoint).root),
         metadata_hash=metadata.hash,
         mode=m.mode,
         text_column=m.text_column,
         url_column=m.url_column,
         uid_column=m.uid_column,
-        read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows),
+        read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows, s3_endpoint=endpoint),
         skip_bad_files=m.skip_bad_files,
         index_cache=str(cache_root(m.index_cache)),
         index_host=host(),
@@ -81,10 +82,11 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     """
     started = time.perf_counter()
     m = config.match
-    sources = dedupe_sources(expand_pool(config.pool, m.format))
-    check_out_apart(config.pool, sources, config.workdir)
-    sources = split_large_files(sources, m.part_rows)
-    wd = Workdir(config.workdir)
+    endpoint = config.engine.s3_endpoint
+    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
+    check_out_apart(config.pool, sources, config.workdir, endpoint)
+    sources = split_large_files(sources, m.part_rows, endpoint)
+    wd = Workdir(config.workdir, endpoint)
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, m.force)
     spec = match_spec(config, metadata)
@@ -140,7 +142,7 @@ def merge_counts(
         for k, v in rec["stats"].items():
             stats[k] += v
         if rec["error"] is None:
-            add_sparse(counts, [pq.read_table(wd.partial_counts(t.task_id))])
+            add_sparse(counts, [read_table(wd.partial_counts(t.task_id))])
         checkpoint("count-file")
     write_parquet(
         wd.entry_counts,

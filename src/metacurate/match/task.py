@@ -28,6 +28,7 @@ from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
+from metacurate.storage import RemotePath, file_stat, is_remote
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
 
 SIDECAR_SCHEMA = pa.schema(
@@ -44,7 +45,7 @@ SIDECAR_SCHEMA = pa.schema(
 class MatchSpec:
     """What every match task of a run shares; its ``config_hash`` names side-car validity."""
 
-    workdir: str
+    workdir: str | RemotePath  # a local folder, or a folder on an object store
     metadata_hash: str
     mode: str = "metaclip1"
     text_column: str | None = None
@@ -80,12 +81,12 @@ class MatchTask:
         return task_id_for(self.source.path, self.source.row_groups)
 
 
-def fingerprint(path: str) -> dict[str, int | str]:
+def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
     """What identifies an input file's content cheaply: path, size, mtime."""
     try:
-        st = os.stat(path)
+        st = os.stat(path) if not is_remote(path) else file_stat(path, endpoint)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read input file ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read input file ({exc.strerror or exc})") from None
     return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
@@ -233,7 +234,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     kv = artifact_metadata(spec.metadata_hash, spec.mode, source=src.path)
     sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
     try:
-        record["fingerprint"] = fingerprint(src.path)
+        record["fingerprint"] = fingerprint(src.path, spec.read.s3_endpoint)
         cols = _columns(src, spec)
         if cols is not None:
             record["columns"] = asdict(cols)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from metacurate.errors import MetacurateError
+from metacurate.storage import AnyPath, RemotePath, location
 
 
 def metadata_hash(entries: Sequence[str]) -> str:
@@ -75,7 +78,12 @@ class MetadataWarning(UserWarning):
 _NOT_METADATA = (".yaml", ".yml", ".jsonl", ".csv", ".tsv", ".parquet", ".tar", ".toml")
 
 
-def _open_text(path: Path):
+def _open_text(path: AnyPath) -> IO[str]:
+    if isinstance(path, RemotePath):  # an object store: read it whole (metadata is small)
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"  # by content: a gzip file named .json is read too
     if gzipped:
@@ -108,14 +116,14 @@ def _check_hygiene(entries: Sequence[str], where: str) -> None:
         )
 
 
-def load_metadata(path: str | Path) -> Metadata:
+def load_metadata(path: str | Path | RemotePath) -> Metadata:
     """Read metadata from ``.json`` (a JSON list of strings) or a text file.
 
     Text files hold one entry per line; only the line ending (``\\n`` or ``\\r\\n``) is
     removed, so spaces are kept and a blank line is an empty entry at that id. A final
     newline does not add an entry. ``.gz`` variants of both are accepted.
     """
-    p = Path(path)
+    p = location(path)
     if not p.exists():
         raise MetacurateError(f"metadata file not found: {p}")
     name = p.name

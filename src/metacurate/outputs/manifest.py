@@ -4,7 +4,6 @@ stage (docs/formats.md). It records the whole run config."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +13,7 @@ from metacurate.balance.rule import EXPECTED_SIZE_NOTE, sum_min_count_t
 from metacurate.balance.threshold import tail_share
 from metacurate.config import RunConfig
 from metacurate.pool.uid import UID_VERSION
+from metacurate.storage import AnyPath
 from metacurate.workdir import FORMAT_VERSION, Workdir
 
 
@@ -34,7 +34,7 @@ def build_manifest(
     how: dict,
     records: list[dict],
     inputs: list[dict],
-    curated_files: list[Path],
+    curated_files: list[AnyPath],
     uids: tuple[bool, int],
 ) -> dict:
     """The manifest of a balance run over the match ``stats`` (``seconds`` added by the
@@ -48,7 +48,7 @@ def build_manifest(
         "uid_version": UID_VERSION,
         "command": config.command,
         "config": config.to_dict(),
-        "workdir": str(Workdir(config.workdir).root),
+        "workdir": str(Workdir(config.workdir, config.engine.s3_endpoint).root),
         "metadata": stats["metadata"],
         "mode": stats["mode"],
         "matcher": stats.get("matcher"),

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from metacurate._version import __version__
+from metacurate.files import write_text
 from metacurate.report import stats as S
+from metacurate.storage import AnyPath, location
 
 SECTIONS = (
     ("summary", "Summary"),
@@ -393,13 +395,12 @@ def render_report(run: S.Run) -> str:
     )
 
 
-def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
-    """Write the report of the run in ``out_dir`` to ``path`` (default ``OUT/report.html``)."""
-    run = S.load_run(out_dir)
-    target = Path(path) if path is not None else run.root / "report.html"
-    page = render_report(run)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+def write_report(
+    out_dir: str | AnyPath, path: str | Path | None = None, s3_endpoint: str | None = None
+) -> AnyPath:
+    """Write the report of the run in ``out_dir`` to ``path`` (default ``OUT/report.html``;
+    ``s3_endpoint``: of an S3-compatible store holding the run)."""
+    run = S.load_run(out_dir, s3_endpoint)
+    target = location(path, s3_endpoint) if path is not None else run.root / "report.html"
+    write_text(target, render_report(run))
     return target

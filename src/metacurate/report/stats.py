@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate.balance.decisions import read_decisions
 from metacurate.errors import MetacurateError
@@ -22,6 +20,7 @@ from metacurate.files import read_json
 from metacurate.match import WRAPPED, spacing
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.storage import AnyPath, location, parquet_file, read_table
 from metacurate.workdir import Workdir
 
 #: Rows read from the side-cars (and their source files) for examples; bounds the report's cost.
@@ -38,11 +37,11 @@ MAX_TEXT = 300
 class Run:
     """What a run's output folder holds, as read by :func:`load_run`."""
 
-    root: Path
+    root: AnyPath
     manifest: dict | None  # None for a folder that was matched but not balanced
     stats: dict  # the match stats (stats.json, or the manifest's "match")
     inputs: list[dict]  # stats.json inputs: task_id, path, format, rows, error
-    match_root: Path  # the folder holding matches/ (OUT, or the manifest's workdir)
+    match_root: AnyPath  # the folder holding matches/ (OUT, or the manifest's workdir)
     entries: pa.Array  # entry strings, id = position
     counts: np.ndarray  # int64 count[e] over the pool
     p: np.ndarray | None  # p_e of the run (None without a manifest)
@@ -50,9 +49,10 @@ class Run:
     t: float | None = None
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    s3_endpoint: str | None = None  # where an s3:// run folder and pool are
 
     @property
-    def sidecars(self) -> list[tuple[dict, Path]]:
+    def sidecars(self) -> list[tuple[dict, AnyPath]]:
         """``(input, side-car path)`` for every input matched without error, in input order."""
         wd = Workdir(self.match_root)
         out = []
@@ -63,9 +63,9 @@ class Run:
         return out
 
 
-def load_run(out_dir: str | Path) -> Run:
+def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
     """Read the small files of an output folder (manifest, stats, per-entry counts)."""
-    root = Path(out_dir)
+    root = location(out_dir, s3_endpoint)
     if not root.is_dir():
         raise MetacurateError(
             f"{root}: no such folder; pass the --out folder of 'metacurate curate'"
@@ -73,7 +73,7 @@ def load_run(out_dir: str | Path) -> Run:
     manifest = read_json(root / "manifest.json") if (root / "manifest.json").exists() else None
     match_root = root
     if manifest and not (root / "matches").is_dir() and manifest.get("workdir"):
-        match_root = Path(manifest["workdir"])  # 'balance WORKDIR --out OTHER'
+        match_root = location(manifest["workdir"], s3_endpoint)  # 'balance WORKDIR --out OTHER'
     stats_path = next(
         (d / "stats.json" for d in (root, match_root) if (d / "stats.json").exists()), None
     )
@@ -88,7 +88,7 @@ def load_run(out_dir: str | Path) -> Run:
     notes = []
     curated_counts = root / "curated_entry_counts.parquet"
     if manifest and curated_counts.exists():
-        table = pq.read_table(curated_counts, columns=["entry", "count", "p", "count_curated"])
+        table = read_table(curated_counts, columns=["entry", "count", "p", "count_curated"])
         p = table.column("p").to_numpy()
         counts_curated = table.column("count_curated").to_numpy().astype(np.int64)
     else:
@@ -97,7 +97,7 @@ def load_run(out_dir: str | Path) -> Run:
             raise MetacurateError(
                 f"{root}: no entry_counts.parquet; the match stage did not finish"
             )
-        table = pq.read_table(path, columns=["entry", "count"])
+        table = read_table(path, columns=["entry", "count"])
         p = counts_curated = None
         notes.append("not balanced yet: no manifest.json, so no t, p_e or curated counts")
     counts = table.column("count").to_numpy().astype(np.int64)
@@ -117,6 +117,7 @@ def load_run(out_dir: str | Path) -> Run:
         t=t,
         seed=int(manifest["seed"]) if manifest else 0,
         notes=notes,
+        s3_endpoint=s3_endpoint,
     )
 
 
@@ -176,12 +177,12 @@ def cumulative_share(
 # --- matches per caption -------------------------------------------------------------------------
 
 
-def matches_per_caption(sidecars: list[Path], cap: int = HIST_CAP) -> np.ndarray:
+def matches_per_caption(sidecars: list[AnyPath], cap: int = HIST_CAP) -> np.ndarray:
     """Rows by number of matched entries: ``hist[k]`` rows with k matches, ``hist[cap]`` with
     ``>= cap``. Streams the side-cars' ``entry_ids`` offsets batch by batch."""
     hist = np.zeros(cap + 1, np.int64)
     for path in sidecars:
-        with pq.ParquetFile(path) as pf:
+        with parquet_file(path) as pf:
             for batch in pf.iter_batches(batch_size=1 << 18, columns=["entry_ids"]):
                 lengths = np.diff(batch.column(0).offsets.to_numpy())
                 hist += np.bincount(np.minimum(lengths, cap), minlength=cap + 1)
@@ -208,7 +209,10 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
     try:
         column = read_json(done)["columns"]["text"]
         mc = run.stats.get("match_config") or {}
-        read = ReadOptions(csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None)
+        read = ReadOptions(
+            csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None,
+            s3_endpoint=run.s3_endpoint,
+        )
         table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
     except (MetacurateError, OSError, KeyError, ValueError, pa.ArrowException):
         return None
@@ -225,7 +229,7 @@ def sample_rows(run: Run, limit: int = SAMPLE_ROWS) -> pa.Table:
     for inp, path in run.sidecars:
         if left <= 0:
             break
-        with pq.ParquetFile(path) as pf:
+        with parquet_file(path) as pf:
             cols = ["uid", "uid_hash", "entry_ids"]
             side = _head_rows(pf.iter_batches(batch_size=min(left, 65_536), columns=cols), left)
         if side is None:
