@@ -238,7 +238,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(cfg)
     cfg.check()
-    sample = make_sample(out / "sample" / "demo_pool.parquet", metadata)
+    # beside OUT, not inside it: an output folder never holds its own inputs
+    sample = make_sample(out.with_name(out.name + "-sample") / "demo_pool.parquet", metadata)
     print(f"sample: {sample} (20,000 synthetic captions generated from the built-in metadata)")
     print(f"metadata: {metadata.name}, {len(metadata):,} entries. {DEFAULT_METADATA_NOTE}")
     from dataclasses import replace

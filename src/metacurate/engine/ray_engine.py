@@ -6,6 +6,7 @@ Plain tasks, not Ray Data actor pools: pools that take every CPU deadlock on sma
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TypeVar
@@ -40,6 +41,7 @@ class RayEngine:
         if not ray.is_initialized():
             try:
                 if address:
+                    _probe(address)
                     ray.init(address=address, log_to_driver=False)
                 else:
                     ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
@@ -80,3 +82,14 @@ class RayEngine:
 def _wait(ray, pending: set) -> tuple[set, set]:
     done, rest = ray.wait(list(pending), num_returns=1)
     return set(done), set(rest)
+
+
+def _probe(address: str) -> None:
+    """Fail fast (5 s) when ``host:port`` answers nothing; Ray itself retries for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: Ray's own lookup fails fast
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc.strerror or exc})") from None
