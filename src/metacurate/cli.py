@@ -141,7 +141,6 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             part_rows=args.part_rows,
             skip_bad_files=args.skip_bad_files,
             force=args.force,
-            index_cache=args.index_cache,
         )
     if hasattr(args, "seed"):
         balance = BalanceConfig(
@@ -165,6 +164,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             workers=args.workers,
             ray_address=args.ray_address,
             s3_endpoint=args.s3_endpoint,
+            index_cache=getattr(args, "index_cache", None),
         ),
         command=" ".join(sys.argv),
     )

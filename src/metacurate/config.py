@@ -50,7 +50,6 @@ class MatchConfig:
     part_rows: int = 1_000_000
     skip_bad_files: bool = False
     force: bool = False
-    index_cache: str | None = None  # the matcher index cache; None: $METACURATE_CACHE, ~/.cache
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -103,6 +102,7 @@ class EngineConfig:
     ray_address: str | None = None
     progress: bool | None = None  # None: a bar only when stderr is a terminal
     s3_endpoint: str | None = None  # an S3-compatible store; None: AWS_ENDPOINT_URL, or AWS
+    index_cache: str | None = None  # the matcher index cache; None: $METACURATE_CACHE, ~/.cache
 
     def check(self) -> None:
         if self.kind not in ENGINES:

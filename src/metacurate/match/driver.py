@@ -69,7 +69,7 @@ def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
         uid_column=m.uid_column,
         read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows, s3_endpoint=endpoint),
         skip_bad_files=m.skip_bad_files,
-        index_cache=str(cache_root(m.index_cache)),
+        index_cache=str(cache_root(config.engine.index_cache)),
         index_host=host(),
     )
 
