@@ -88,9 +88,17 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     """Where tasks run (the EngineConfig fields)."""
-    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=int, help="processes (default: all cores; Ray: the cluster's CPUs)"
+    )
     p.add_argument("--engine", choices=ENGINES, default="local", help="task scheduler")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
+    p.add_argument(
+        "--in-flight",
+        type=int,
+        metavar="N",
+        help="Ray tasks submitted at once (default: --workers, else the cluster's CPUs)",
+    )
     p.add_argument(
         "--s3-endpoint",
         metavar="URL",
@@ -163,6 +171,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             kind=args.engine,
             workers=args.workers,
             ray_address=args.ray_address,
+            in_flight=args.in_flight,
             s3_endpoint=args.s3_endpoint,
             index_cache=getattr(args, "index_cache", None),
         ),

@@ -214,6 +214,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     manifest = build_manifest(
         config, stats, counts, t, how, records, inputs, curated_files, wrote_uids
     )
+    manifest["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
     manifest["seconds"] = round(time.perf_counter() - started, 3)
     write_json(out.manifest, manifest)  # last: the run is complete
     return manifest

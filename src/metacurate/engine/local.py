@@ -115,6 +115,10 @@ class LocalEngine:
                 "tasks are kept"
             ) from None
 
+    def describe(self) -> dict:
+        """Where tasks ran: this machine, ``workers`` processes."""
+        return {"kind": "local", "workers": self.workers}
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)

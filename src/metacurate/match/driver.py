@@ -111,6 +111,7 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     }
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
+    stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.stats, stats)
     return stats
