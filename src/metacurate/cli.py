@@ -360,6 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line  # one line per warning, no source location
     parser = build_parser()
     args = parser.parse_args(argv)
+    from metacurate.engine.startup import skip_pandas_probe
+
+    skip_pandas_probe()  # a process of ours: pyarrow need not import pandas (0.5 s of CPU)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

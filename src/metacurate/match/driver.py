@@ -17,7 +17,7 @@ from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
-from metacurate.files import read_json, write_json, write_parquet
+from metacurate.files import read_json, write_json, write_parquet, write_text
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.index_cache import cache_root, host, verified_index
@@ -31,8 +31,11 @@ from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
     """Write the run's metadata copy; refuse a workdir made with other metadata."""
-    if wd.metadata.exists():
-        old = load_metadata(wd.metadata)
+    copy = metadata.canonical_json() + "\n"
+    same = False
+    if wd.metadata.exists():  # the same bytes: the same metadata, no parsing needed
+        same = wd.metadata.read_text(encoding="utf-8") == copy
+        old = metadata if same else load_metadata(wd.metadata)
         if old.hash != metadata.hash:
             if not force:
                 raise MetacurateError(
@@ -41,9 +44,9 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
                 )
             for p in wd.matches.glob("*") if wd.matches.exists() else []:
                 p.unlink()
-    if not wd.metadata.exists() or force:
+    if not same or force:
         wd.root.mkdir(parents=True, exist_ok=True)
-        write_json(wd.metadata, list(metadata.entries), compact=True)
+        write_text(wd.metadata, copy)  # the bytes write_json(entries, compact=True) writes
 
 
 def _is_current(record_path: AnyPath, task: MatchTask, spec: MatchSpec) -> bool:
@@ -140,8 +143,12 @@ def merge_counts(
                 "error": rec["error"],
             }
         )
-        for k, v in rec["stats"].items():
-            stats[k] += v
+        for k, v in rec["stats"].items():  # numbers add up; histograms add bucket by bucket
+            stats[k] = (
+                [a + b for a, b in zip(stats[k], v, strict=True)]
+                if isinstance(v, list)
+                else stats[k] + v
+            )
         if rec["error"] is None:
             add_sparse(counts, [read_table(wd.partial_counts(t.task_id))])
         checkpoint("count-file")

@@ -118,10 +118,16 @@ def empty_stats() -> dict[str, int]:
         "rows_matched": 0,
         "total_matches": 0,
         "rows_duplicate_uid": 0,  # rows whose uid an earlier row of the same file has
+        "matches_per_row": [0] * (MATCHES_CAP + 1),
     }
 
 
-def _add_batch_stats(stats: dict[str, int], status: np.ndarray, entry_ids: pa.ListArray) -> None:
+#: ``stats["matches_per_row"][k]``: rows with k matched entries; the last bucket counts
+#: ``>= MATCHES_CAP`` (the report's histogram, so the report need not reread side-cars).
+MATCHES_CAP = 16
+
+
+def _add_batch_stats(stats: dict, status: np.ndarray, entry_ids: pa.ListArray) -> None:
     by_status = np.bincount(status, minlength=len(STATUS_NAMES))
     stats["rows"] += len(status)
     for code, name in STATUS_NAMES.items():
@@ -130,6 +136,10 @@ def _add_batch_stats(stats: dict[str, int], status: np.ndarray, entry_ids: pa.Li
     lengths = np.diff(entry_ids.offsets.to_numpy())
     stats["rows_matched"] += int(np.count_nonzero(lengths))
     stats["total_matches"] += int(lengths.sum())
+    hist = np.bincount(np.minimum(lengths, MATCHES_CAP), minlength=MATCHES_CAP + 1)
+    stats["matches_per_row"] = [
+        a + int(b) for a, b in zip(stats["matches_per_row"], hist, strict=True)
+    ]
 
 
 def _match_rows(
@@ -169,9 +179,9 @@ def _match_rows(
         counts += count_entries(res.entry_ids, len(counts))
         _add_batch_stats(stats, res.status, res.entry_ids)
         checkpoint("match-batch")
-    if hashes:  # 8 bytes per row of this file
-        all_hashes = np.concatenate(hashes)
-        stats["rows_duplicate_uid"] = len(all_hashes) - len(np.unique(all_hashes))
+    if hashes:  # 8 bytes per row of this file; a sort, 80x faster than np.unique's hash table
+        ordered = np.sort(np.concatenate(hashes))
+        stats["rows_duplicate_uid"] = int(np.count_nonzero(ordered[1:] == ordered[:-1]))
 
 
 def _columns(src: Source, spec: MatchSpec) -> Columns | None:
@@ -232,7 +242,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     stats = empty_stats()
     counts = np.zeros(matcher.n_entries, dtype=np.int64)
     kv = artifact_metadata(spec.metadata_hash, spec.mode, source=src.path)
-    sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
+    sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False, compression="lz4")
     try:
         record["fingerprint"] = fingerprint(src.path, spec.read.s3_endpoint)
         cols = _columns(src, spec)

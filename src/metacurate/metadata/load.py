@@ -21,10 +21,14 @@ from metacurate.errors import MetacurateError
 from metacurate.storage import AnyPath, RemotePath, location
 
 
+def canonical_json(entries: Sequence[str]) -> str:
+    """The canonical encoding: a compact JSON list, ``ensure_ascii=False``."""
+    return json.dumps(list(entries), ensure_ascii=False, separators=(",", ":"))
+
+
 def metadata_hash(entries: Sequence[str]) -> str:
     """sha256 hex digest of the canonical encoding of ``entries``."""
-    canonical = json.dumps(list(entries), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(entries).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,14 @@ class Metadata:
     hash: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if not self.hash:
-            object.__setattr__(self, "hash", metadata_hash(self.entries))
+        if not self.hash:  # the encoding is kept: a run writes it as its metadata.json copy
+            text = canonical_json(self.entries)
+            object.__setattr__(self, "_canonical", text)
+            object.__setattr__(self, "hash", hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+    def canonical_json(self) -> str:
+        """The canonical encoding (the hashed text; what ``metadata.json`` copies hold)."""
+        return self.__dict__.get("_canonical") or canonical_json(self.entries)
 
     @classmethod
     def from_list(cls, entries: Sequence[str], name: str = "<memory>") -> Metadata:

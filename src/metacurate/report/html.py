@@ -1,16 +1,14 @@
-"""The curation report: one self-contained HTML file (inline CSS, charts as base64 PNG).
+"""The curation report: one self-contained HTML file (inline CSS, charts as inline SVG).
 
 Nothing in the page points outside it, so it opens offline and can be mailed or archived as
 is. Curves are downsampled (``stats.MAX_POINTS``) and every table is bounded, so the file size
-does not grow with the pool or the metadata. Charts use matplotlib's object API with the Agg
-renderer directly (no pyplot, no global backend switch).
+does not grow with the pool or the metadata. Charts are drawn by ``report/svg.py`` (no
+matplotlib: importing it and rendering PNGs cost ~2 s of CPU per report).
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 from metacurate._version import __version__
 from metacurate.files import write_text
 from metacurate.report import stats as S
+from metacurate.report import svg
 from metacurate.storage import AnyPath, location
 
 SECTIONS = (
@@ -48,8 +47,7 @@ h2 { font-size:18px; margin:2px 0 8px; }
 h3 { font-size:15px; margin:12px 0 4px; }
 p.note { color:var(--muted); margin:4px 0 8px; font-size:13.5px; }
 .grid { display:grid; grid-template-columns:repeat(auto-fit,minmax(480px,1fr)); gap:0 16px; }
-figure img { max-width:760px; }
-figure { margin:0; } figure img { width:100%; height:auto; display:block; }
+figure { margin:0; } figure svg { width:100%; max-width:760px; height:auto; display:block; }
 figcaption { color:var(--muted); font-size:13px; margin-top:4px; }
 table { border-collapse:collapse; width:100%; font-size:14px; }
 th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line);
@@ -82,25 +80,9 @@ def _fmt(value: object, fmt: str) -> str:
     return str(value)
 
 
-def _png(fig) -> str:
-    """A matplotlib figure as a ``data:`` URI (PNG)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _figure(width: float = 6.4, height: float = 3.9):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.14, top=0.96)  # fixed: layout engines
-    return fig, fig.add_subplot()  # cost ~0.2 s a chart
-
-
-def _img(uri: str, alt: str, caption: str) -> str:
-    return (
-        f'<figure><img alt="{_e(alt)}" src="{uri}"><figcaption>{_e(caption)}</figcaption></figure>'
-    )
+def _img(chart: str, alt: str, caption: str) -> str:
+    """A chart (inline SVG) labelled by ``alt``, with its caption."""
+    return f'<figure aria-label="{_e(alt)}">{chart}<figcaption>{_e(caption)}</figcaption></figure>'
 
 
 # --- charts --------------------------------------------------------------------------------------
@@ -108,70 +90,65 @@ def _img(uri: str, alt: str, caption: str) -> str:
 
 def chart_ranked(run: S.Run) -> str:
     """Log-log ranked entry counts before and after balancing, with ``t``."""
-    fig, ax = _figure()
     r, c = S.ranked_counts(run.counts)
-    if len(r):
-        ax.plot(r, c, color="#2f6fd6", lw=1.6, label="pool (before)")
+    r2 = c2 = np.zeros(0)
     if run.counts_curated is not None:
         r2, c2 = S.ranked_counts(run.counts_curated)
-        if len(r2):
-            ax.plot(r2, c2, color="#e07b28", lw=1.6, label="curated (after)")
+    y_lo, y_hi = svg.log_range(c, c2, np.array([run.t or 0.0]))
+    x_lo, x_hi = svg.log_range(r.astype(np.float64), r2.astype(np.float64))
+    chart = svg.Chart(
+        svg.Axis(x_lo, x_hi, "entry rank (by its own count, largest first)", log=True),
+        svg.Axis(y_lo, y_hi, "rows matching the entry", log=True),
+        "ranked entry counts, log-log, before and after balancing",
+    )
+    chart.line(r, c, "#2f6fd6", "pool (before)")
+    if run.counts_curated is not None:
+        chart.line(r2, c2, "#e07b28", "curated (after)")
     if run.t is not None:
-        ax.axhline(run.t, color="#444", ls="--", lw=1, label=f"t = {run.t:.6g}")
-    if len(r):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set_xlabel("entry rank (by its own count, largest first)")
-    ax.set_ylabel("rows matching the entry")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=9)
-    return _png(fig)
+        chart.hline(run.t, "#444", f"t = {run.t:.6g}")
+    return chart.svg("right")
 
 
 def chart_cumulative(run: S.Run) -> tuple[str, dict]:
     """Cumulative share of matches over entries sorted by count (tail → head)."""
     cum = S.cumulative_share(run.counts, run.counts_curated, run.t)
-    fig, ax = _figure()
+    chart = svg.Chart(
+        svg.Axis(0.0, 1.0, f"fraction of matched entries, sorted by pool count ({cum['n']:,})"),
+        svg.Axis(0.0, 1.0, "cumulative share of matches"),
+        "cumulative share of matches over entries sorted by count",
+    )
     if cum["n"]:
-        ax.plot(cum["x"], cum["before"], color="#2f6fd6", lw=1.8, label="pool (before)")
+        if cum["split"] is not None:
+            chart.shade(0.0, cum["split"], "#2f6fd6")
+        chart.line(cum["x"], cum["before"], "#2f6fd6", "pool (before)")
         if cum["after"] is not None:
-            ax.plot(cum["x"], cum["after"], color="#e07b28", lw=1.8, label="curated (after)")
+            chart.line(cum["x"], cum["after"], "#e07b28", "curated (after)")
         if cum["split"] is not None:
             split = cum["split"]
-            ax.axvline(split, color="#444", ls="--", lw=1, label="head/tail split (count = t)")
-            ax.axvspan(0, split, color="#2f6fd6", alpha=0.06)
+            chart.vline(split, "#444", "head/tail split (count = t)")
             y = float(np.interp(split, cum["x"], cum["before"]))
-            ax.plot([split], [y], "o", color="#2f6fd6")
-            ax.annotate(
-                f"tail: {split:.1%} of entries,\n{y:.1%} of matches",
-                (split, y),
-                xytext=(-12, 24),
-                textcoords="offset points",
-                ha="right",
-                fontsize=9,
-                arrowprops={"arrowstyle": "-", "color": "#888"},
-            )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.0)
-    ax.set_xlabel(f"fraction of matched entries, sorted by pool count ({cum['n']:,} entries)")
-    ax.set_ylabel("cumulative share of matches")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
-    return _png(fig), cum
+            chart.point(split, y, "#2f6fd6", f"tail: {split:.1%} of entries,\n{y:.1%} of matches")
+    return chart.svg("left"), cum
 
 
 def chart_histogram(hist: np.ndarray) -> str:
     """Rows by number of matched entries."""
-    fig, ax = _figure()
     total = max(int(hist.sum()), 1)
+    share = hist / total * 100
     labels = [str(k) for k in range(len(hist) - 1)] + [f"≥{len(hist) - 1}"]
-    colors = ["#a33"] + ["#2f6fd6"] * (len(hist) - 1)
-    ax.bar(range(len(hist)), hist / total * 100, color=colors)
-    ax.set_xticks(range(len(hist)), labels, fontsize=8)
-    ax.set_xlabel("entries matched by the caption")
-    ax.set_ylabel("% of pool rows")
-    ax.grid(True, axis="y", alpha=0.3)
-    return _png(fig)
+    step = 1.0 / len(hist)
+    chart = svg.Chart(
+        svg.Axis(
+            0.0,
+            1.0,
+            "entries matched by the caption",
+            ticks=tuple(((i + 0.5) * step, lab) for i, lab in enumerate(labels)),
+        ),
+        svg.Axis(0.0, max(float(share.max()) * 1.08, 1.0) if len(share) else 1.0, "% of pool rows"),
+        "rows by number of matched entries",
+    )
+    chart.bars(share.tolist(), ["#a33"] + ["#2f6fd6"] * (len(hist) - 1))
+    return chart.svg()
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -280,8 +257,7 @@ def _samples_html(run: S.Run, bands: list[dict], sample_rows: int) -> str:
 def render_report(run: S.Run) -> str:
     """The report page for a loaded run, as an HTML string."""
     started = time.perf_counter()
-    sidecars = [p for _, p in run.sidecars]
-    hist = S.matches_per_caption(sidecars)
+    hist = S.matches_histogram(run)
     sample = S.sample_rows(run)
     parts: dict[str, str] = {}
 

@@ -177,6 +177,15 @@ def cumulative_share(
 # --- matches per caption -------------------------------------------------------------------------
 
 
+def matches_histogram(run: Run) -> np.ndarray:
+    """Rows by number of matched entries: from the match stats when they hold it for every
+    row (the match tasks count it), else from the side-cars."""
+    hist = np.asarray(run.stats.get("matches_per_row") or [], dtype=np.int64)
+    if len(hist) == HIST_CAP + 1 and int(hist.sum()) == run.stats.get("rows"):
+        return hist
+    return matches_per_caption([p for _, p in run.sidecars])
+
+
 def matches_per_caption(sidecars: list[AnyPath], cap: int = HIST_CAP) -> np.ndarray:
     """Rows by number of matched entries: ``hist[k]`` rows with k matches, ``hist[cap]`` with
     ``>= cap``. Streams the side-cars' ``entry_ids`` offsets batch by batch."""

@@ -44,10 +44,12 @@ def portable(path: AnyPath) -> str | RemotePath:
     return path if isinstance(path, RemotePath) else str(path)
 
 
-def read_table(path: AnyPath, **kwargs: Any) -> pa.Table:
-    if isinstance(path, RemotePath):
-        return pq.read_table(path.fs_path, filesystem=path.fs, **kwargs)
-    return pq.read_table(path, **kwargs)
+def read_table(path: AnyPath, columns: list[str] | None = None) -> pa.Table:
+    """One Parquet file, whole or some ``columns``. Through ``ParquetFile``, not
+    ``pq.read_table``: the latter imports ``pyarrow.dataset`` (and with it pandas), 0.2-1 s of
+    CPU per process for nothing when the path is one file (measured, docs/performance.md)."""
+    with parquet_file(path) as pf:
+        return pf.read(columns=columns)
 
 
 def read_schema(path: AnyPath) -> pa.Schema:
