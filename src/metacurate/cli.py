@@ -29,9 +29,11 @@ from metacurate.summary import print_manifest, print_stats
 
 EXAMPLES = {
     "match": "metacurate match laion/*.parquet --metadata metadata.json --out work/",
-    "balance": "metacurate balance work/ --out curated/ --t 20000 --seed 0",
+    "balance": "metacurate balance work/ --out curated/ --t 20000 --seed 0\n"
+    "  metacurate balance work/ --out to-download/ --t 20000 --success-rate 0.8\n"
+    "  metacurate balance work/ --out final/ --t 20000 --available shards/",
     "curate": "metacurate curate laion/*.parquet --metadata metadata.json --t 20000 --out out/\n"
-    "  metacurate curate cc3m.tsv --columns caption,url --target-size 5000 --out out/",
+    "  metacurate curate cc3m.tsv --columns caption,url --target-size 10000 --out out/",
     "demo": "metacurate demo --out metacurate-demo/",
 }
 
@@ -107,6 +109,21 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _success_rate(value: str) -> float:
+    """A number, or an img2dataset folder whose stats measured it."""
+    if os.path.isdir(value):
+        from metacurate.download import measured_success_rate
+
+        try:
+            return measured_success_rate(value)
+        except MetacurateError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a number nor a folder") from None
+
+
 def add_balance_arguments(p: argparse.ArgumentParser) -> None:
     """The threshold flags (exactly one), seed, epoch and image column (BalanceConfig)."""
     g = p.add_mutually_exclusive_group(required=True)
@@ -130,6 +147,20 @@ def add_balance_arguments(p: argparse.ArgumentParser) -> None:
         "--allow-t-below-1",
         action="store_true",
         help="let --target-size choose t < 1 (sub-samples entries seen only once)",
+    )
+    p.add_argument(
+        "--available",
+        metavar="DIR",
+        help="img2dataset output folder: re-count entries over the rows it downloaded and "
+        "balance those rows only",
+    )
+    p.add_argument(
+        "--success-rate",
+        type=_success_rate,
+        metavar="R|DIR",
+        help="plan a download: curate at t / R (R the expected share of URLs that download, "
+        "or an img2dataset folder whose first shards measured it); prints the plan and the "
+        "img2dataset command",
     )
 
 
@@ -159,6 +190,8 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             epoch=args.epoch,
             image_column=args.image_column,
             allow_t_below_1=args.allow_t_below_1,
+            available=getattr(args, "available", None),
+            success_rate=getattr(args, "success_rate", None),
         )
     workdir = getattr(args, "workdir", None) or args.out
     return RunConfig(

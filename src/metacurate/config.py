@@ -73,6 +73,8 @@ class BalanceConfig:
     epoch: int | None = None  # online balancing's epoch k; None: the offline decision
     image_column: str | None = None  # several texts per image: one chosen text competes
     allow_t_below_1: bool = False  # target_size may choose t < 1 (sub-samples entries seen once)
+    available: str | None = None  # img2dataset output: re-count and balance downloaded rows
+    success_rate: float | None = None  # planning: curate at t / rate before downloading
 
     def check(self) -> None:
         given = [n for n in ("t", "target_size", "tail_share") if getattr(self, n) is not None]
@@ -90,6 +92,8 @@ class BalanceConfig:
             raise ConfigError("seed", f"must be in [0, 2**64), got {self.seed}")
         if self.epoch is not None and not 0 <= self.epoch < 2**64 - 1:
             raise ConfigError("epoch", f"must be in [0, 2**64 - 1), got {self.epoch}")
+        if self.success_rate is not None and not 0.0 < self.success_rate <= 1.0:
+            raise ConfigError("success_rate", f"must be in (0, 1], got {self.success_rate}")
 
 
 @dataclass(frozen=True)

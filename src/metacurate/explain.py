@@ -21,7 +21,7 @@ from metacurate.errors import MetacurateError
 from metacurate.files import read_json
 from metacurate.kernel import native_available
 from metacurate.match import spacing
-from metacurate.match.index_cache import cache_root, index_folder, problems
+from metacurate.match.index_cache import cache_root, index_folder
 from metacurate.match.matcher import Matcher
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
@@ -107,10 +107,8 @@ class Explainer:
         (explain never writes)."""
         if native_available():
             d = index_folder(cache_root(), meta.hash, mode)
-            try:
-                matcher = Matcher.load(d, meta, mode=mode)
-                if not problems(d, matcher.index_info):
-                    return matcher
+            try:  # checked in full (sha256, structure) by Matcher.load
+                return Matcher.load(d, meta, mode=mode)
             except (MetacurateError, OSError, ValueError, EOFError):
                 pass
         return Matcher(meta, mode=mode)

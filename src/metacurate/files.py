@@ -13,7 +13,6 @@ object appears only when complete; completion records written last say which tas
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -167,17 +166,6 @@ class ParquetSink:
     def abort(self) -> None:
         self.writer.close()
         discard(self.tmp)
-
-
-def file_digest(path: Path, chunk: int = 8 << 20) -> dict[str, int | str]:
-    """``{"size", "sha256"}`` of a local file, read in chunks."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-            size += len(block)
-    return {"size": size, "sha256": h.hexdigest()}
 
 
 def remove_temporaries(folders: list[AnyPath]) -> list[AnyPath]:

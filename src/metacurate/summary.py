@@ -41,5 +41,30 @@ def print_manifest(m: dict, as_json: bool) -> None:
         f"sum_e min(count, t) = {m['sum_min_count_t']:,.1f})"
     )
     print(f"                    {m['expected_note']}")
+    if m.get("metadata_note"):
+        print(f"metadata:           {m['metadata_note']}")
     for skipped in m.get("skipped_inputs", []):
         print(f"skipped input:      {skipped['error']} (retried by the next run)")
+    _print_download(m)
+
+
+def _print_download(m: dict) -> None:
+    """The download loop's part of a balance summary: what was available, or the plan."""
+    a = m.get("available")
+    if a is not None:
+        tried = f" of {a['attempted']:,} tried" if a["attempted"] is not None else ""
+        print(
+            f"available:          {a['pool_rows_available']:,} pool rows ({a['succeeded']:,} "
+            f"downloads{tried}, mapped by {a['mapped_by']}); counts re-made over them"
+        )
+    plan = m.get("download_plan")
+    if plan is not None:
+        print("download plan:")
+        print(f"  success rate      {plan['success_rate']:.3f}")
+        print(f"  t after download  {plan['t_final']:.6g}")
+        print(f"  t to download     {plan['t_download']:.6g}  (= t / success rate)")
+        print(f"  rows to download  {plan['rows_to_download']:,}")
+        print(f"  expected arrive   {plan['expected_available']:,.0f}")
+        print(f"  expected final    {plan['expected_final']:,.0f}  (after re-balancing)")
+        print(f"  download with:    {plan['img2dataset']}")
+        print(f"  then:             {plan['then']}")

@@ -28,6 +28,13 @@ class Workdir:
         return self.root / "metadata.json"
 
     @property
+    def index(self) -> AnyPath:
+        """A copy of the matcher index, in folders packed for training
+        (``online.pack_for_training``); runs keep theirs in the shared cache
+        (``match.index_cache``)."""
+        return self.root / "index"
+
+    @property
     def entry_counts(self) -> AnyPath:
         return self.root / "entry_counts.parquet"
 

@@ -1,8 +1,8 @@
 """The shared matcher index cache: reused across output folders, never trusted unverified.
 
-Issue 11 item 6: a corrupted cached index was trusted (0 matches, exit 0). Every table file's
-size and sha256 are recorded in index.json and checked by the driver before workers map it; a
-mismatch rebuilds and says so.
+Issue 11 item 6: a corrupted cached index was trusted (0 matches, exit 0). Every table's
+dtype, shape and sha256 are recorded in index.json and checked (with the kernel's structural
+validation) by the driver before workers map it; a mismatch rebuilds and says so.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def test_index_is_shared_across_output_folders(tmp_path, pool, metadata):
     assert slots[0].stat().st_mtime_ns == before  # mapped, not rebuilt
     assert not (tmp_path / "a" / "index").exists() and not (tmp_path / "b" / "index").exists()
     info = json.loads((slots[0].parent / "index.json").read_text())
-    assert set(info["files"]) == {"slots", "tags", "ids", "blob", "mask"}
-    assert info["files"]["slots"]["size"] == slots[0].stat().st_size
+    assert set(info["tables"]) == {"slots", "tags", "ids", "blob", "mask"}
+    assert len(info["tables"]["slots"]["sha256"]) == 64
 
 
 @pytest.mark.parametrize("how", ["data", "whole"])

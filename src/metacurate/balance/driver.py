@@ -15,12 +15,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from metacurate.balance.rule import entry_probs
+from metacurate.balance.keyed_hash import HASH_VERSION
+from metacurate.balance.rule import EXPECTED_SIZE_NOTE, entry_probs, sum_min_count_t
 from metacurate.balance.select import choose_one_per_image, pick_scores
 from metacurate.balance.task import BalanceSpec, BalanceTask, balance_task
-from metacurate.balance.threshold import row_threshold, t_for_tail_share, t_for_target_size
+from metacurate.balance.threshold import (
+    row_threshold,
+    t_for_tail_share,
+    t_for_target_size,
+    tail_share,
+)
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
+from metacurate.download.available import Availability, availability
+from metacurate.download.plan import download_fields, plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_json, write_parquet
@@ -112,16 +120,24 @@ def _image_and_text_hashes(
 
 
 def select_texts(
-    wd: Workdir, out: Workdir, inputs: list[dict], cfg: BalanceConfig, read: ReadOptions
+    wd: Workdir,
+    out: Workdir,
+    inputs: list[dict],
+    cfg: BalanceConfig,
+    read: ReadOptions,
+    available: list[np.ndarray] | None = None,
 ) -> None:
     """Write ``OUT/balance/<task>.select.parquet``: per image, the one matched text that goes
-    through the keep rule (``balance.select``). Holds 32 bytes per matched row in memory (the
-    choice is global across files)."""
+    through the keep rule (``balance.select``), among the ``available`` rows when given. Holds
+    32 bytes per matched row in memory (the choice is global across files)."""
     images, scores, files, rows, lengths = [], [], [], [], []
     for f, inp in enumerate(inputs):
         side = read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
         img, txt = _image_and_text_hashes(wd, inp, cfg.image_column, read)
-        matched = np.flatnonzero(pc.list_value_length(side.column("entry_ids")).to_numpy() > 0)
+        matched = pc.list_value_length(side.column("entry_ids")).to_numpy() > 0
+        if available is not None:
+            matched &= available[f]
+        matched = np.flatnonzero(matched)
         uh = side.column("uid_hash").to_numpy()
         images.append(img[matched])
         scores.append(pick_scores(uh[matched], txt[matched], cfg.seed, cfg.epoch))
@@ -136,6 +152,26 @@ def select_texts(
         mask = np.zeros(lengths[f], bool)
         mask[row[chosen][file[chosen] == f]] = True
         write_parquet(out.selection(inp["task_id"]), pa.table({"selected": pa.array(mask)}), {})
+
+
+def _select(
+    wd: Workdir,
+    out: Workdir,
+    inputs: list[dict],
+    cfg: BalanceConfig,
+    read: ReadOptions,
+    n_entries: int,
+) -> Availability | None:
+    """Write the selection side-cars (rows that compete: downloaded ones with ``available``,
+    one text per image with ``image_column``); the availability, when asked for."""
+    avail = availability(wd, inputs, cfg.available, read, n_entries) if cfg.available else None
+    if cfg.image_column:
+        select_texts(wd, out, inputs, cfg, read, avail.masks if avail else None)
+    elif avail is not None:
+        for inp, mask in zip(inputs, avail.masks, strict=True):
+            table = pa.table({"selected": pa.array(mask)})
+            write_parquet(out.selection(inp["task_id"]), table, {})
+    return avail
 
 
 def _record_digest(wd: Workdir, task_id: str) -> str:
@@ -181,9 +217,13 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):
         old.unlink()
-    if cfg.image_column:
-        select_texts(wd, out, inputs, cfg, read)
+    avail = _select(wd, out, inputs, cfg, read, len(counts))
+    if avail is not None:  # balance what was downloaded: counts over those rows only
+        counts, counts_table = avail.counts, avail.counts_table(counts_table)
     t, how = choose_t(cfg, wd, out, inputs, counts)
+    if cfg.success_rate is not None:  # before a download: inflate t for the losses
+        how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
+        t = how["download_plan"]["t_download"]
     spec = BalanceSpec(
         workdir=portable(wd.root),
         out=portable(out.root),
@@ -195,6 +235,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         epoch=cfg.epoch,
         image_column=cfg.image_column,
         read=read,
+        available=avail.digest() if avail is not None else None,
     )
     tasks = [
         BalanceTask(i["task_id"], Source.from_dict(i), _record_digest(wd, i["task_id"]))
@@ -211,9 +252,16 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         for _ in engine.map(partial(balance_task, spec=spec), todo):
             bar.update(1)
     records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
+    numbers = {
+        "hash_version": HASH_VERSION,
+        "tail_share": tail_share(counts, t),
+        "sum_min_count_t": sum_min_count_t(counts, t),
+        "expected_note": EXPECTED_SIZE_NOTE,
+    }
     manifest = build_manifest(
-        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids
+        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids, numbers
     )
+    manifest.update(download_fields(avail, how.get("download_plan"), wd, out, len(counts)))
     manifest["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
     manifest["seconds"] = round(time.perf_counter() - started, 3)
     write_json(out.manifest, manifest)  # last: the run is complete

@@ -44,6 +44,7 @@ class BalanceSpec:
     epoch: int | None = None
     image_column: str | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
+    available: str | None = None  # digest of the downloaded-rows masks (--available)
 
     def config(self) -> dict:
         """What a finished balance task must agree with to be reused."""
@@ -55,6 +56,7 @@ class BalanceSpec:
             "metadata_hash": self.metadata_hash,
             "mode": self.mode,
             "image_column": self.image_column,
+            "available": self.available,
             "hash_version": HASH_VERSION,
             "format_version": FORMAT_VERSION,
         }

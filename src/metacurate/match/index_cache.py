@@ -3,25 +3,26 @@ user cache folder, reused by every output folder and never trusted without a che
 
 Where: ``index_cache`` (``--index-cache DIR``), else ``$METACURATE_CACHE``, else
 ``$XDG_CACHE_HOME/metacurate``, else ``~/.cache/metacurate``; the index of a metadata list is
-``ROOT/index/<hash16>-<mode>-k<kernel>-v<format>/``. ``index.json`` records every table file's
-size and sha256 (:meth:`Matcher.save`); the driver checks them once per run
-(:func:`verified_index`) before any worker maps the tables, and rebuilds, saying so, when a
-file is missing, resized or changed. Builds are written to a temporary folder and renamed.
+``ROOT/index/<hash16>-<mode>-k<kernel>-v<format>/``. ``index.json`` records every table's
+dtype, shape and sha256 (:meth:`Matcher.save`, ``kernel/tables.py``); the driver checks them,
+and the kernel's structural ``validate``, once per run (:func:`verified_index`) before any
+worker maps the tables, and rebuilds, saying so, when a file is missing, resized or changed.
+Workers on the driver's machine then check shapes only; a worker elsewhere (a Ray node with
+its own cache) checks in full. Builds are written to a temporary folder and renamed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
 from pathlib import Path
 
 from metacurate.errors import MetacurateError
-from metacurate.files import discard, file_digest
+from metacurate.files import discard
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
-from metacurate.match.matcher import INDEX_VERSION, TABLES, Matcher
+from metacurate.match.matcher import INDEX_VERSION, Matcher
 from metacurate.metadata.load import Metadata
 
 
@@ -46,41 +47,15 @@ def index_folder(root: Path, metadata_hash: str, mode: str) -> Path:
     return index_dir(root / "index", metadata_hash, mode)
 
 
-def problems(d: Path, info: dict, full: bool = True) -> list[str]:
-    """What is wrong with the table files of ``d`` against ``info["files"]`` (empty: sound).
-
-    ``full=False`` checks sizes only (cheap: for a worker mapping an index the driver has
-    just verified)."""
-    files = info.get("files")
-    if not isinstance(files, dict) or set(files) != set(TABLES):
-        return ["index.json records no checksums (made by an older version)"]
-    found = []
-    for name in TABLES:
-        path = d / f"{name}.npy"
-        want = files[name]
-        if not path.is_file():
-            found.append(f"{name}.npy is missing")
-        elif path.stat().st_size != want.get("size"):
-            found.append(f"{name}.npy has {path.stat().st_size} bytes, expected {want.get('size')}")
-        elif full and file_digest(path)["sha256"] != want.get("sha256"):
-            found.append(f"{name}.npy fails its sha256 check")
-    return found
-
-
 def _checked(d: Path, metadata: Metadata | str, mode: str, full: bool) -> Matcher | None:
     """The index of ``d`` when it is there and sound; None when absent; a message to stderr
-    and None when it is damaged (the caller rebuilds). Files are checked before mapping."""
+    and None when it is damaged (the caller rebuilds)."""
     if not (d / "index.json").exists():
         return None
-    matcher = None
     try:
-        wrong = problems(d, json.loads((d / "index.json").read_text()), full)
-        matcher = None if wrong else Matcher.load(d, metadata, mode=mode)
+        return Matcher.load(d, metadata, mode=mode, verify=full)
     except (MetacurateError, OSError, ValueError, EOFError) as exc:
-        wrong = [str(exc)]
-    if matcher is not None:
-        return matcher
-    print(f"metacurate: matcher index {d}: {'; '.join(wrong)}; rebuilding it", file=sys.stderr)
+        print(f"metacurate: matcher index {d}: {exc}; rebuilding it", file=sys.stderr)
     discard(d)
     return None
 
@@ -89,8 +64,8 @@ def load_or_build(
     metadata: Metadata, folder: str | Path | None, mode: str = "metaclip1"
 ) -> Matcher:
     """The matcher for ``metadata``: mapped from ``folder`` when saved there before and sound
-    (sizes and sha256 checked), else built and saved there; built in memory when ``folder``
-    is None or the kernel is not compiled."""
+    (sha256 and structure checked), else built and saved there; built in memory when
+    ``folder`` is None or the kernel is not compiled."""
     if folder is None or not native_available():
         return Matcher(metadata, mode=mode)
     d = index_dir(folder, metadata.hash, mode)

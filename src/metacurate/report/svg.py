@@ -30,6 +30,22 @@ class Axis:
     ticks: tuple[tuple[float, str], ...] | None = None
 
 
+@dataclass(frozen=True)
+class Label:
+    """A note's anchor (its last line's baseline), alignment and lines, in viewBox pixels."""
+
+    x: float
+    y: float
+    align: str  # "left": text starts at x; "right": text ends at x
+    lines: tuple[str, ...]
+
+    def box(self, char_width: float = 7.0, line_height: float = 14.0) -> tuple[float, ...]:
+        """``(x0, y0, x1, y1)`` of the text, from a generous estimate of 12 px glyphs."""
+        width = max(len(line) for line in self.lines) * char_width
+        x0 = self.x if self.align == "left" else self.x - width
+        return x0, self.y - line_height * len(self.lines), x0 + width, self.y + 4
+
+
 @dataclass
 class Chart:
     """A plot area with two axes; add lines and marks, then :meth:`svg`."""
@@ -84,14 +100,33 @@ class Chart:
             f'fill="{color}" fill-opacity="{opacity}"/>'
         )
 
-    def point(self, x: float, y: float, color: str, note: str = "") -> None:
+    def point(
+        self,
+        x: float,
+        y: float,
+        color: str,
+        note: str = "",
+        offset: tuple[float, float] = (-10.0, 30.0),
+        align: str = "right",
+    ) -> Label | None:
+        """A dot at ``(x, y)`` and a note ``offset`` pixels away (y up), its lines aligned
+        ``left`` or ``right`` to that spot; returns the note's box."""
         u, v = float(self.px([x])[0]), float(self.py([y])[0])
         self.parts.append(f'<circle cx="{u:.1f}" cy="{v:.1f}" r="4" fill="{color}"/>')
-        for i, text in enumerate(note.splitlines()):
+        if not note:
+            return None
+        label = Label(u + offset[0], v - offset[1], align, tuple(note.splitlines()))
+        anchor = "start" if align == "left" else "end"
+        self.parts.append(
+            f'<line x1="{u:.1f}" y1="{v:.1f}" x2="{label.x:.1f}" y2="{label.y + 3:.1f}" '
+            'stroke="#888" stroke-width="1"/>'
+        )
+        for i, text in enumerate(label.lines):
             self.parts.append(
-                f'<text x="{u - 8:.1f}" y="{v - 30 + 14 * i:.1f}" text-anchor="end" {FONT}>'
-                f"{_e(text)}</text>"
+                f'<text x="{label.x:.1f}" y="{label.y - 14 * (len(label.lines) - 1 - i):.1f}" '
+                f'text-anchor="{anchor}" {FONT}>{_e(text)}</text>'
             )
+        return label
 
     def bars(self, values: Sequence[float], colors: Sequence[str]) -> None:
         step = (W - RIGHT - LEFT) / max(len(values), 1)
