@@ -183,11 +183,22 @@ def run_baseline(
 
 
 def run_ours(
-    paths: list[Path], md: Path, t: float, workers: int, out: Path, cache: Path
+    paths: list[Path],
+    md: Path,
+    t: float,
+    workers: int,
+    out: Path,
+    cache: Path,
+    tree: Path | None = None,
 ) -> tuple[float, float]:
+    """``metacurate curate`` of this checkout, or of another source ``tree`` (its ``src`` on
+    PYTHONPATH, kernel built in place) for before/after comparisons."""
     cmd = [sys.executable, "-m", "metacurate.cli", "curate", str(paths[0].parent)]
     cmd += ["--metadata", str(md), "--out", str(out), "--t", str(t), "--workers", str(workers)]
-    return timed(cmd, {**os.environ, "METACURATE_CACHE": str(cache)})
+    env = {**os.environ, "METACURATE_CACHE": str(cache)}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "src")
+    return timed(cmd, env)
 
 
 def main() -> None:
@@ -200,7 +211,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "bench_e2e")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also time the curate of another source tree each round (e.g. the code before)",
+    )
     args = ap.parse_args()
+    trees = [(n, Path(d)) for n, _, d in (spec.partition("=") for spec in args.tree)]
     paths, md = prepare(args.data, args.rows, args.files, args.entries)
     n_entries = len(json.loads(md.read_text()))
     print(f"{args.rows:,} rows in {len(paths)} files, {n_entries:,} entries, t={args.t:g}")
@@ -209,6 +228,7 @@ def main() -> None:
     try:
         cold, cold_cpu = run_ours(paths, md, args.t, args.workers, work / "cold", cache)
         print(f"metacurate curate, cold index cache: {cold:.2f}s (cpu {cold_cpu:.2f}s)")
+        others: dict[str, list] = {name: [] for name, _ in trees}
         nan = (float("nan"), float("nan"))
         rounds = []
         for r in range(args.rounds):
@@ -217,6 +237,10 @@ def main() -> None:
                 if args.skip_baseline
                 else run_baseline(paths, md, args.t, args.workers, work / f"base-{r}")
             )
+            for name, tree in trees:
+                got = run_ours(paths, md, args.t, args.workers, work / f"{name}-{r}", cache, tree)
+                others[name].append(got)
+                print(f"round {r}: {name} {got[0]:6.2f}s (cpu {got[1]:6.2f}s)")
             ours = run_ours(paths, md, args.t, args.workers, work / f"ours-{r}", cache)
             rounds.append((base, ours))
             print(
@@ -232,6 +256,14 @@ def main() -> None:
             f"{med(b[0] / o[0] for b, o in rounds):.2f}x, cpu ratio "
             f"{med(b[1] / o[1] for b, o in rounds):.2f}x"
         )
+        for name, got in others.items():
+            print(
+                f"{name}: median {med(g[0] for g in got):.2f}s; {name}/this wall "
+                f"{med(g[0] / o[0] for g, (_, o) in zip(got, rounds, strict=True)):.2f}x, cpu "
+                f"{med(g[1] / o[1] for g, (_, o) in zip(got, rounds, strict=True)):.2f}x; "
+                f"baseline/{name} wall "
+                f"{med(b[0] / g[0] for g, (b, _) in zip(got, rounds, strict=True)):.2f}x"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
