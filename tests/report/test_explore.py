@@ -73,8 +73,8 @@ def test_tail_label_stays_inside_the_chart(t):
     chart, cum, label = cumulative_figure(run)
     assert label is not None and cum["split"] is not None
     x0, y0, x1, y1 = label.box()
-    assert 0 <= x0 and x1 <= svg.W, (t, label)
-    assert 0 <= y0 and y1 <= svg.H, (t, label)
+    assert x0 >= 0 and x1 <= svg.W, (t, label)
+    assert y0 >= 0 and y1 <= svg.H, (t, label)
     assert "<svg" in chart.svg() and label.lines[0] in chart.svg()
 
 
