@@ -74,6 +74,7 @@ def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
         skip_bad_files=m.skip_bad_files,
         index_cache=str(cache_root(config.engine.index_cache)),
         index_host=host(),
+        index_cache_given=config.engine.index_cache is not None,
     )
 
 

@@ -55,6 +55,7 @@ class MatchSpec:
     skip_bad_files: bool = False
     index_cache: str = ""  # the cache folder the driver verified the index in...
     index_host: str = ""  # ...on this machine
+    index_cache_given: bool = False  # set by the user: other machines use it too
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -95,9 +96,10 @@ def task_matcher(spec: MatchSpec) -> Matcher:
     by every worker of a machine through the page cache). A machine without it (another Ray
     node) builds its own from the run's metadata copy; so does the Python fallback."""
     wd = Workdir(spec.workdir)
-    root = Path(spec.index_cache) if spec.index_cache else cache_root()
+    same_host = spec.index_host == host()
+    given = spec.index_cache and (same_host or spec.index_cache_given)
+    root = Path(spec.index_cache) if given else cache_root()  # elsewhere: that machine's own
     if native_available():
-        same_host = spec.index_host == host()
         matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host)
         if matcher is not None:
             return matcher
