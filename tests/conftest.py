@@ -15,6 +15,19 @@ settings.load_profile("metacurate")
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _index_cache(tmp_path_factory):
+    """Matcher indexes go to a temporary cache, never the user's ~/.cache (subprocesses
+    inherit the variable)."""
+    old = os.environ.get("METACURATE_CACHE")
+    os.environ["METACURATE_CACHE"] = str(tmp_path_factory.mktemp("metacurate-cache"))
+    yield
+    if old is None:
+        os.environ.pop("METACURATE_CACHE", None)
+    else:
+        os.environ["METACURATE_CACHE"] = old
+
+
 def shared_dir() -> Path | None:
     """``$METACURATE_SHARED`` or ``../shared`` beside the repo; None when absent."""
     d = Path(os.environ.get("METACURATE_SHARED", REPO.parent / "shared"))

@@ -158,11 +158,11 @@ def run_curate(
         finally:
             engine.close()
         manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
-        write_json(Workdir(cfg.out).manifest, manifest)
+        write_json(Workdir(cfg.out, cfg.engine.s3_endpoint).manifest, manifest)
         if report:
             from metacurate.report import write_report
 
-            write_report(cfg.out)
+            write_report(cfg.out, s3_endpoint=cfg.engine.s3_endpoint)
     return manifest
 
 

@@ -79,15 +79,34 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
     add_engine_arguments(p)
     p.add_argument("--skip-bad-files", action="store_true", help="record unreadable files, go on")
     p.add_argument("--force", action="store_true", help="redo finished tasks / replace outputs")
+    p.add_argument(
+        "--index-cache",
+        metavar="DIR",
+        help="matcher index cache (default: $METACURATE_CACHE or ~/.cache/metacurate)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
 
 
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     """Where tasks run (the EngineConfig fields)."""
-    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=int, help="processes (default: all cores; Ray: the cluster's CPUs)"
+    )
     p.add_argument("--engine", choices=ENGINES, default="local", help="task scheduler")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
+    p.add_argument(
+        "--in-flight",
+        type=int,
+        metavar="N",
+        help="Ray tasks submitted at once (default: --workers, else the cluster's CPUs)",
+    )
+    p.add_argument(
+        "--s3-endpoint",
+        metavar="URL",
+        help="S3-compatible store for s3:// paths, e.g. http://127.0.0.1:9000 "
+        "(default: $AWS_ENDPOINT_URL, else AWS)",
+    )
 
 
 def _success_rate(value: str) -> float:
@@ -181,7 +200,14 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         out=args.out,
         match=match or MatchConfig(),
         balance=balance,
-        engine=EngineConfig(kind=args.engine, workers=args.workers, ray_address=args.ray_address),
+        engine=EngineConfig(
+            kind=args.engine,
+            workers=args.workers,
+            ray_address=args.ray_address,
+            in_flight=args.in_flight,
+            s3_endpoint=args.s3_endpoint,
+            index_cache=getattr(args, "index_cache", None),
+        ),
         command=" ".join(sys.argv),
     )
 
@@ -367,6 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line  # one line per warning, no source location
     parser = build_parser()
     args = parser.parse_args(argv)
+    from metacurate.engine.startup import skip_pandas_probe
+
+    skip_pandas_probe()  # a process of ours: pyarrow need not import pandas (0.5 s of CPU)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

@@ -98,18 +98,24 @@ class BalanceConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Where tasks run. ``workers=None``: every core of this machine."""
+    """Where tasks run and how they reach files. ``workers=None``: every core of this
+    machine."""
 
     kind: str = "local"
-    workers: int | None = None
+    workers: int | None = None  # None: all cores; with Ray, the cluster's CPUs
     ray_address: str | None = None
+    in_flight: int | None = None  # Ray tasks submitted at once; None: workers, or cluster CPUs
     progress: bool | None = None  # None: a bar only when stderr is a terminal
+    s3_endpoint: str | None = None  # an S3-compatible store; None: AWS_ENDPOINT_URL, or AWS
+    index_cache: str | None = None  # the matcher index cache; None: $METACURATE_CACHE, ~/.cache
 
     def check(self) -> None:
         if self.kind not in ENGINES:
             raise ConfigError("engine", f"unknown engine {self.kind!r}; one of {ENGINES}")
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError("workers", f"must be >= 1, got {self.workers}")
+        for name in ("workers", "in_flight"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(name, f"must be >= 1, got {value}")
 
     @property
     def resolved_workers(self) -> int:
@@ -141,7 +147,9 @@ class RunConfig:
         d["pool"] = list(self.pool)
         if self.match.csv_columns is not None:
             d["match"]["csv_columns"] = list(self.match.csv_columns)
-        d["engine"]["workers_resolved"] = self.engine.resolved_workers
+        d["engine"]["workers_resolved"] = (  # Ray without --workers: the cluster's CPUs
+            self.engine.resolved_workers if self.engine.kind == "local" else self.engine.workers
+        )
         return d
 
 

@@ -21,7 +21,8 @@ from metacurate.errors import MetacurateError
 from metacurate.files import read_json
 from metacurate.kernel import native_available
 from metacurate.match import spacing
-from metacurate.match.matcher import Matcher, index_dir
+from metacurate.match.index_cache import cache_root, index_folder
+from metacurate.match.matcher import Matcher
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
 from metacurate.workdir import Workdir
@@ -102,18 +103,14 @@ class Explainer:
         return meta, (self.manifest or stats).get("mode", "metaclip1")
 
     def _matcher(self, meta: Metadata, mode: str) -> Matcher:
-        """The run's memory-mapped index when it is there and valid, else one built in memory
-        (explain reads a run folder, never writes into it)."""
-        roots = [self.workdir] + ([Path(self.manifest["workdir"])] if self.manifest else [])
-        for root in roots:
-            if root is None or not native_available():
-                continue
-            d = index_dir(Workdir(root).index, meta.hash, mode)
-            if (d / "index.json").exists():
-                try:
-                    return Matcher.load(d, meta, mode=mode)
-                except (MetacurateError, OSError, ValueError):
-                    break
+        """The cached index when it is there and sound (checksums), else one built in memory
+        (explain never writes)."""
+        if native_available():
+            d = index_folder(cache_root(), meta.hash, mode)
+            try:  # checked in full (sha256, structure) by Matcher.load
+                return Matcher.load(d, meta, mode=mode)
+            except (MetacurateError, OSError, ValueError, EOFError):
+                pass
         return Matcher(meta, mode=mode)
 
     def explain(self, text: str, uid: str | None = None) -> dict:

@@ -13,24 +13,34 @@ from collections.abc import Sequence
 
 from metacurate.errors import MetacurateError
 from metacurate.pool.sources import Source
+from metacurate.storage import is_remote, location
+
+
+def _real(path: str) -> str:
+    """The real path of a local file; a remote URI as it is."""
+    return str(location(path)) if is_remote(path) else os.path.realpath(path)
 
 
 def _inside(child: str, parent: str) -> bool:
+    if is_remote(child) or is_remote(parent):
+        return child == parent or child.startswith(parent.rstrip("/") + "/")
     return os.path.commonpath([child, parent]) == parent
 
 
-def check_out_apart(pool: Sequence[str], sources: Sequence[Source], out: str) -> None:
-    """Refuse an output folder that overlaps the inputs."""
-    real_out = os.path.realpath(out)
+def check_out_apart(
+    pool: Sequence[str], sources: Sequence[Source], out: str, endpoint: str | None = None
+) -> None:
+    """Refuse an output folder that overlaps the inputs (``endpoint``: of an S3 store)."""
+    real_out = _real(out)
     for arg in pool:
-        real = os.path.realpath(arg)
-        if os.path.isdir(real) and _inside(real_out, real):
+        real = _real(arg)
+        if _inside(real_out, real) and location(real, endpoint).is_dir():
             raise MetacurateError(
                 f"--out {out} is inside the input folder {arg}: the next run would read its "
                 "own outputs as pool rows; put the output folder outside the pool"
             )
     for src in sources:
-        if _inside(os.path.realpath(src.path), real_out):
+        if _inside(_real(src.path), real_out):
             raise MetacurateError(
                 f"input {src.path} is inside the output folder {out}; move it out of --out or "
                 "use another --out"
@@ -41,7 +51,7 @@ def dedupe_sources(sources: Sequence[Source]) -> list[Source]:
     """Each real file (and row-group part) once, in first-seen order; says which were dropped."""
     seen: dict[tuple[str, object], Source] = {}
     for src in sources:
-        key = (os.path.realpath(src.path), src.row_groups)
+        key = (_real(src.path), src.row_groups)
         if key in seen:
             print(
                 f"metacurate: {src.path} is the same file as {seen[key].path}; read once",

@@ -19,6 +19,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from metacurate.errors import EnvironmentFault, MetacurateError
+from metacurate.storage import is_remote
 
 LOCK_NAME = ".metacurate.lock"
 
@@ -78,8 +79,10 @@ def output_lock(folder: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def output_locks(*folders: str | Path) -> Iterator[None]:
-    """Locks on every distinct folder (by real path), taken in a fixed order."""
-    distinct = sorted({os.path.realpath(f) for f in folders if f})
+    """Locks on every distinct local folder (by real path), taken in a fixed order. An object
+    store has no lock files (no exclusive create through pyarrow): one run at a time per
+    remote output folder is the user's to keep (docs/storage.md)."""
+    distinct = sorted({os.path.realpath(f) for f in folders if f and not is_remote(f)})
     with ExitStack() as stack:
         for f in distinct:
             stack.enter_context(output_lock(f))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from metacurate._version import __version__
 from metacurate.files import remove_temporaries
+from metacurate.storage import AnyPath, RemotePath, location
 
 FORMAT_VERSION = 1
 
@@ -15,85 +16,85 @@ FORMAT_VERSION = 1
 class Workdir:
     """The layout of a match/balance/curate output folder."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | Path | RemotePath, endpoint: str | None = None) -> None:
+        self.root: AnyPath = location(root, endpoint)
 
     @property
-    def matches(self) -> Path:
+    def matches(self) -> AnyPath:
         return self.root / "matches"
 
     @property
-    def index(self) -> Path:
-        return self.root / "index"
-
-    @property
-    def metadata(self) -> Path:
+    def metadata(self) -> AnyPath:
         return self.root / "metadata.json"
 
     @property
-    def entry_counts(self) -> Path:
+    def index(self) -> AnyPath:
+        """A copy of the matcher index, in folders packed for training
+        (``online.pack_for_training``); runs keep theirs in the shared cache
+        (``match.index_cache``)."""
+        return self.root / "index"
+
+    @property
+    def entry_counts(self) -> AnyPath:
         return self.root / "entry_counts.parquet"
 
     @property
-    def stats(self) -> Path:
+    def stats(self) -> AnyPath:
         return self.root / "stats.json"
 
     @property
-    def manifest(self) -> Path:
+    def manifest(self) -> AnyPath:
         return self.root / "manifest.json"
 
     @property
-    def curated(self) -> Path:
+    def curated(self) -> AnyPath:
         return self.root / "curated"
 
     @property
-    def curated_counts(self) -> Path:
+    def curated_counts(self) -> AnyPath:
         return self.root / "curated_entry_counts.parquet"
 
     @property
-    def uids(self) -> Path:
+    def uids(self) -> AnyPath:
         return self.root / "uids.npy"
 
     @property
-    def balance(self) -> Path:
+    def balance(self) -> AnyPath:
         return self.root / "balance"
 
-    def curated_file(self, task_id: str) -> Path:
+    def curated_file(self, task_id: str) -> AnyPath:
         return self.curated / f"{task_id}.parquet"
 
     # match stage, per task
-    def sidecar(self, task_id: str) -> Path:
+    def sidecar(self, task_id: str) -> AnyPath:
         return self.matches / f"{task_id}.parquet"
 
-    def partial_counts(self, task_id: str) -> Path:
+    def partial_counts(self, task_id: str) -> AnyPath:
         return self.matches / f"{task_id}.counts.parquet"
 
-    def done(self, task_id: str) -> Path:
+    def done(self, task_id: str) -> AnyPath:
         return self.matches / f"{task_id}.done.json"
 
-    def skipped(self, task_id: str) -> Path:
+    def skipped(self, task_id: str) -> AnyPath:
         """An input skipped as unreadable (``skip_bad_files``): not a finished task."""
         return self.matches / f"{task_id}.skipped.json"
 
     # balance stage, per task
-    def selection(self, task_id: str) -> Path:
+    def selection(self, task_id: str) -> AnyPath:
         return self.balance / f"{task_id}.select.parquet"
 
-    def decisions(self, task_id: str) -> Path:
+    def decisions(self, task_id: str) -> AnyPath:
         return self.balance / f"{task_id}.decisions.parquet"
 
-    def curated_partial_counts(self, task_id: str) -> Path:
+    def curated_partial_counts(self, task_id: str) -> AnyPath:
         return self.balance / f"{task_id}.counts.parquet"
 
-    def balance_done(self, task_id: str) -> Path:
+    def balance_done(self, task_id: str) -> AnyPath:
         return self.balance / f"{task_id}.done.json"
 
-    def remove_temporaries(self) -> list[Path]:
+    def remove_temporaries(self) -> list[AnyPath]:
         """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""
-        folders = [self.root, self.matches, self.curated, self.balance, self.index]
-        if self.index.is_dir():
-            folders += [p for p in self.index.iterdir() if p.is_dir()]
-        return remove_temporaries(folders)
+        return remove_temporaries([self.root, self.matches, self.curated, self.balance])
 
 
 def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:

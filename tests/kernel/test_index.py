@@ -11,7 +11,7 @@ import pytest
 from metacurate import Matcher, MetacurateError
 from metacurate.kernel import native, native_available
 from metacurate.kernel import tables as kt
-from metacurate.match.matcher import index_dir, load_or_build
+from metacurate.match.index_cache import index_dir, load_or_build
 from metacurate.metadata import Metadata
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native kernel not built")

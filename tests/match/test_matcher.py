@@ -244,7 +244,7 @@ def test_real_captions_equal_naive_loop(source):
 
 
 def test_saved_index_is_mapped_and_stale_ones_rebuilt(tmp_path):
-    from metacurate.match.matcher import index_dir, load_or_build
+    from metacurate.match.index_cache import index_dir, load_or_build
     from metacurate.metadata import Metadata
 
     if not native_available():

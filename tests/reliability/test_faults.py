@@ -159,14 +159,15 @@ def _read(path: Path) -> list[int]:
 
 
 def test_truncated_or_missing_index_files_are_rebuilt(tmp_path, pool, clean):
-    out = tmp_path / "out"
-    assert cli("curate", pool, "--out", out, *ARGS).returncode == 0
-    (index,) = [p for p in (out / "index").iterdir() if p.is_dir()]
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    assert cli("curate", pool, "--out", out, "--index-cache", cache, *ARGS).returncode == 0
+    (index,) = [p for p in (cache / "index").iterdir() if p.is_dir()]
     slots = index / "slots.npy"
     slots.write_bytes(slots.read_bytes()[:1000])  # truncated
     (index / "ids.npy").unlink()  # missing
     for p in (out / "matches").glob("*.done.json"):
         p.unlink()  # force a rematch through the index
-    r = cli("curate", pool, "--out", out, *ARGS)
+    r = cli("curate", pool, "--out", out, "--index-cache", cache, *ARGS)
     assert r.returncode == 0, r.stderr
+    assert "ids.npy is missing" in r.stderr and "rebuilding" in r.stderr
     _same(out, clean)

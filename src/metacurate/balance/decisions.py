@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from metacurate.storage import RemotePath, parquet_file, read_table
 from metacurate.workdir import Workdir
 
 DECISIONS_SCHEMA = pa.schema(
@@ -21,14 +21,16 @@ DECISIONS_SCHEMA = pa.schema(
 )
 
 
-def read_decisions(out: str | Path, task_id: str, rows: int | None = None) -> pa.Table | None:
+def read_decisions(
+    out: str | Path | RemotePath, task_id: str, rows: int | None = None
+) -> pa.Table | None:
     """The first ``rows`` decisions of a task (all when None), or None when not balanced."""
     path = Workdir(out).decisions(task_id)
     if not path.exists():
         return None
     if rows is None:
-        return pq.read_table(path)
-    with pq.ParquetFile(path) as pf:
+        return read_table(path)
+    with parquet_file(path) as pf:
         got, n = [], 0
         for batch in pf.iter_batches(batch_size=max(1, min(rows, 65_536))):
             got.append(batch.slice(0, rows - n))
@@ -43,7 +45,7 @@ def read_decisions(out: str | Path, task_id: str, rows: int | None = None) -> pa
 
 
 def find_uid(
-    match_root: str | Path, task_ids: list[str], uid: str
+    match_root: str | Path | RemotePath, task_ids: list[str], uid: str
 ) -> list[tuple[str, int, list[int]]]:
     """Every ``(task_id, row index, entry_ids)`` whose side-car row has this ``uid``."""
     wd = Workdir(match_root)
@@ -52,14 +54,14 @@ def find_uid(
         path = wd.sidecar(task_id)
         if not path.exists():
             continue
-        side = pq.read_table(path, columns=["uid", "entry_ids"])
+        side = read_table(path, columns=["uid", "entry_ids"])
         rows = np.flatnonzero(pc.equal(side.column("uid"), uid).to_numpy(zero_copy_only=False))
         for r in rows:
             hits.append((task_id, int(r), side.column("entry_ids")[int(r)].as_py()))
     return hits
 
 
-def decision_at(out: str | Path, task_id: str, row: int) -> dict | None:
+def decision_at(out: str | Path | RemotePath, task_id: str, row: int) -> dict | None:
     """``{"selected", "kept", "keep_prob"}`` of one row, or None when not balanced."""
     table = read_decisions(out, task_id, row + 1)
     if table is None or table.num_rows <= row:

@@ -9,12 +9,10 @@ import json
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from metacurate.balance.keyed_hash import HASH_VERSION
@@ -40,10 +38,11 @@ from metacurate.outputs.uids import write_datacomp_uids
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import uid_hash
+from metacurate.storage import AnyPath, portable, read_schema, read_table
 from metacurate.workdir import Workdir, artifact_metadata
 
 
-def load_match_run(wd: Workdir) -> tuple[dict, pa.Table]:
+def load_match_run(wd: Workdir, endpoint: str | None = None) -> tuple[dict, pa.Table]:
     """The match stats and entry counts of a work folder, checked against each other and
     against the inputs (changed since matched: an error)."""
     if not wd.stats.exists():
@@ -51,24 +50,26 @@ def load_match_run(wd: Workdir) -> tuple[dict, pa.Table]:
             f"{wd.root}: no stats.json; run 'metacurate match POOL --out {wd.root}' first"
         )
     stats = read_json(wd.stats)
-    counts_table = pq.read_table(wd.entry_counts)
+    counts_table = read_table(wd.entry_counts)
     kv = counts_table.schema.metadata or {}
     if kv.get(b"metacurate.metadata_hash", b"").decode() != stats["metadata"]["hash"]:
         raise MetacurateError(f"{wd.entry_counts} does not belong to {wd.stats}; rerun match")
     for inp in stats["inputs"]:
-        if inp["error"] is None and fingerprint(inp["path"]) != inp["fingerprint"]:
+        if inp["error"] is None and fingerprint(inp["path"], endpoint) != inp["fingerprint"]:
             raise MetacurateError(
                 f"{inp['path']} changed since it was matched; rerun 'metacurate match'"
             )
     return stats, counts_table
 
 
-def read_options(match_config: dict) -> ReadOptions:
-    """The reader settings the match stage used (columns of a headerless CSV, batch size)."""
+def read_options(match_config: dict, endpoint: str | None = None) -> ReadOptions:
+    """The reader settings the match stage used (columns of a headerless CSV, batch size),
+    and where the pool's store is (``endpoint``)."""
     csv_columns = match_config.get("csv_columns")
     return ReadOptions(
         csv_columns=tuple(csv_columns) if csv_columns else None,
         batch_rows=match_config.get("batch_rows", ReadOptions.batch_rows),
+        s3_endpoint=endpoint,
     )
 
 
@@ -82,13 +83,13 @@ def choose_t(
         return t_for_tail_share(counts, cfg.tail_share), {"t_from": "tail_share"}
     thresholds = []
     for i in inputs:
-        tab = pq.read_table(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
+        tab = read_table(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
         tau = row_threshold(
             tab.column("entry_ids"), tab.column("uid_hash").to_numpy(), counts, cfg.seed, cfg.epoch
         )
         select = out.selection(i["task_id"])
         if select.exists():
-            tau[~pq.read_table(select).column("selected").to_numpy()] = np.inf
+            tau[~read_table(select).column("selected").to_numpy()] = np.inf
         thresholds.append(tau)
     t, size = t_for_target_size(thresholds, cfg.target_size)
     if t < 1 and not cfg.allow_t_below_1:
@@ -131,7 +132,7 @@ def select_texts(
     32 bytes per matched row in memory (the choice is global across files)."""
     images, scores, files, rows, lengths = [], [], [], [], []
     for f, inp in enumerate(inputs):
-        side = pq.read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
+        side = read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
         img, txt = _image_and_text_hashes(wd, inp, cfg.image_column, read)
         matched = pc.list_value_length(side.column("entry_ids")).to_numpy() > 0
         if available is not None:
@@ -179,13 +180,13 @@ def _record_digest(wd: Workdir, task_id: str) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _written_here(out: Workdir, path: Path) -> bool:
+def _written_here(out: Workdir, path: AnyPath) -> bool:
     """True for a curated file a balance task wrote (its record, or its self-describing
     footer); a user's own file in ``curated/`` is never deleted."""
     if out.balance_done(path.stem).exists():
         return True
     try:
-        kv = pq.read_schema(path).metadata or {}
+        kv = read_schema(path).metadata or {}
     except (OSError, pa.ArrowException):
         return False
     return b"metacurate.format_version" in kv and b"metacurate.t" in kv
@@ -206,12 +207,13 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         raise MetacurateError("balancing needs one of t, target_size, tail_share")
     cfg.check()
     started = time.perf_counter()
-    wd, out = Workdir(config.workdir), Workdir(config.out)
+    endpoint = config.engine.s3_endpoint
+    wd, out = Workdir(config.workdir, endpoint), Workdir(config.out, endpoint)
     out.remove_temporaries()
-    stats, counts_table = load_match_run(wd)
+    stats, counts_table = load_match_run(wd, endpoint)
     counts = counts_table.column("count").to_numpy()
     inputs = [i for i in stats["inputs"] if i["error"] is None]
-    read = read_options(stats["match_config"])
+    read = read_options(stats["match_config"], endpoint)
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):
         old.unlink()
@@ -223,8 +225,8 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
         t = how["download_plan"]["t_download"]
     spec = BalanceSpec(
-        workdir=str(wd.root),
-        out=str(out.root),
+        workdir=portable(wd.root),
+        out=portable(out.root),
         t=t,
         p=entry_probs(counts, t),
         seed=cfg.seed,
@@ -260,6 +262,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         config, stats, counts, t, how, records, inputs, curated_files, wrote_uids, numbers
     )
     manifest.update(download_fields(avail, how.get("download_plan"), wd, out, len(counts)))
+    manifest["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
     manifest["seconds"] = round(time.perf_counter() - started, 3)
     write_json(out.manifest, manifest)  # last: the run is complete
     return manifest
@@ -273,7 +276,7 @@ def _merge_tasks(
     records = [read_json(out.balance_done(task.task_id)) for task in tasks]
     kept_counts = add_sparse(
         np.zeros(len(counts), dtype=np.int64),
-        (pq.read_table(out.curated_partial_counts(task.task_id)) for task in tasks),
+        (read_table(out.curated_partial_counts(task.task_id)) for task in tasks),
     )
     curated_files = [out.curated_file(task.task_id) for task in tasks]
     wrote_uids, duplicate_uids = write_datacomp_uids(out.uids, curated_files)

@@ -13,11 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate.balance.decisions import DECISIONS_SCHEMA
 from metacurate.balance.keyed_hash import HASH_VERSION
@@ -28,6 +26,7 @@ from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.outputs.curated import curated_table
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.storage import AnyPath, RemotePath, parquet_file
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 
@@ -35,8 +34,8 @@ from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 class BalanceSpec:
     """What every balance task of a run shares, ``p`` included."""
 
-    workdir: str
-    out: str
+    workdir: str | RemotePath
+    out: str | RemotePath
     t: float
     p: np.ndarray  # p_e = min(1, t / count[e]) for every entry, from balance.rule.entry_probs
     seed: int
@@ -82,8 +81,9 @@ class RowStream:
         self._buffered = 0
 
     @classmethod
-    def of_parquet(cls, path: Path, columns: list[str], batch_rows: int) -> RowStream:
-        return cls(iter(pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)))
+    def of_parquet(cls, path: AnyPath, columns: list[str], batch_rows: int) -> RowStream:
+        pf = parquet_file(path)
+        return cls(iter(pf.iter_batches(batch_size=batch_rows, columns=columns)))
 
     def take(self, n: int) -> pa.Table:
         while self._buffered < n:

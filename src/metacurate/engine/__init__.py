@@ -30,6 +30,8 @@ class Engine(Protocol):
 
     def map(self, fn: Callable[[T, Checkpoint], R], items: Sequence[T]) -> Iterator[R]: ...
 
+    def describe(self) -> dict: ...
+
     def close(self) -> None: ...
 
 
@@ -40,7 +42,7 @@ def open_engine(config: EngineConfig, checkpoint: Checkpoint | None = None) -> E
     if config.kind == "ray":
         from metacurate.engine.ray_engine import RayEngine
 
-        return RayEngine(config.resolved_workers, config.ray_address, hook)
+        return RayEngine(config.workers, config.ray_address, hook, config.in_flight)
     from metacurate.engine.local import LocalEngine
 
     return LocalEngine(config.resolved_workers, hook)

@@ -13,6 +13,7 @@ from functools import partial
 from multiprocessing import get_context
 from typing import TypeVar
 
+from metacurate.engine.startup import skip_pandas_probe
 from metacurate.errors import EnvironmentFault
 
 T = TypeVar("T")
@@ -62,9 +63,15 @@ def capped_workers(workers: int, tasks: int) -> int:
     return n
 
 
+def start_worker() -> None:
+    """Worker initializer: die with the driver; no pandas probe by pyarrow (0.5 s saved)."""
+    die_with_parent()
+    skip_pandas_probe()
+
+
 def die_with_parent() -> None:
-    """Worker initializer: on Linux, ask the kernel to SIGKILL this worker when the driver
-    dies (a killed driver leaves no workers writing into its output folder)."""
+    """On Linux, ask the kernel to SIGKILL this worker when the driver dies (a killed driver
+    leaves no workers writing into its output folder)."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -96,7 +103,7 @@ class LocalEngine:
             self._pool = ProcessPoolExecutor(
                 capped_workers(self.workers, len(items)),
                 mp_context=get_context("spawn"),
-                initializer=die_with_parent,
+                initializer=start_worker,
             )
         pool = self._pool
         try:
@@ -114,6 +121,10 @@ class LocalEngine:
                 "a signal); rerun with fewer --workers or a smaller --batch-rows: finished "
                 "tasks are kept"
             ) from None
+
+    def describe(self) -> dict:
+        """Where tasks ran: this machine, ``workers`` processes."""
+        return {"kind": "local", "workers": self.workers}
 
     def close(self) -> None:
         if self._pool is not None:

@@ -89,9 +89,12 @@ def validate(tables: dict[str, np.ndarray], n_entries: int, where: str) -> None:
     )
 
 
-def load(directory: Path, recorded: dict[str, Any], n_entries: int) -> dict[str, np.ndarray]:
+def load(
+    directory: Path, recorded: dict[str, Any], n_entries: int, full: bool = True
+) -> dict[str, np.ndarray]:
     """Memory-map the tables of ``directory``, check them against ``recorded`` (the ``tables``
-    field of ``index.json``) and with :func:`validate`."""
+    field of ``index.json``) and with :func:`validate`. ``full=False``: dtypes and shapes only
+    (no sha256, no ``validate``), for a process mapping tables verified in full this run."""
     if not isinstance(recorded, dict) or set(recorded) != set(TABLE_DTYPES):
         raise MetacurateError(
             f"{directory}: index.json does not describe the tables; delete the folder to rebuild"
@@ -104,6 +107,15 @@ def load(directory: Path, recorded: dict[str, Any], n_entries: int) -> dict[str,
         except (OSError, ValueError) as exc:
             raise MetacurateError(f"{path}: cannot read the matcher index ({exc})") from None
     check_shapes(tables, str(directory))
+    if not full:
+        for name, want in recorded.items():
+            got = {"dtype": tables[name].dtype.str, "shape": list(tables[name].shape)}
+            if got != {k: want.get(k) for k in got}:
+                raise MetacurateError(
+                    f"{directory / (name + '.npy')}: shape differs from index.json (damaged or "
+                    "overwritten); delete the folder to rebuild the index"
+                )
+        return tables
     actual = describe(tables)
     for name, want in recorded.items():
         if actual[name] != want:

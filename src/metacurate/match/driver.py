@@ -10,7 +10,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from metacurate._version import __version__
@@ -18,21 +17,25 @@ from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
-from metacurate.files import read_json, write_json, write_parquet
+from metacurate.files import read_json, write_json, write_parquet, write_text
 from metacurate.guard import check_out_apart, dedupe_sources
-from metacurate.kernel import implementation
-from metacurate.match.matcher import load_or_build
+from metacurate.kernel import implementation, native_available
+from metacurate.match.index_cache import cache_root, host, verified_index
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
 from metacurate.metadata import Metadata, load_metadata
 from metacurate.pool.readers import ReadOptions
 from metacurate.pool.sources import expand_pool, split_large_files
+from metacurate.storage import AnyPath, portable, read_table
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 
 def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
     """Write the run's metadata copy; refuse a workdir made with other metadata."""
-    if wd.metadata.exists():
-        old = load_metadata(wd.metadata)
+    copy = metadata.canonical_json() + "\n"
+    same = False
+    if wd.metadata.exists():  # the same bytes: the same metadata, no parsing needed
+        same = wd.metadata.read_text(encoding="utf-8") == copy
+        old = metadata if same else load_metadata(wd.metadata)
         if old.hash != metadata.hash:
             if not force:
                 raise MetacurateError(
@@ -41,17 +44,17 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
                 )
             for p in wd.matches.glob("*") if wd.matches.exists() else []:
                 p.unlink()
-    if not wd.metadata.exists() or force:
+    if not same or force:
         wd.root.mkdir(parents=True, exist_ok=True)
-        write_json(wd.metadata, list(metadata.entries), compact=True)
+        write_text(wd.metadata, copy)  # the bytes write_json(entries, compact=True) writes
 
 
-def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
+def _is_current(record_path: AnyPath, task: MatchTask, spec: MatchSpec) -> bool:
     if not record_path.exists():
         return False
     rec = read_json(record_path)
     try:
-        now = fingerprint(task.source.path)
+        now = fingerprint(task.source.path, spec.read.s3_endpoint)
     except InputError:  # gone or unreadable: the task runs again and says so
         return False
     return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == now
@@ -59,15 +62,19 @@ def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
 
 def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
     m = config.match
+    endpoint = config.engine.s3_endpoint
     return MatchSpec(
-        workdir=str(Workdir(config.workdir).root),
+        workdir=portable(Workdir(config.workdir, endpoint).root),
         metadata_hash=metadata.hash,
         mode=m.mode,
         text_column=m.text_column,
         url_column=m.url_column,
         uid_column=m.uid_column,
-        read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows),
+        read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows, s3_endpoint=endpoint),
         skip_bad_files=m.skip_bad_files,
+        index_cache=str(cache_root(config.engine.index_cache)),
+        index_host=host(),
+        index_cache_given=config.engine.index_cache is not None,
     )
 
 
@@ -79,14 +86,16 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     """
     started = time.perf_counter()
     m = config.match
-    sources = dedupe_sources(expand_pool(config.pool, m.format))
-    check_out_apart(config.pool, sources, config.workdir)
-    sources = split_large_files(sources, m.part_rows)
-    wd = Workdir(config.workdir)
+    endpoint = config.engine.s3_endpoint
+    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
+    check_out_apart(config.pool, sources, config.workdir, endpoint)
+    sources = split_large_files(sources, m.part_rows, endpoint)
+    wd = Workdir(config.workdir, endpoint)
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, m.force)
-    load_or_build(metadata, wd.index, m.mode)  # build once; workers memory-map it
     spec = match_spec(config, metadata)
+    if native_available():  # verified (or built) once per run; workers memory-map it
+        verified_index(metadata, Path(spec.index_cache), m.mode)
     tasks = [MatchTask(s) for s in sources]
     todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
     progress = config.engine.progress
@@ -106,6 +115,7 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     }
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
+    stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.stats, stats)
     return stats
@@ -134,10 +144,14 @@ def merge_counts(
                 "error": rec["error"],
             }
         )
-        for k, v in rec["stats"].items():
-            stats[k] += v
+        for k, v in rec["stats"].items():  # numbers add up; histograms add bucket by bucket
+            stats[k] = (
+                [a + b for a, b in zip(stats[k], v, strict=True)]
+                if isinstance(v, list)
+                else stats[k] + v
+            )
         if rec["error"] is None:
-            add_sparse(counts, [pq.read_table(wd.partial_counts(t.task_id))])
+            add_sparse(counts, [read_table(wd.partial_counts(t.task_id))])
         checkpoint("count-file")
     write_parquet(
         wd.entry_counts,

@@ -268,29 +268,36 @@ class Matcher:
             "tables": tables.describe(self._tables),
         }
         (tmp / "index.json").write_text(json.dumps(info, indent=1) + "\n")
-        if d.exists():  # another process won the race: theirs is identical
-            discard(tmp)
-        else:
+        try:
             commit(tmp, d)
+        except OSError:  # another process won the race: theirs is identical
+            discard(tmp)
+            if not (d / "index.json").exists():
+                raise
         return d
 
     @classmethod
     def load(
-        cls, directory: str | Path, metadata: Metadata | str, mode: str = "metaclip1"
+        cls,
+        directory: str | Path,
+        metadata: Metadata | str,
+        mode: str = "metaclip1",
+        verify: bool = True,
     ) -> Matcher:
         """Memory-map tables written by ``save`` (shared by every process that maps them).
 
         ``metadata`` is the ``Metadata`` or just its hash: the native tables do not need the
         entry list, so workers need not load it. The tables are checked first (recorded
         sha256, shapes, the kernel's ``validate``): a damaged index raises ``MetacurateError``
-        and is never matched with.
+        and is never matched with. ``verify=False`` checks shapes and sizes only: for a worker
+        mapping an index its driver verified in full this run (``match.index_cache``).
         """
         d = Path(directory)
         expected_hash = metadata if isinstance(metadata, str) else metadata.hash
         n_entries = None if isinstance(metadata, str) else len(metadata)
         info = _read_info(d, expected_hash, mode, n_entries)
         n_entries = info["entries"]
-        mapped = tables.load(d, info.get("tables"), n_entries)
+        mapped = tables.load(d, info.get("tables"), n_entries, full=verify)
         if isinstance(metadata, Metadata):
             return cls(metadata, mode=mode, native=True, _tables=mapped)
         self = cls.__new__(cls)
@@ -331,25 +338,3 @@ def _read_info(d: Path, metadata_hash: str, mode: str, n_entries: int | None) ->
     if isinstance(entries, bool) or not isinstance(entries, int) or entries < 0:
         raise MetacurateError(f"{d}: index.json has no valid entry count; delete the folder")
     return info
-
-
-def index_dir(cache_dir: str | Path, metadata_hash: str, mode: str = "metaclip1") -> Path:
-    """Where ``load_or_build`` keeps the tables for this metadata and mode."""
-    return Path(cache_dir) / f"{metadata_hash[:16]}-{mode}-v{INDEX_VERSION}"
-
-
-def load_or_build(
-    metadata: Metadata, cache_dir: str | Path | None, mode: str = "metaclip1"
-) -> Matcher:
-    """The matcher for ``metadata``: mapped from ``cache_dir`` if built before, else built
-    (and saved there, so worker processes map it instead of rebuilding)."""
-    if cache_dir is None or not native_available():
-        return Matcher(metadata, mode=mode)
-    d = index_dir(cache_dir, metadata.hash, mode)
-    if (d / "index.json").exists():
-        try:
-            return Matcher.load(d, metadata, mode=mode)
-        except (MetacurateError, OSError, ValueError, EOFError):  # another kernel version,
-            discard(d)  # damaged, or truncated / missing files: it is only a cache, rebuild it
-    Matcher(metadata, mode=mode).save(d)
-    return Matcher.load(d, metadata, mode=mode)

@@ -20,6 +20,7 @@ from metacurate.errors import MetacurateError
 from metacurate.metadata.build import SourcesInfo, read_sources
 from metacurate.metadata.load import Metadata
 from metacurate.metadata.load import load_metadata as load_metadata_file
+from metacurate.storage import RemotePath
 
 DEFAULT_METADATA_NAME = "metacurate-default-v2"
 DEFAULT_METADATA_FILE = "default_metadata.json.gz"
@@ -74,7 +75,7 @@ def load_default_sources() -> SourcesInfo:
         return read_sources(Path(p))
 
 
-def resolve_metadata(spec: str | Path | None) -> Metadata:
+def resolve_metadata(spec: str | Path | RemotePath | None) -> Metadata:
     """Metadata from a path, or the built-in default for ``None`` or ``"default"``.
 
     A file literally named ``default`` in the working directory wins over the alias.
@@ -84,9 +85,11 @@ def resolve_metadata(spec: str | Path | None) -> Metadata:
     return load_metadata_file(spec)
 
 
-def load_metadata(path: str | Path) -> Metadata:
-    """Metadata from a ``.json`` / ``.txt`` file (``.gz`` too), or the built-in list for
-    ``"default"``: wherever a metadata path is accepted, ``default`` works."""
+def load_metadata(path: str | Path | RemotePath) -> Metadata:
+    """Metadata from a ``.json`` / ``.txt`` file (``.gz`` too, local or ``s3://``...), or the
+    built-in list for ``"default"``: wherever a metadata path is accepted, ``default`` works."""
+    if isinstance(path, RemotePath):
+        return load_metadata_file(path)
     if not isinstance(path, (str, Path)):
         raise MetacurateError(
             f"load_metadata takes a path or 'default', got {type(path).__name__}; "

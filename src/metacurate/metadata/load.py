@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from metacurate.errors import MetacurateError
+from metacurate.storage import AnyPath, RemotePath, location
+
+
+def canonical_json(entries: Sequence[str]) -> str:
+    """The canonical encoding: a compact JSON list, ``ensure_ascii=False``."""
+    return json.dumps(list(entries), ensure_ascii=False, separators=(",", ":"))
 
 
 def metadata_hash(entries: Sequence[str]) -> str:
     """sha256 hex digest of the canonical encoding of ``entries``."""
-    canonical = json.dumps(list(entries), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(entries).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,14 @@ class Metadata:
     hash: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if not self.hash:
-            object.__setattr__(self, "hash", metadata_hash(self.entries))
+        if not self.hash:  # the encoding is kept: a run writes it as its metadata.json copy
+            text = canonical_json(self.entries)
+            object.__setattr__(self, "_canonical", text)
+            object.__setattr__(self, "hash", hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+    def canonical_json(self) -> str:
+        """The canonical encoding (the hashed text; what ``metadata.json`` copies hold)."""
+        return self.__dict__.get("_canonical") or canonical_json(self.entries)
 
     @classmethod
     def from_list(cls, entries: Sequence[str], name: str = "<memory>") -> Metadata:
@@ -75,7 +88,12 @@ class MetadataWarning(UserWarning):
 _NOT_METADATA = (".yaml", ".yml", ".jsonl", ".csv", ".tsv", ".parquet", ".tar", ".toml")
 
 
-def _open_text(path: Path):
+def _open_text(path: AnyPath) -> IO[str]:
+    if isinstance(path, RemotePath):  # an object store: read it whole (metadata is small)
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"  # by content: a gzip file named .json is read too
     if gzipped:
@@ -108,14 +126,14 @@ def _check_hygiene(entries: Sequence[str], where: str) -> None:
         )
 
 
-def load_metadata(path: str | Path) -> Metadata:
+def load_metadata(path: str | Path | RemotePath) -> Metadata:
     """Read metadata from ``.json`` (a JSON list of strings) or a text file.
 
     Text files hold one entry per line; only the line ending (``\\n`` or ``\\r\\n``) is
     removed, so spaces are kept and a blank line is an empty entry at that id. A final
     newline does not add an entry. ``.gz`` variants of both are accepted.
     """
-    p = Path(path)
+    p = location(path)
     if not p.exists():
         raise MetacurateError(f"metadata file not found: {p}")
     name = p.name

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_parquet
-from metacurate.match.matcher import Matcher, index_dir, load_or_build
+from metacurate.match.index_cache import cache_root, index_dir, index_folder, verified_index
+from metacurate.match.matcher import Matcher
 from metacurate.metadata import load_metadata
 from metacurate.workdir import Workdir
 
@@ -44,16 +45,18 @@ def check_choice(t: float | None, target_size: int | None, tail_share: float | N
 
 
 def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
-    """The compiled matcher of a work directory: the index ``metacurate match`` built
-    (memory-mapped), else built from its ``metadata.json``."""
+    """The compiled matcher of a work directory: the index packed with it (memory-mapped,
+    checked in full), else the one in this machine's cache, else built from its
+    ``metadata.json`` into that cache."""
     wd = Workdir(workdir)
     d = index_dir(wd.index, metadata_hash, mode)
-    if (d / "index.json").exists():
-        try:
-            return Matcher.load(d, metadata_hash, mode)
-        except MetacurateError:
-            if not wd.metadata.exists():
-                raise
+    for folder in (d, index_folder(cache_root(), metadata_hash, mode)):
+        if (folder / "index.json").exists():
+            try:
+                return Matcher.load(folder, metadata_hash, mode)
+            except MetacurateError:
+                if not wd.metadata.exists():
+                    raise
     if not wd.metadata.exists():
         raise MetacurateError(
             f"{wd.root}: neither a matcher index ({d}) nor metadata.json; copy them from the "
@@ -65,7 +68,7 @@ def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
             f"{wd.metadata} (hash {metadata.hash[:12]}) is not the metadata of "
             f"{wd.entry_counts} (hash {metadata_hash[:12]}); copy both from one match run"
         )
-    return load_or_build(metadata, None, mode)
+    return verified_index(metadata, cache_root(), mode)
 
 
 def _write_available_counts(src: Workdir, out: Workdir, available: str | Path) -> None:
@@ -96,7 +99,8 @@ def pack_for_training(
         _write_available_counts(src, out, available)
     if src.metadata.exists():
         shutil.copy2(src.metadata, out.metadata)
-    d = index_dir(src.index, md_hash, mode)
-    if d.is_dir():
-        shutil.copytree(d, index_dir(out.index, md_hash, mode), dirs_exist_ok=True)
+    for d in (index_folder(cache_root(), md_hash, mode), index_dir(src.index, md_hash, mode)):
+        if d.is_dir():  # the shared cache's copy (or one packed before)
+            shutil.copytree(d, index_dir(out.index, md_hash, mode), dirs_exist_ok=True)
+            break
     return out.root

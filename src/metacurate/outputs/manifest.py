@@ -4,7 +4,6 @@ stage (docs/formats.md). It records the whole run config."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from metacurate._version import __version__
 from metacurate.config import RunConfig
 from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.pool.uid import UID_VERSION
+from metacurate.storage import AnyPath
 from metacurate.workdir import FORMAT_VERSION, Workdir
 
 
@@ -32,7 +32,7 @@ def build_manifest(
     how: dict,
     records: list[dict],
     inputs: list[dict],
-    curated_files: list[Path],
+    curated_files: list[AnyPath],
     uids: tuple[bool, int],
     numbers: dict,
 ) -> dict:
@@ -47,7 +47,7 @@ def build_manifest(
         "uid_version": UID_VERSION,
         "command": config.command,
         "config": config.to_dict(),
-        "workdir": str(Workdir(config.workdir).root),
+        "workdir": str(Workdir(config.workdir, config.engine.s3_endpoint).root),
         "metadata": stats["metadata"],
         "metadata_note": BUILTIN_NOTE if is_builtin(stats["metadata"]["hash"]) else None,
         "mode": stats["mode"],

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from metacurate.files import save_npy
+from metacurate.storage import AnyPath, read_table
 
 
 def datacomp_halves(uids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
@@ -31,7 +29,7 @@ def datacomp_halves(uids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     return (nib.reshape(-1, 2, 16) << shifts).sum(axis=2, dtype=np.uint64)
 
 
-def write_datacomp_uids(path: Path, curated_files: list[Path]) -> tuple[bool, int]:
+def write_datacomp_uids(path: AnyPath, curated_files: list[AnyPath]) -> tuple[bool, int]:
     """Write ``uids.npy`` when every kept uid is 32 hex digits (else remove a stale one);
     each uid once, however many kept rows share it. Returns (written, duplicate kept rows).
 
@@ -41,7 +39,7 @@ def write_datacomp_uids(path: Path, curated_files: list[Path]) -> tuple[bool, in
     for f in curated_files:
         if not f.exists():
             continue
-        halves = datacomp_halves(pq.read_table(f, columns=["uid"]).column(0))
+        halves = datacomp_halves(read_table(f, columns=["uid"]).column(0))
         if halves is None:
             path.unlink(missing_ok=True)
             return False, 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ import pyarrow as pa
 
 from metacurate.errors import InputError
 from metacurate.pool.sources import Source
+from metacurate.storage import file_stat
 
 _MiB = 1 << 20
 
@@ -23,10 +23,11 @@ class ReadOptions:
     wds_text_key: str = "txt"  # WebDataset: caption from this member extension...
     wds_json_field: str = "caption"  # ...else from this field of the .json member
     block_bytes: int = 16 * _MiB  # CSV/JSONL parse block; a line must fit in one block
+    s3_endpoint: str | None = None  # where s3:// pool files are (None: AWS_ENDPOINT_URL, AWS)
 
 
-def is_empty(source: Source) -> bool:
-    return os.path.getsize(source.path) == 0
+def is_empty(source: Source, options: ReadOptions) -> bool:
+    return file_stat(source.path, options.s3_endpoint).st_size == 0
 
 
 def project(schema: pa.Schema, columns: Sequence[str] | None, source: Source) -> list[str] | None:

@@ -16,14 +16,21 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
-import pyarrow.parquet as pq
 
 from metacurate.errors import InputError, MetacurateError
 from metacurate.pool.options import ReadOptions, is_empty, project
 from metacurate.pool.sources import Source
 from metacurate.pool.webdataset import wds_batches, wds_schema
+from metacurate.storage import input_stream, is_remote, pool_parquet
 
 _MiB = 1 << 20
+
+
+def _buffer(source: Source) -> int:
+    """Read buffer of a Parquet file: 1 MiB locally, 8 MiB remotely (fewer round trips)."""
+    return 8 * _MiB if is_remote(source.path) else _MiB
+
+
 _EMPTY = pa.schema([])
 DEFAULT_OPTIONS = ReadOptions()
 
@@ -85,7 +92,7 @@ def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Record
 
 
 def _parquet_schema(source: Source, options: ReadOptions) -> pa.Schema:
-    with pq.ParquetFile(source.path, pre_buffer=False) as pf:
+    with pool_parquet(source.path, options.s3_endpoint, pre_buffer=False) as pf:
         return pf.schema_arrow
 
 
@@ -95,7 +102,9 @@ def _parquet_batches(
     # pre_buffer=False: pyarrow's default pre-buffering reads ahead across row groups (the
     # whole file, measured); without it and with a buffered stream, memory stays about one
     # row group's worth of decoded column chunks.
-    with pq.ParquetFile(source.path, pre_buffer=False, buffer_size=_MiB) as pf:
+    with pool_parquet(
+        source.path, options.s3_endpoint, pre_buffer=False, buffer_size=_buffer(source)
+    ) as pf:
         cols = project(pf.schema_arrow, columns, source)
         groups = range(*source.row_groups) if source.row_groups else None
         yield from pf.iter_batches(batch_size=options.batch_rows, columns=cols, row_groups=groups)
@@ -105,7 +114,7 @@ def _parquet_batches(
 
 
 def _open_json(source: Source, options: ReadOptions, schema: pa.Schema | None = None) -> Any:
-    stream = pa.input_stream(source.path, compression="detect")
+    stream = input_stream(source.path, options.s3_endpoint)
     parse = (
         pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
         if schema is not None
@@ -129,7 +138,7 @@ def _is_empty_stream(exc: pa.ArrowInvalid) -> bool:
 
 def _json_schema(source: Source, options: ReadOptions) -> pa.Schema:
     """Columns from the first block; fields null there are typed string so later rows fit."""
-    if is_empty(source):
+    if is_empty(source, options):
         return _EMPTY
     try:
         stream, reader = _open_json(source, options)
@@ -176,7 +185,7 @@ def _open_csv(
     include: Sequence[str] | None = None,
 ) -> Any:
     """Open a streaming CSV reader; with `names` known every column is read as a string."""
-    stream = pa.input_stream(source.path, compression="detect")
+    stream = input_stream(source.path, options.s3_endpoint)
     read = pa_csv.ReadOptions(
         block_size=options.block_bytes,
         column_names=list(options.csv_columns) if options.csv_columns else None,
@@ -203,7 +212,7 @@ def _csv_schema(source: Source, options: ReadOptions) -> pa.Schema:
     """All columns as strings: names from `csv_columns`, else from the header row."""
     if options.csv_columns:
         return pa.schema([(n, pa.string()) for n in options.csv_columns])
-    if is_empty(source):
+    if is_empty(source, options):
         return _EMPTY
     try:
         stream, reader = _open_csv(source, options, names=None)
@@ -220,7 +229,7 @@ def _csv_batches(
     source: Source, options: ReadOptions, columns: Sequence[str] | None
 ) -> Iterator[pa.RecordBatch]:
     schema = _csv_schema(source, options)
-    if not schema.names or is_empty(source):
+    if not schema.names or is_empty(source, options):
         return
     cols = project(schema, columns, source)
     try:
@@ -259,7 +268,7 @@ def read_schema(source: Source, options: ReadOptions = DEFAULT_OPTIONS) -> pa.Sc
     """
     _check_source(source)
     try:
-        if source.format == "parquet" and is_empty(source):
+        if source.format == "parquet" and is_empty(source, options):
             return _EMPTY
         return _SCHEMA[source.format](source, options)
     except MetacurateError:
@@ -286,7 +295,7 @@ def read_batches(
     if columns is not None and isinstance(columns, str):
         columns = [columns]
     try:
-        if source.format == "parquet" and is_empty(source):
+        if source.format == "parquet" and is_empty(source, options):
             return
         yield from _rebatch(_BATCHES[source.format](source, options, columns), options.batch_rows)
     except MetacurateError:

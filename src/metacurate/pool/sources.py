@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import glob
 import os
+import posixpath
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
+from metacurate.storage import RemotePath, is_remote, pool_parquet
 
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
@@ -52,7 +54,9 @@ class Source:
         return cls(d["path"], d["format"], tuple(rg) if rg else None, d.get("first_row", 0))
 
 
-def split_large_files(sources: Sequence[Source], part_rows: int) -> list[Source]:
+def split_large_files(
+    sources: Sequence[Source], part_rows: int, endpoint: str | None = None
+) -> list[Source]:
     """Parquet files of more than ``part_rows`` rows become parts of whole row groups of about
     ``part_rows`` rows each, so one big file is matched by several workers. The split depends
     only on the file, never on the number of workers."""
@@ -62,7 +66,8 @@ def split_large_files(sources: Sequence[Source], part_rows: int) -> list[Source]
             out.append(src)
             continue
         try:
-            meta = pq.ParquetFile(src.path).metadata
+            with pool_parquet(src.path, endpoint) as pf:
+                meta = pf.metadata
         except (OSError, pa.ArrowException):
             out.append(src)  # the reader reports the problem with the file's name
             continue
@@ -151,7 +156,69 @@ def _glob_base(pattern: str) -> str:
     return os.sep.join(fixed) or (os.sep if pattern.startswith(os.sep) else os.curdir)
 
 
-def _expand_one(pattern: str, format: str | None) -> Iterator[str]:
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A key glob as a regex: ``*`` and ``?`` stay within one folder, ``**/`` spans any."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            j = pattern.find("]", i + 1)
+            out.append(pattern[i : j + 1] if j > 0 else re.escape("["))
+            i = j + 1 if j > 0 else i + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _expand_remote(pattern: str, format: str | None, endpoint: str | None) -> list[str]:
+    """Files of a remote folder (recursively) or glob, sorted, hidden names skipped."""
+    base = pattern
+    if _is_glob(pattern):  # the folders before the first wildcard
+        first = min(pattern.index(c) for c in "*?[" if c in pattern)
+        base = pattern[: pattern.rfind("/", 0, first)]
+        bucket_end = pattern.find("/", pattern.index("://") + 3)
+        if bucket_end < 0 or first < bucket_end:
+            raise MetacurateError(f"{pattern}: wildcards in a bucket name are not supported")
+    root = RemotePath(base.rstrip("/"), endpoint)
+    if not _is_glob(pattern) and root.is_file():
+        return [str(root)]
+    rel_glob = _glob_regex(pattern[len(base) :].lstrip("/")) if _is_glob(pattern) else None
+    files = []
+    for rel, path in root.walk_files():
+        parts = rel.split("/")
+        if any(_hidden(part) for part in parts):
+            continue
+        if rel_glob is not None and not any(
+            rel_glob.match("/".join(parts[:k])) for k in range(1, len(parts) + 1)
+        ):
+            continue
+        if _wanted(posixpath.basename(rel), format):
+            files.append(str(path))
+    if not files:
+        what = "the pattern matched no pool files" if rel_glob else "no such file or folder"
+        raise MetacurateError(
+            f"{pattern}: {what} (or none of a known format); check the path, the bucket and "
+            f"the credentials, or pass {_FORMAT_FLAG}"
+        )
+    return files
+
+
+def _expand_one(pattern: str, format: str | None, endpoint: str | None = None) -> Iterator[str]:
+    if is_remote(pattern):
+        yield from _expand_remote(pattern, format, endpoint)
+        return
     path = os.path.expanduser(pattern)
     if os.path.isdir(path):
         files = _walk(path, format)
@@ -187,11 +254,15 @@ def _expand_one(pattern: str, format: str | None) -> Iterator[str]:
         raise MetacurateError(f"{pattern}: no such file or directory; check the path")
 
 
-def expand_pool(paths: Sequence[str], format: str | None = None) -> list[Source]:
+def expand_pool(
+    paths: Sequence[str], format: str | None = None, endpoint: str | None = None
+) -> list[Source]:
     """Expand files, directories and globs into pool files, in the order given.
 
     Each path expands sorted; a file named twice is read once. `format` overrides the
-    format detected from each file's extension.
+    format detected from each file's extension. Remote paths (``s3://bucket/pool/``,
+    ``s3://bucket/pool/*.parquet``) are listed through their file system (``endpoint``: of
+    an S3-compatible store).
     """
     if isinstance(paths, str):
         paths = [paths]
@@ -201,8 +272,8 @@ def expand_pool(paths: Sequence[str], format: str | None = None) -> list[Source]
     seen: set[str] = set()
     sources: list[Source] = []
     for pattern in paths:
-        for found in _expand_one(pattern, format):
-            path = os.path.abspath(found)
+        for found in _expand_one(pattern, format, endpoint):
+            path = found if is_remote(found) else os.path.abspath(found)
             if path in seen:
                 continue
             seen.add(path)

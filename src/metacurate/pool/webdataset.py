@@ -15,6 +15,7 @@ import pyarrow as pa
 from metacurate.errors import InputError
 from metacurate.pool.options import ReadOptions, is_empty, project
 from metacurate.pool.sources import Source
+from metacurate.storage import open_input
 
 
 def _wds_key(name: str) -> tuple[str, str] | None:
@@ -44,7 +45,7 @@ class _Sample:
 
 def _wds_samples(source: Source, options: ReadOptions) -> Iterator[_Sample]:
     """Samples of a shard in order, reading only the caption and .json members."""
-    if is_empty(source):
+    if is_empty(source, options):
         return
     text_ext = options.wds_text_key.lower()
     ends: list[type[Exception]] = []
@@ -61,7 +62,7 @@ def _wds_samples(source: Source, options: ReadOptions) -> Iterator[_Sample]:
                 raise
 
     with (
-        open(source.path, "rb") as raw,
+        open_input(source.path, options.s3_endpoint) as raw,
         tarfile.open(fileobj=raw, mode="r|*", tarinfo=_Info) as tar,
     ):
         sample: _Sample | None = None

@@ -1,4 +1,4 @@
-"""The curation report: one self-contained HTML file (inline CSS and JS, charts as PNG).
+"""The curation report: one self-contained HTML file (inline CSS and JS, charts as SVG).
 
 Nothing in the page points outside it, so it opens offline and can be mailed or archived as
 is. Curves are downsampled (``stats.MAX_POINTS``), the explorer embeds a capped number of
@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from metacurate._version import __version__
+from metacurate.files import write_text
 from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
 from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
 from metacurate.report.explore import asset, explore_html, explorer_data
 from metacurate.report.samples import band_samples, plan_sample, sample_rows, unmatched_examples
+from metacurate.storage import AnyPath, location
 
 SECTIONS = (
     ("summary", "Summary"),
@@ -47,10 +49,9 @@ def _fmt(value: object, fmt: str) -> str:
     return str(value)
 
 
-def _img(uri: str, alt: str, caption: str) -> str:
-    return (
-        f'<figure><img alt="{_e(alt)}" src="{uri}"><figcaption>{_e(caption)}</figcaption></figure>'
-    )
+def _img(chart: str, alt: str, caption: str) -> str:
+    """A chart (inline SVG) labelled by ``alt``, with its caption."""
+    return f'<figure aria-label="{_e(alt)}">{chart}<figcaption>{_e(caption)}</figcaption></figure>'
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -162,8 +163,7 @@ def _samples_html(run: S.Run, bands: list[dict], sample_note: str) -> str:
 def render_report(run: S.Run) -> str:
     """The report page for a loaded run, as an HTML string."""
     started = time.perf_counter()
-    sidecars = [p for _, p in run.sidecars]
-    hist = S.matches_per_caption(sidecars)
+    hist = S.matches_histogram(run)
     plan = plan_sample(run)
     sample = sample_rows(run, plan)
     sample_note = plan.describe(len(sample))
@@ -290,13 +290,12 @@ def _inline_js(code: str) -> str:
     return code
 
 
-def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
-    """Write the report of the run in ``out_dir`` to ``path`` (default ``OUT/report.html``)."""
-    run = S.load_run(out_dir)
-    target = Path(path) if path is not None else run.root / "report.html"
-    page = render_report(run)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+def write_report(
+    out_dir: str | AnyPath, path: str | Path | None = None, s3_endpoint: str | None = None
+) -> AnyPath:
+    """Write the report of the run in ``out_dir`` to ``path`` (default ``OUT/report.html``;
+    ``s3_endpoint``: of an S3-compatible store holding the run)."""
+    run = S.load_run(out_dir, s3_endpoint)
+    target = location(path, s3_endpoint) if path is not None else run.root / "report.html"
+    write_text(target, render_report(run))
     return target

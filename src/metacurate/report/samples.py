@@ -10,13 +10,12 @@ side-car. Everything downstream takes a table with the columns ``text``, ``entry
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate.balance.decisions import read_decisions
 from metacurate.errors import MetacurateError
@@ -25,6 +24,7 @@ from metacurate.match import WRAPPED, spacing
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
 from metacurate.report.stats import Run, entry_row
+from metacurate.storage import AnyPath, parquet_file
 from metacurate.workdir import Workdir
 
 #: Rows read from the side-cars (and their source files) for examples; bounds the report's cost.
@@ -48,7 +48,7 @@ SAMPLE_SCHEMA = pa.schema(
 class SamplePlan:
     """Which inputs the sample reads, and how many rows of each (their first rows)."""
 
-    picks: list[tuple[dict, Path, int]]  # (input, side-car, rows wanted)
+    picks: list[tuple[dict, AnyPath, int]]  # (input, side-car, rows wanted)
     inputs: int  # inputs matched without error
 
     def describe(self, rows: int) -> str:
@@ -98,7 +98,10 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
     try:
         column = read_json(done)["columns"]["text"]
         mc = run.stats.get("match_config") or {}
-        read = ReadOptions(csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None)
+        read = ReadOptions(
+            csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None,
+            s3_endpoint=run.s3_endpoint,
+        )
         table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
     except (MetacurateError, OSError, KeyError, ValueError, pa.ArrowException):
         return None
@@ -111,7 +114,7 @@ def sample_rows(run: Run, plan: SamplePlan | None = None) -> pa.Table:
     balance stage decided them (its decisions side-cars; null before balancing)."""
     parts = []
     for inp, path, n in (plan or plan_sample(run)).picks:
-        with pq.ParquetFile(path) as pf:
+        with parquet_file(path) as pf:
             cols = ["uid", "uid_hash", "entry_ids"]
             side = _head_rows(pf.iter_batches(batch_size=min(n, 65_536), columns=cols), n)
         if side is None:
@@ -155,6 +158,8 @@ def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
 
 
 _SPECIAL = frozenset(WRAPPED) | frozenset("\t\n\r")
+#: One regex search instead of a Python loop over the characters (3x faster per caption).
+_SPECIAL_RE = re.compile("[" + re.escape("".join(sorted(_SPECIAL))) + "]")
 
 
 class Spaced:
@@ -163,7 +168,7 @@ class Spaced:
 
     def __init__(self, text: str) -> None:
         self.ok = True
-        if not any(ch in _SPECIAL for ch in text):  # most captions: spacing adds two spaces
+        if _SPECIAL_RE.search(text) is None:  # most captions: spacing adds two spaces
             self.text = f" {text} "
             self.origin: list[int | None] | None = None
             return

@@ -9,14 +9,13 @@ matches-per-caption histogram; never a pass over the captions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json
+from metacurate.storage import AnyPath, location, parquet_file, read_table
 from metacurate.workdir import Workdir
 
 #: Points kept per curve: the HTML size does not grow with the metadata or the pool.
@@ -29,11 +28,11 @@ HIST_CAP = 16
 class Run:
     """What a run's output folder holds, as read by :func:`load_run`."""
 
-    root: Path
+    root: AnyPath
     manifest: dict | None  # None for a folder that was matched but not balanced
     stats: dict  # the match stats (stats.json, or the manifest's "match")
     inputs: list[dict]  # stats.json inputs: task_id, path, format, rows, error
-    match_root: Path  # the folder holding matches/ (OUT, or the manifest's workdir)
+    match_root: AnyPath  # the folder holding matches/ (OUT, or the manifest's workdir)
     entries: pa.Array  # entry strings, id = position
     counts: np.ndarray  # int64 count[e] over the pool
     p: np.ndarray | None  # p_e of the run (None without a manifest)
@@ -41,9 +40,10 @@ class Run:
     t: float | None = None
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    s3_endpoint: str | None = None  # where an s3:// run folder and its pool are
 
     @property
-    def sidecars(self) -> list[tuple[dict, Path]]:
+    def sidecars(self) -> list[tuple[dict, AnyPath]]:
         """``(input, side-car path)`` for every input matched without error, in input order."""
         wd = Workdir(self.match_root)
         out = []
@@ -54,9 +54,9 @@ class Run:
         return out
 
 
-def load_run(out_dir: str | Path) -> Run:
+def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
     """Read the small files of an output folder (manifest, stats, per-entry counts)."""
-    root = Path(out_dir)
+    root = location(out_dir, s3_endpoint)
     if not root.is_dir():
         raise MetacurateError(
             f"{root}: no such folder; pass the --out folder of 'metacurate curate'"
@@ -64,7 +64,7 @@ def load_run(out_dir: str | Path) -> Run:
     manifest = read_json(root / "manifest.json") if (root / "manifest.json").exists() else None
     match_root = root
     if manifest and not (root / "matches").is_dir() and manifest.get("workdir"):
-        match_root = Path(manifest["workdir"])  # 'balance WORKDIR --out OTHER'
+        match_root = location(manifest["workdir"], s3_endpoint)  # 'balance WORKDIR --out OTHER'
     stats_path = next(
         (d / "stats.json" for d in (root, match_root) if (d / "stats.json").exists()), None
     )
@@ -79,7 +79,7 @@ def load_run(out_dir: str | Path) -> Run:
     notes = []
     curated_counts = root / "curated_entry_counts.parquet"
     if manifest and curated_counts.exists():
-        table = pq.read_table(curated_counts, columns=["entry", "count", "p", "count_curated"])
+        table = read_table(curated_counts, columns=["entry", "count", "p", "count_curated"])
         p = table.column("p").to_numpy()
         counts_curated = table.column("count_curated").to_numpy().astype(np.int64)
     else:
@@ -88,7 +88,7 @@ def load_run(out_dir: str | Path) -> Run:
             raise MetacurateError(
                 f"{root}: no entry_counts.parquet; the match stage did not finish"
             )
-        table = pq.read_table(path, columns=["entry", "count"])
+        table = read_table(path, columns=["entry", "count"])
         p = counts_curated = None
         notes.append("not balanced yet: no manifest.json, so no t, p_e or curated counts")
     counts = table.column("count").to_numpy().astype(np.int64)
@@ -108,6 +108,7 @@ def load_run(out_dir: str | Path) -> Run:
         t=t,
         seed=int(manifest["seed"]) if manifest else 0,
         notes=notes,
+        s3_endpoint=s3_endpoint,
     )
 
 
@@ -167,12 +168,21 @@ def cumulative_share(
 # --- matches per caption -------------------------------------------------------------------------
 
 
-def matches_per_caption(sidecars: list[Path], cap: int = HIST_CAP) -> np.ndarray:
+def matches_histogram(run: Run) -> np.ndarray:
+    """Rows by number of matched entries: from the match stats when they hold it for every
+    row (the match tasks count it), else from the side-cars."""
+    hist = np.asarray(run.stats.get("matches_per_row") or [], dtype=np.int64)
+    if len(hist) == HIST_CAP + 1 and int(hist.sum()) == run.stats.get("rows"):
+        return hist
+    return matches_per_caption([p for _, p in run.sidecars])
+
+
+def matches_per_caption(sidecars: list[AnyPath], cap: int = HIST_CAP) -> np.ndarray:
     """Rows by number of matched entries: ``hist[k]`` rows with k matches, ``hist[cap]`` with
     ``>= cap``. Streams the side-cars' ``entry_ids`` offsets batch by batch."""
     hist = np.zeros(cap + 1, np.int64)
     for path in sidecars:
-        with pq.ParquetFile(path) as pf:
+        with parquet_file(path) as pf:
             for batch in pf.iter_batches(batch_size=1 << 18, columns=["entry_ids"]):
                 lengths = np.diff(batch.column(0).offsets.to_numpy())
                 hist += np.bincount(np.minimum(lengths, cap), minlength=cap + 1)
