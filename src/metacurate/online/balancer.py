@@ -52,7 +52,8 @@ class _Local:
     matcher: Matcher | None = None
     tallies: Tallies = field(default_factory=Tallies)
     decisions: np.ndarray | None = None
-    decisions_key: tuple[float, int] | None = None
+    decisions_mv: memoryview | None = None  # the same bits, for the one-sample path
+    decisions_key: int | None = None
     selected: tuple[int, np.ndarray] | None = None
 
 
@@ -109,7 +110,7 @@ class OnlineBalancer:
         unknown: str = "error",
         log_dir: str | Path | None = None,
         fields: SampleFields | None = None,
-        chunk_rows: int = 256,
+        chunk_rows: int = 1024,
         image_column: str | None = None,
         available: str | Path | None = None,
     ) -> None:
@@ -272,8 +273,7 @@ class OnlineBalancer:
     def _decisions(self) -> np.ndarray:
         """This epoch's packed keep bits of every uid-index row (side-car mode)."""
         local = self._state()
-        key = (self.t, self.epoch)
-        if local.decisions_key != key:
+        if local.decisions_key != self.epoch:  # t is a function of the epoch
             epoch = self.epoch
             local.decisions = load_or_compute(
                 local.index,
@@ -284,7 +284,8 @@ class OnlineBalancer:
                 self._selection_tag(),
                 lambda: self._selected(epoch),
             )
-            local.decisions_key = key
+            local.decisions_mv = memoryview(local.decisions)
+            local.decisions_key = epoch
         return local.decisions
 
     def _unknown(self, sample: Mapping[str, Any], uid: str) -> MetacurateError:
@@ -328,7 +329,9 @@ class OnlineBalancer:
 
         Side-car mode: one uid lookup and one bit (a few microseconds). Caption mode matches one
         caption per call; :meth:`filter` matches ``chunk_rows`` at a time and is faster."""
-        local = self._state()
+        local = self._local
+        if local is None or local.pid != os.getpid():
+            local = self._state()
         if self.matches == "caption":
             kept = bool(self.decide([sample])[0][0])
             self._count(sample, kept, True)
@@ -340,8 +343,9 @@ class OnlineBalancer:
                 raise self._unknown(sample, uid)
             self._count(sample, False, False)
             return False
-        packed = self._decisions()
-        kept = bool((int(packed[pos >> 3]) >> (7 - (pos & 7))) & 1)
+        if local.decisions_key != self.epoch:
+            self._decisions()
+        kept = bool((local.decisions_mv[pos >> 3] >> (7 - (pos & 7))) & 1)
         self._count(sample, kept, True)
         return kept
 
