@@ -169,8 +169,9 @@ def _resolve_runs(
 def build_uid_index(workdir: str | Path, dest: str | Path | None = None) -> Path:
     """Build the index of a work directory's side-cars (atomically) and return its folder.
 
-    Memory while building: about 40 bytes per pool row plus the match sets; the index is
-    written once and only memory-mapped afterwards.
+    Memory while building: the side-cars' uid, uid_hash and entry_ids columns plus their sort
+    order (tens of bytes per pool row); the index is written once and only memory-mapped
+    afterwards.
     """
     dest = Path(dest) if dest is not None else default_index_dir(workdir)
     if (dest / "index.json").exists():
