@@ -242,12 +242,13 @@ def _fmix64(h: int) -> int:
     return h ^ (h >> 33)
 
 
-def uid_hash_one(uid: str, scratch: np.ndarray | None = None) -> int:
+def uid_hash_one(uid: str, scratch: np.ndarray | None = None, native: bool | None = None) -> int:
     """``uid_hash`` of one uid as a Python int (:func:`metacurate.pool.uid.uid_hash` for a
     single string, without building Arrow arrays; the tests hold both equal). FNV-1a runs in
-    the native kernel when it is built (``scratch``: a reusable 1-element uint64 array)."""
+    the native kernel when it is built (``scratch``: a reusable 1-element uint64 array;
+    ``native``: whether to use the kernel, decided once by the caller, default: ask)."""
     data = uid.encode("utf-8")
-    if native_available():
+    if native_available() if native is None else native:
         state = scratch if scratch is not None else np.empty(1, np.uint64)
         state[0] = FNV_BASIS
         _native.fnv1a(struct.pack("<ii", 0, len(data)), False, data, None, 0, 1, state)
@@ -290,6 +291,7 @@ class UidIndex:
         self._mv_uid_off = memoryview(self._uid_offsets)
         self._mv_uid_data = memoryview(self._uid_data) if len(self._uid_data) else memoryview(b"")
         self._scratch = np.empty(1, np.uint64)  # for the native hash of one uid
+        self._native = native_available()  # asked once: it reads the environment
         self._mv_ambiguous = memoryview(self._ambiguous) if len(self._ambiguous) else None
 
     def __len__(self) -> int:
@@ -312,7 +314,7 @@ class UidIndex:
     def position(self, uid: str) -> int:
         """The index row of one uid, -1 when it is not a pool row."""
         want = uid.encode("utf-8")
-        h = uid_hash_one(uid, self._scratch)
+        h = uid_hash_one(uid, self._scratch, self._native)
         table = self._mv_hash
         j, n = bisect.bisect_left(table, h), len(table)
         while j < n and table[j] == h:  # one step, or a few on a hash collision
