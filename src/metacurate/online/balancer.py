@@ -364,8 +364,19 @@ class OnlineBalancer:
     def _count(self, sample: Mapping[str, Any], kept: bool, known: bool) -> None:
         """Add one decided sample to its shard's tally."""
         local = self._local if self._local is not None else self._state()
-        shard = str(sample.get("__url__", ""))
-        self._write(local.tallies.add(shard, self.epoch, 1, int(kept), int(not known)))
+        shard = sample.get("__url__", "")
+        tally, totals = local.tallies.current, local.tallies.epochs.get(self.epoch)
+        if tally is not None and tally.shard == shard and tally.epoch == self.epoch:
+            tally.seen += 1  # the usual case, inlined: one more sample of the same shard
+            totals["seen"] += 1
+            if kept:
+                tally.kept += 1
+                totals["kept"] += 1
+            if not known:
+                tally.unknown += 1
+                totals["unknown"] += 1
+            return
+        self._write(local.tallies.add(str(shard), self.epoch, 1, int(kept), int(not known)))
 
     def _count_chunk(
         self, chunk: Sequence[Mapping[str, Any]], keep: np.ndarray, known: np.ndarray
