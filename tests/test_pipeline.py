@@ -272,7 +272,9 @@ def test_nesting_target_size_and_seed(tmp_path, pool_file):
     everything = balance_workdir(str(work), out=str(tmp_path / "all"), t=1e12, seed=1)
     assert everything["curated_rows"] == stats["rows_matched"]
     n = stats["rows_matched"] // 3
-    m = balance_workdir(str(work), out=str(tmp_path / "n"), target_size=n, seed=1)
+    m = balance_workdir(
+        str(work), out=str(tmp_path / "n"), target_size=n, seed=1, allow_t_below_1=True
+    )
     assert abs(m["curated_rows"] - n) <= 0.005 * n
     assert m["target_realised"] == m["curated_rows"]
     ts = balance_workdir(str(work), out=str(tmp_path / "ts"), tail_share=0.5, seed=1)

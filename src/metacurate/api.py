@@ -18,6 +18,7 @@ from metacurate.engine import Checkpoint, Engine, open_engine
 from metacurate.errors import MetacurateError
 from metacurate.files import write_json
 from metacurate.kernel import require_native
+from metacurate.lock import output_locks
 from metacurate.match.driver import run_match
 from metacurate.metadata import Metadata, as_metadata
 from metacurate.workdir import Workdir
@@ -84,11 +85,12 @@ def match_pool(
     _need(cfg, "pool", "workdir")
     cfg.check()
     require_native()
-    engine = open_engine(cfg.engine, checkpoint)
-    try:
-        return _run_match(cfg, md, engine)
-    finally:
-        engine.close()
+    with output_locks(cfg.workdir):
+        engine = open_engine(cfg.engine, checkpoint)
+        try:
+            return _run_match(cfg, md, engine)
+        finally:
+            engine.close()
 
 
 def balance_workdir(
@@ -110,11 +112,12 @@ def balance_workdir(
         raise ConfigError("t", "give exactly one of t, target_size, tail_share")
     cfg.check()
     require_native()
-    engine = open_engine(cfg.engine, checkpoint)
-    try:
-        return run_balance(cfg, engine)
-    finally:
-        engine.close()
+    with output_locks(cfg.workdir, cfg.out):
+        engine = open_engine(cfg.engine, checkpoint)
+        try:
+            return run_balance(cfg, engine)
+        finally:
+            engine.close()
 
 
 def curate(
@@ -147,18 +150,19 @@ def run_curate(
         cfg = replace(cfg, balance=BalanceConfig())  # check() names the missing option
     cfg.check()
     require_native()
-    engine = open_engine(cfg.engine, checkpoint)
-    try:
-        stats = _run_match(cfg, metadata, engine)
-        manifest = run_balance(cfg, engine)
-    finally:
-        engine.close()
-    manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
-    write_json(Workdir(cfg.out).manifest, manifest)
-    if report:
-        from metacurate.report import write_report
+    with output_locks(cfg.workdir, cfg.out):
+        engine = open_engine(cfg.engine, checkpoint)
+        try:
+            stats = _run_match(cfg, metadata, engine)
+            manifest = run_balance(cfg, engine)
+        finally:
+            engine.close()
+        manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
+        write_json(Workdir(cfg.out).manifest, manifest)
+        if report:
+            from metacurate.report import write_report
 
-        write_report(cfg.out)
+            write_report(cfg.out)
     return manifest
 
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from metacurate._version import __version__
@@ -23,7 +24,7 @@ from metacurate.config import (
     MatchConfig,
     RunConfig,
 )
-from metacurate.errors import MetacurateError
+from metacurate.errors import EnvironmentFault, MetacurateError
 from metacurate.summary import print_manifest, print_stats
 
 EXAMPLES = {
@@ -32,7 +33,7 @@ EXAMPLES = {
     "  metacurate balance work/ --out to-download/ --t 20000 --success-rate 0.8\n"
     "  metacurate balance work/ --out final/ --t 20000 --available shards/",
     "curate": "metacurate curate laion/*.parquet --metadata metadata.json --t 20000 --out out/\n"
-    "  metacurate curate cc3m.tsv --columns caption,url --target-size 5000 --out out/",
+    "  metacurate curate cc3m.tsv --columns caption,url --target-size 10000 --out out/",
     "demo": "metacurate demo --out metacurate-demo/",
 }
 
@@ -124,6 +125,11 @@ def add_balance_arguments(p: argparse.ArgumentParser) -> None:
         "text, chosen by a hash of seed and uid, goes through the keep rule",
     )
     p.add_argument(
+        "--allow-t-below-1",
+        action="store_true",
+        help="let --target-size choose t < 1 (sub-samples entries seen only once)",
+    )
+    p.add_argument(
         "--available",
         metavar="DIR",
         help="img2dataset output folder: re-count entries over the rows it downloaded and "
@@ -164,6 +170,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             seed=args.seed,
             epoch=args.epoch,
             image_column=args.image_column,
+            allow_t_below_1=args.allow_t_below_1,
             available=getattr(args, "available", None),
             success_rate=getattr(args, "success_rate", None),
         )
@@ -247,7 +254,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(cfg)
     cfg.check()
-    sample = make_sample(out / "sample" / "demo_pool.parquet", metadata)
+    # beside OUT, not inside it: an output folder never holds its own inputs
+    sample = make_sample(out.with_name(out.name + "-sample") / "demo_pool.parquet", metadata)
     print(f"sample: {sample} (20,000 synthetic captions generated from the built-in metadata)")
     print(f"metadata: {metadata.name}, {len(metadata):,} entries. {DEFAULT_METADATA_NOTE}")
     from dataclasses import replace
@@ -351,13 +359,25 @@ def register_demo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"metacurate: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.showwarning = _warning_line  # one line per warning, no source location
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"metacurate: error: {exc.for_flag()}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, like cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # the disk, the output folder, permissions: not a bug
+        print(f"metacurate: error: {EnvironmentFault.from_oserror(exc)}", file=sys.stderr)
         return 2
     except MetacurateError as exc:
         print(f"metacurate: error: {exc}", file=sys.stderr)

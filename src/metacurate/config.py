@@ -72,6 +72,7 @@ class BalanceConfig:
     seed: int = 0
     epoch: int | None = None  # online balancing's epoch k; None: the offline decision
     image_column: str | None = None  # several texts per image: one chosen text competes
+    allow_t_below_1: bool = False  # target_size may choose t < 1 (sub-samples entries seen once)
     available: str | None = None  # img2dataset output: re-count and balance downloaded rows
     success_rate: float | None = None  # planning: curate at t / rate before downloading
 

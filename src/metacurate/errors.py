@@ -1,9 +1,45 @@
-"""The one error type for user mistakes (bad flags, files, columns, metadata)."""
+"""Error types. ``MetacurateError`` is the one type for mistakes the user can fix; the CLI prints
+it as one line on stderr and exits with status 2. Anything else that escapes is a bug and keeps
+its traceback.
+
+Two kinds are told apart because only one of them may be skipped:
+
+- :class:`InputError`: an input file itself is unreadable (corrupt, not UTF-8, missing column).
+  ``--skip-bad-files`` records it and goes on; it is retried by the next run.
+- :class:`EnvironmentFault`: the run's surroundings failed (the output folder, the disk, memory,
+  a killed worker). It always stops the run; the message names the path and the fix.
+"""
+
+from __future__ import annotations
+
+import errno
 
 
 class MetacurateError(Exception):
-    """A mistake the user can fix; the message says what, where and how.
+    """A mistake the user can fix; the message says what, where and how."""
 
-    The CLI prints it as one line on stderr and exits with status 2. Anything else that
-    escapes is a bug and keeps its traceback.
-    """
+
+class InputError(MetacurateError):
+    """An input file cannot be read as a pool file (skippable with ``--skip-bad-files``)."""
+
+
+class EnvironmentFault(MetacurateError):
+    """The output folder, disk, memory or a worker failed; never skipped."""
+
+    @classmethod
+    def from_oserror(cls, exc: OSError, doing: str = "writing") -> EnvironmentFault:
+        """One line naming the path and what to do for the usual causes."""
+        path = exc.filename or "the output folder"
+        fixes = {
+            errno.ENOSPC: "no space left on the device: free space or use another --out",
+            errno.EDQUOT: "disk quota exceeded: free space or use another --out",
+            errno.EROFS: "the file system is read-only: use a writable --out",
+            errno.EACCES: "permission denied: use a folder you can write, or fix permissions",
+            errno.EPERM: "operation not permitted (immutable or protected file): use another --out",
+            errno.ENOTDIR: "a path component is a file, not a folder: pass a folder as --out",
+            errno.EISDIR: "a folder is in the way of a file: remove it or use another --out",
+            errno.ENOMEM: "out of memory: use fewer --workers or a smaller --batch-rows",
+            errno.EMFILE: "too many open files: use fewer --workers or raise 'ulimit -n'",
+        }
+        fix = fixes.get(exc.errno or -1, exc.strerror or str(exc))
+        return cls(f"{path}: error while {doing}: {fix}")

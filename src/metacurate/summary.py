@@ -41,6 +41,10 @@ def print_manifest(m: dict, as_json: bool) -> None:
         f"sum_e min(count, t) = {m['sum_min_count_t']:,.1f})"
     )
     print(f"                    {m['expected_note']}")
+    if m.get("metadata_note"):
+        print(f"metadata:           {m['metadata_note']}")
+    for skipped in m.get("skipped_inputs", []):
+        print(f"skipped input:      {skipped['error']} (retried by the next run)")
     _print_download(m)
 
 

@@ -71,6 +71,10 @@ class Workdir:
     def done(self, task_id: str) -> Path:
         return self.matches / f"{task_id}.done.json"
 
+    def skipped(self, task_id: str) -> Path:
+        """An input skipped as unreadable (``skip_bad_files``): not a finished task."""
+        return self.matches / f"{task_id}.skipped.json"
+
     # balance stage, per task
     def selection(self, task_id: str) -> Path:
         return self.balance / f"{task_id}.select.parquet"
@@ -98,6 +102,8 @@ def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:
     for suffix in (".gz", ".parquet", ".jsonl", ".json", ".csv", ".tsv", ".tar"):
         stem = stem.removesuffix(suffix)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:60]
+    if safe.startswith(("_", ".")):  # readers of a folder (pyarrow, pandas) skip such names
+        safe = "f" + safe
     part = f"-rg{row_groups[0]}-{row_groups[1]}" if row_groups else ""
     return f"{safe}-{hashlib.sha1(path.encode('utf-8')).hexdigest()[:10]}{part}"
 

@@ -15,7 +15,8 @@ import metacurate
 from metacurate.demo import make_sample
 from metacurate.explain import Explainer
 from metacurate.metadata import load_default_metadata
-from metacurate.report.stats import load_run, sample_rows
+from metacurate.report.samples import sample_rows
+from metacurate.report.stats import load_run
 
 REPO = Path(__file__).resolve().parents[2]
 

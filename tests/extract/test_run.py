@@ -242,9 +242,10 @@ def test_user_errors(tmp_path: Path) -> None:
     with pytest.raises(MetacurateError, match="--shard-rows"):
         extract([warc], tmp_path / "out", shard_rows=0)
     extract([warc], tmp_path / "out", progress=False)
-    with pytest.raises(MetacurateError, match="--overwrite"):
+    with pytest.raises(MetacurateError, match="--force"):
         extract([warc], tmp_path / "out", progress=False)
-    extract([warc], tmp_path / "out", overwrite=True, progress=False)
+    extract([warc], tmp_path / "out", force=True, progress=False)
+    extract([warc], tmp_path / "out", overwrite=True, progress=False)  # the old name
 
 
 def test_cli_register_and_handler(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -265,4 +266,40 @@ def test_cli_register_and_handler(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert json.loads(capsys.readouterr().out)["shard_rows"] == 100_000
     assert not (tmp_path / "o3").exists()
     help_text = parser._subparsers._group_actions[0].choices["extract"].format_help()  # type: ignore[union-attr]
-    assert "example:" in help_text
+    assert "examples:" in help_text
+
+
+def test_workers_give_the_same_output(tmp_path: Path) -> None:
+    """Files parsed by 1 or 3 processes: same shards byte for byte and same stats (the
+    shared logo of every page is a duplicate across files, first file wins)."""
+    warcs = [write_warc(tmp_path / f"w{i}.warc.gz", sample_records(2 + i)) for i in range(4)]
+    one = extract(warcs, tmp_path / "one", shard_rows=4, progress=False)
+    three = extract(warcs, tmp_path / "three", shard_rows=4, progress=False, workers=3)
+    assert one == three
+    assert one["total"]["duplicates"] > 0 and one["rows"] == one["total"]["kept"]
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "three").iterdir())
+    assert ".extract-parts" not in names
+    for name in names:
+        a, b = (tmp_path / d / name for d in ("one", "three"))
+        assert a.read_bytes() == b.read_bytes(), name
+    rows = read_rows(tmp_path / "one")
+    assert len({(r["url"], r["text"]) for r in rows}) == len(rows)
+    with pytest.raises(MetacurateError, match="--workers 0"):
+        extract(warcs, tmp_path / "zero", workers=0)
+
+
+def test_cli_force_workers_and_old_overwrite_name(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser(prog="metacurate")
+    register(parser.add_subparsers(dest="command"))
+    warc = write_warc(tmp_path / "c.warc.gz", sample_records(2))
+    out = str(tmp_path / "o")
+    args = parser.parse_args(["extract", str(warc), "--out", out, "--workers", "2"])
+    assert args.workers == 2 and args.func(args) == 0
+    with pytest.raises(MetacurateError, match="--force"):
+        args.func(parser.parse_args(["extract", str(warc), "--out", out]))
+    for flag in ("--force", "--overwrite"):
+        args = parser.parse_args(["extract", str(warc), "--out", out, flag])
+        assert args.force and args.func(args) == 0
+    helptext = parser._subparsers._group_actions[0].choices["extract"].format_help()
+    assert "--force" in helptext and "--workers" in helptext and "--overwrite" not in helptext

@@ -176,3 +176,27 @@ def test_dry_run_prints_config(tmp_path: Path, capsys) -> None:
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["wordnet"] is False and cfg["min_pmi"] == 30.0 and cfg["min_title_views"] == 70
     assert not out.exists()
+
+
+def test_build_out_creates_its_folder(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "new" / "dir" / "m.json"
+    assert main(["metadata", "build", "--out", str(out), "--no-wordnet"]) == 0
+    assert json.loads(out.read_text()) == [str(i) for i in range(100)]
+    assert (out.parent / "m.sources.json").exists()
+    (tmp_path / "file").write_text("x")
+    capsys.readouterr()
+    rc = main(["metadata", "build", "--out", str(tmp_path / "file" / "m.json"), "--no-wordnet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot create its folder" in err and "--out" in err
+
+
+def test_metadata_help_texts(capsys) -> None:
+    for sub in ("build", "info", "diff"):
+        with pytest.raises(SystemExit):
+            main(["metadata", sub, "--help"])
+        text = capsys.readouterr().out
+        assert "examples:" in text
+    with pytest.raises(SystemExit):
+        main(["metadata", "diff", "--help"])
+    text = capsys.readouterr().out
+    assert "the old list" in text and "the new list" in text and "in B only" in text

@@ -136,7 +136,15 @@ def test_target_size_and_tail_share_per_epoch(workdir, samples, tmp_path):
     b = OnlineBalancer(workdir, target_size=1000, seed=SEED)
     for k in (0, 1):
         out = tmp_path / f"ts{k}"
-        flags = ("--target-size", "1000", "--seed", str(SEED), "--epoch", str(k))
+        flags = (
+            "--target-size",
+            "1000",
+            "--seed",
+            str(SEED),
+            "--epoch",
+            str(k),
+            "--allow-t-below-1",
+        )
         keys = cli_keys(workdir, out, *flags)
         b.set_epoch(k)
         assert b.t == read_json(out / "manifest.json")["t"]

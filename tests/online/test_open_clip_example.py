@@ -41,4 +41,6 @@ def test_open_clip_trains_on_online_balanced_shards(workdir, shards, tmp_path):
         assert all(math.isfinite(x) for x in run["losses"])
         assert run["losses"][0] == pytest.approx(math.log(16), rel=0.5)  # random init
         assert read_epoch_log(log, epoch)["kept"] >= 3 * 16
-    assert result["epochs"][0]["keys"] != result["epochs"][1]["keys"]
+    # the epochs' balanced sets differ (the first 48 kept samples may still coincide when
+    # almost every sample is tail, as with the cased built-in metadata)
+    assert offline_keys(workdir, T, SEED, 0) != offline_keys(workdir, T, SEED, 1)

@@ -61,7 +61,17 @@ def test_one_text_per_image_each_epoch_equals_offline(image_pool, tmp_path):
 def test_target_size_with_image_column(image_pool, tmp_path):
     work, samples, _ = image_pool
     b = OnlineBalancer(work, target_size=500, seed=SEED, image_column="image", epoch=1)
-    flags = ("--target-size", "500", "--seed", str(SEED), "--epoch", "1", "--image-column", "image")
+    flags = (
+        "--target-size",
+        "500",
+        "--seed",
+        str(SEED),
+        "--epoch",
+        "1",
+        "--image-column",
+        "image",
+        "--allow-t-below-1",
+    )
     keys = cli_keys(work, tmp_path / "ts", *flags)
     assert b.t == read_json(tmp_path / "ts" / "manifest.json")["t"]
     assert {s["__key__"] for s in b.filter(samples)} == keys

@@ -21,7 +21,8 @@ def test_auto_detect_common_layouts():
     cc3m = _schema("caption", "url")
     assert resolve_columns(cc3m) == Columns(text="caption", url="url", uid=None)
     wds = _schema("__key__", "text", "url", "key")
-    assert resolve_columns(wds) == Columns(text="text", url="url", uid="key")
+    # img2dataset's per-run key and WebDataset's __key__ are never taken as the uid (issue 11)
+    assert resolve_columns(wds) == Columns(text="text", url="url", uid=None)
 
 
 def test_exact_match_beats_case_insensitive_and_order():

@@ -99,7 +99,7 @@ def test_webdataset_columns(tmp_path):
     assert js.column("text").to_pylist() == js.column("caption").to_pylist()
     assert all(t == pa.string() for t in js.schema.types)
     cols = resolve_columns(js.schema)
-    assert (cols.text, cols.url, cols.uid) == ("text", "url", "key")
+    assert (cols.text, cols.url, cols.uid) == ("text", "url", None)  # per-run keys: no uid
 
 
 def test_webdataset_keys_options_and_missing_members(tmp_path):

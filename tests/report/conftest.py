@@ -16,6 +16,7 @@ from tests.conftest import shared_dir
 
 SECTION_IDS = (
     "summary",
+    "explore",
     "ranked-counts",
     "cumulative",
     "matches-per-caption",
@@ -53,6 +54,7 @@ class Dom(HTMLParser):
         self.derived: dict[str, dict] = {}
         self.links: list[tuple[str, str, str]] = []  # (tag, attribute, value)
         self.tags: set[str] = set()
+        self.scripts: list[dict[str, str]] = []  # attributes of every <script>
         self._open: list[dict] = []
         self.feed(text)
         self.close()
@@ -60,6 +62,8 @@ class Dom(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         self.tags.add(tag)
+        if tag == "script":
+            self.scripts.append(a)
         if "id" in a:
             self.ids.append(a["id"])
         for name in ("src", "href", "srcset", "action", "poster", "data"):

@@ -15,6 +15,7 @@ from metacurate.demo import make_sample
 from metacurate.metadata import Metadata
 from metacurate.report import load_run, write_report
 from metacurate.report import stats as S
+from metacurate.report.samples import locate
 from tests.report.conftest import SECTION_IDS, Dom, lookup
 from tests.report.synth import make_synthetic_run
 
@@ -29,7 +30,9 @@ def check_page(text: str, manifest: dict | None) -> Dom:
     assert len(dom.ids) == len(set(dom.ids))
     for tag, attr, value in dom.links:
         assert value.startswith(("data:", "#")), (tag, attr, value[:80])
-    assert not {"script", "link", "iframe", "object", "embed"} & dom.tags
+    assert not {"link", "iframe", "object", "embed"} & dom.tags
+    # two scripts, both inline: the explorer's data (JSON) and its code
+    assert dom.scripts == [{"type": "application/json", "id": "explore-data"}, {}]
     if manifest is not None:
         for key in (
             "pool_rows",
@@ -68,7 +71,7 @@ def test_report_of_a_real_run(run_dir):
     assert path == run_dir / "report.html"
     text = path.read_text(encoding="utf-8")
     check_page(text, manifest)
-    assert path.stat().st_size < 1 * MB
+    assert path.stat().st_size < 2 * MB  # about 1.2 MB: 20,000 entries and 4,000 captions
     print(
         f"report of {manifest['pool_rows']:,} rows: {path.stat().st_size:,} bytes, {seconds:.2f} s"
     )
@@ -175,7 +178,8 @@ def test_report_size_does_not_grow_with_rows(tmp_path):
     manifest = json.loads((big / "manifest.json").read_text())
     dom = check_page(text, None)
     assert int(dom.keyed["pool_rows"]["value"]) == 10_000_000 == manifest["pool_rows"]
-    assert "&lt;script&gt;" in text and "<script>" not in text
+    assert "&lt;script&gt;" in text and "<script>alert" not in text
+    assert "\\u003cscript\\u003ealert" in text  # in the explorer's JSON, escaped
     assert seconds < 20
 
 
@@ -191,5 +195,5 @@ def test_report_size_does_not_grow_with_rows(tmp_path):
     ],
 )
 def test_locate_marks_the_matched_entry(text, entry, shown):
-    span = S.locate(text, entry)
+    span = locate(text, entry)
     assert (None if span is None else text[span[0] : span[1]]) == shown

@@ -9,6 +9,7 @@ import json
 import sys
 import time
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -16,11 +17,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from metacurate.balance.rule import entry_probs
+from metacurate.balance.keyed_hash import HASH_VERSION
+from metacurate.balance.rule import EXPECTED_SIZE_NOTE, entry_probs, sum_min_count_t
 from metacurate.balance.select import choose_one_per_image, pick_scores
 from metacurate.balance.task import BalanceSpec, BalanceTask, balance_task
-from metacurate.balance.threshold import row_threshold, t_for_tail_share, t_for_target_size
-from metacurate.config import BalanceConfig, RunConfig
+from metacurate.balance.threshold import (
+    row_threshold,
+    t_for_tail_share,
+    t_for_target_size,
+    tail_share,
+)
+from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
 from metacurate.download.available import Availability, availability
 from metacurate.download.plan import download_fields, plan_download
@@ -84,6 +91,14 @@ def choose_t(
             tau[~pq.read_table(select).column("selected").to_numpy()] = np.inf
         thresholds.append(tau)
     t, size = t_for_target_size(thresholds, cfg.target_size)
+    if t < 1 and not cfg.allow_t_below_1:
+        at_one = sum(int(np.count_nonzero(tau <= 1.0)) for tau in thresholds)
+        raise ConfigError(
+            "target_size",
+            f"{cfg.target_size:,} rows needs t = {t:.3g} < 1, which sub-samples even entries "
+            f"seen once (the tail); t = 1 keeps {at_one:,} rows. Ask for at least {at_one:,}, "
+            "or allow it explicitly (allow_t_below_1, --allow-t-below-1)",
+        )
     return t, {"t_from": "target_size", "target_size": cfg.target_size, "target_realised": size}
 
 
@@ -164,6 +179,18 @@ def _record_digest(wd: Workdir, task_id: str) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _written_here(out: Workdir, path: Path) -> bool:
+    """True for a curated file a balance task wrote (its record, or its self-describing
+    footer); a user's own file in ``curated/`` is never deleted."""
+    if out.balance_done(path.stem).exists():
+        return True
+    try:
+        kv = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return False
+    return b"metacurate.format_version" in kv and b"metacurate.t" in kv
+
+
 def _is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
     path = out.balance_done(task.task_id)
     if not path.exists():
@@ -215,7 +242,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     out.curated.mkdir(parents=True, exist_ok=True)
     current = {task.task_id for task in tasks if _is_current(out, task, spec)}
     for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
-        if old.stem not in current:
+        if old.stem not in current and _written_here(out, old):
             old.unlink()
     todo = [task for task in tasks if task.task_id not in current]
     show = sys.stderr.isatty() if config.engine.progress is None else config.engine.progress
@@ -223,8 +250,14 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         for _ in engine.map(partial(balance_task, spec=spec), todo):
             bar.update(1)
     records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
+    numbers = {
+        "hash_version": HASH_VERSION,
+        "tail_share": tail_share(counts, t),
+        "sum_min_count_t": sum_min_count_t(counts, t),
+        "expected_note": EXPECTED_SIZE_NOTE,
+    }
     manifest = build_manifest(
-        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids
+        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids, numbers
     )
     manifest.update(download_fields(avail, how.get("download_plan"), wd, out, len(counts)))
     manifest["seconds"] = round(time.perf_counter() - started, 3)
@@ -234,7 +267,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
 
 def _merge_tasks(
     out: Workdir, tasks: list[BalanceTask], spec: BalanceSpec, counts_table: pa.Table
-) -> tuple[list[dict], list, bool]:
+) -> tuple[list[dict], list, tuple[bool, int]]:
     """Sum the tasks' records into ``curated_entry_counts.parquet`` and ``uids.npy``."""
     counts = counts_table.column("count").to_numpy()
     records = [read_json(out.balance_done(task.task_id)) for task in tasks]
@@ -243,7 +276,7 @@ def _merge_tasks(
         (pq.read_table(out.curated_partial_counts(task.task_id)) for task in tasks),
     )
     curated_files = [out.curated_file(task.task_id) for task in tasks]
-    wrote_uids = write_datacomp_uids(out.uids, curated_files)
+    wrote_uids, duplicate_uids = write_datacomp_uids(out.uids, curated_files)
     kv_extra = {"t": repr(spec.t), "seed": str(spec.seed)}
     if spec.epoch is not None:
         kv_extra["epoch"] = str(spec.epoch)
@@ -260,4 +293,4 @@ def _merge_tasks(
         ),
         artifact_metadata(spec.metadata_hash, spec.mode, **kv_extra),
     )
-    return records, curated_files, wrote_uids
+    return records, curated_files, (wrote_uids, duplicate_uids)

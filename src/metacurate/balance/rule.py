@@ -21,6 +21,7 @@ from metacurate.balance.keyed_hash import _as_u64, _key, _row_keys, _uniform_fro
 from metacurate.errors import MetacurateError
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
+from metacurate.kernel.tables import kernel_call
 
 EXPECTED_SIZE_NOTE = (
     "expected size = sum over rows of 1 - prod_{e in M}(1 - p_e), not sum_e min(count, t): "
@@ -190,11 +191,13 @@ def _keep_mask_flat(
 ) -> np.ndarray:
     if native_available():  # the same formula in C, without per-match temporaries
         return np.frombuffer(
-            _native.keep_mask(
+            kernel_call(
+                "keep_mask",
+                _native.keep_mask,
                 np.ascontiguousarray(offsets, dtype=np.int64),
                 np.ascontiguousarray(values, dtype=np.int32),
                 np.ascontiguousarray(uid_hash, dtype=np.uint64),
-                p,
+                np.ascontiguousarray(p, dtype=np.float64),
                 _key(seed, epoch),
             ),
             dtype=np.bool_,
@@ -212,7 +215,9 @@ def _row_sums(offsets: np.ndarray, values: np.ndarray, table: np.ndarray) -> np.
     order in C and numpy, so both give the same bits."""
     if native_available():
         return np.frombuffer(
-            _native.row_sums(
+            kernel_call(
+                "keep_prob",
+                _native.row_sums,
                 np.ascontiguousarray(offsets, dtype=np.int64),
                 np.ascontiguousarray(values, dtype=np.int32),
                 np.ascontiguousarray(table, dtype=np.float64),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from multiprocessing import get_context
 from typing import TypeVar
+
+from metacurate.errors import EnvironmentFault
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,6 +39,42 @@ def bounded_map(
                 pending.add(submit(nxt))
 
 
+#: Resident memory a spawned worker needs beyond the shared, memory-mapped index (measured
+#: 300-380 MB with the default batch size; see docs/performance.md).
+WORKER_BYTES = 400 * 2**20
+
+
+def capped_workers(workers: int, tasks: int) -> int:
+    """``workers``, at most one per task and at most what the available memory holds."""
+    n = min(workers, tasks)
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):  # pragma: no cover - not Linux
+        return n
+    fits = max(1, int(available // WORKER_BYTES))
+    if n > fits:
+        print(
+            f"metacurate: --workers {workers} capped at {fits}: {available / 2**30:.1f} GiB "
+            f"of memory available, about {WORKER_BYTES // 2**20} MiB per worker",
+            file=sys.stderr,
+        )
+        return fits
+    return n
+
+
+def die_with_parent() -> None:
+    """Worker initializer: on Linux, ask the kernel to SIGKILL this worker when the driver
+    dies (a killed driver leaves no workers writing into its output folder)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: nothing to do
+            pass
+        if os.getppid() == 1:  # the driver died before we got here
+            os._exit(1)
+
+
 class LocalEngine:
     """Runs tasks in this process (one worker) or in spawned processes, started once per
     command and reused by every stage. Spawned, not forked: forked thread pools of Arrow (and
@@ -49,16 +92,28 @@ class LocalEngine:
             for item in items:
                 yield fn(item)
             return
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        if self._pool is None:  # never more processes than tasks, or than memory holds
+            self._pool = ProcessPoolExecutor(
+                capped_workers(self.workers, len(items)),
+                mp_context=get_context("spawn"),
+                initializer=die_with_parent,
+            )
         pool = self._pool
-        for fut in bounded_map(
-            lambda item: pool.submit(fn, item),
-            lambda pending: wait(pending, return_when=FIRST_COMPLETED),
-            items,
-            2 * self.workers,
-        ):
-            yield fut.result()
+        try:
+            for fut in bounded_map(
+                lambda item: pool.submit(fn, item),
+                lambda pending: wait(pending, return_when=FIRST_COMPLETED),
+                items,
+                2 * self.workers,
+            ):
+                yield fut.result()
+        except BrokenProcessPool:
+            self._pool = None
+            raise EnvironmentFault(
+                "a worker process died without a word (killed by the out-of-memory killer, or "
+                "a signal); rerun with fewer --workers or a smaller --batch-rows: finished "
+                "tasks are kept"
+            ) from None
 
     def close(self) -> None:
         if self._pool is not None:

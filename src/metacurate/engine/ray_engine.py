@@ -6,6 +6,7 @@ Plain tasks, not Ray Data actor pools: pools that take every CPU deadlock on sma
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TypeVar
@@ -38,10 +39,19 @@ class RayEngine:
         self.checkpoint = checkpoint
         self._started_here = False
         if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            try:
+                if address:
+                    _probe(address)
+                    ray.init(address=address, log_to_driver=False)
+                else:
+                    ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise MetacurateError(
+                    f"--ray-address {address or '(local)'}: cannot connect to a Ray cluster "
+                    f"({first}); start one with 'ray start --head', or leave out "
+                    "--ray-address to start a local one"
+                ) from None
             self._started_here = True
         self._remote = ray.remote(num_cpus=1, max_retries=2)(_call)
 
@@ -60,7 +70,7 @@ class RayEngine:
             except ray.exceptions.RayTaskError as exc:
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, MetacurateError):  # a user mistake, not a bug
-                    raise MetacurateError(str(cause)) from None
+                    raise type(cause)(str(cause)) from None
                 raise
 
     def close(self) -> None:
@@ -72,3 +82,14 @@ class RayEngine:
 def _wait(ray, pending: set) -> tuple[set, set]:
     done, rest = ray.wait(list(pending), num_returns=1)
     return set(done), set(rest)
+
+
+def _probe(address: str) -> None:
+    """Fail fast (5 s) when ``host:port`` answers nothing; Ray itself retries for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: Ray's own lookup fails fast
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc.strerror or exc})") from None

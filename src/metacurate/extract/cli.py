@@ -12,9 +12,10 @@ from typing import Any
 from metacurate.extract.run import DEFAULT_SHARD_ROWS, STATS_FILE, ExtractConfig, run_extract
 
 EPILOG = f"""\
-example:
-  metacurate extract CC-MAIN-*.warc.gz --out pool/ --shard-rows 100000 --lid
+examples:
+  metacurate extract CC-MAIN-*.warc.gz --out pool/ --shard-rows 100000 --lid --workers 4
   metacurate extract https://data.commoncrawl.org/crawl-data/.../x.warc.wat.gz --out pool/
+  metacurate extract more.warc.gz --out pool/ --force     # replace pool/'s earlier output
 
 Writes pool/part-00000.parquet ... (uid, url, text, text_source, page_url, warc_file,
 record_offset[, lang]) and pool/{STATS_FILE}; `metacurate curate pool/` reads the shards.
@@ -47,7 +48,17 @@ def register(subparsers: Any) -> None:
         "--lid", action="store_true", help="add a `lang` column (py3langid, offline)"
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace earlier extract output in --out"
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes parsing input files at once; the output is the same for any N (default 1)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace earlier extract output in --out"
+    )
+    parser.add_argument(  # the old name, still accepted
+        "--overwrite", action="store_true", dest="force", help=argparse.SUPPRESS
     )
     parser.add_argument("--json", action="store_true", help="print the stats as JSON")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
@@ -61,7 +72,8 @@ def handle(args: argparse.Namespace) -> int:
         out_dir=args.out,
         shard_rows=args.shard_rows,
         lid=args.lid,
-        overwrite=args.overwrite,
+        force=args.force,
+        workers=args.workers,
     )
     config.validate()
     if args.dry_run:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+import shutil
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,9 @@ FORMAT_VERSION = 1
 STATS_FILE = "_extract_stats.json"
 SHARD_PATTERN = "part-{:05d}.parquet"
 DEFAULT_SHARD_ROWS = 100_000
+#: Per-input temporary files (a file's pairs before the run-wide dedup), removed at the end.
+PARTS_DIR = ".extract-parts"
+_PART_BATCH = 65_536
 
 #: Counters every per-file stats block has (all add up across files).
 COUNTERS = (
@@ -81,7 +87,8 @@ class ExtractConfig:
     out_dir: str
     shard_rows: int = DEFAULT_SHARD_ROWS
     lid: bool = False
-    overwrite: bool = False
+    force: bool = False
+    workers: int = 1
 
     def validate(self) -> None:
         """Raise MetacurateError for flags or inputs that cannot work."""
@@ -89,6 +96,8 @@ class ExtractConfig:
             raise MetacurateError("extract: no input files; pass WARC/WAT paths or URLs")
         if self.shard_rows < 1:
             raise MetacurateError(f"--shard-rows {self.shard_rows}: must be a positive row count")
+        if self.workers < 1:
+            raise MetacurateError(f"--workers {self.workers}: must be at least 1")
         for source in self.files:
             check_source(source)
         out = Path(self.out_dir)
@@ -195,7 +204,7 @@ def merge_stats(blocks: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def _prepare_out_dir(out: Path, overwrite: bool) -> None:
+def _prepare_out_dir(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     ours = sorted(
         p
@@ -203,13 +212,14 @@ def _prepare_out_dir(out: Path, overwrite: bool) -> None:
         if p.name == STATS_FILE
         or (p.name.startswith(("part-", ".part-")) and p.name.endswith((".parquet", ".tmp")))
     )
-    if ours and not overwrite:
+    if ours and not force:
         raise MetacurateError(
             f"--out {out}: already holds extract output ({ours[0].name}); "
-            "pick an empty directory or pass --overwrite"
+            "pick an empty directory or pass --force"
         )
     for path in ours:
         path.unlink()
+    shutil.rmtree(out / PARTS_DIR, ignore_errors=True)  # left by a killed run
 
 
 def _progress(source: str, enabled: bool):  # type: ignore[no-untyped-def]
@@ -276,68 +286,135 @@ def extract(
     out_dir: str | os.PathLike[str],
     shard_rows: int = DEFAULT_SHARD_ROWS,
     lid: bool = False,
-    overwrite: bool = False,
+    force: bool = False,
     progress: bool | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Turn WARC/WAT files into Parquet shards of (uid, url, text, ...) rows in `out_dir`.
 
-    Exact (url, text) duplicates are dropped across the whole run, first one wins. Writes
-    `extract_stats.json` last and returns the same dict. `progress`: None = only on a terminal.
+    Exact (url, text) duplicates are dropped across the whole run, first one wins (in input
+    file order, so the output does not depend on ``workers``). Writes `_extract_stats.json`
+    last and returns the same dict. `progress`: None = only on a terminal. ``overwrite`` is
+    the old name of ``force``.
     """
     config = ExtractConfig(
         files=tuple(os.fspath(f) for f in files),
         out_dir=os.fspath(out_dir),
         shard_rows=int(shard_rows),
         lid=lid,
-        overwrite=overwrite,
+        force=force or overwrite,
+        workers=int(workers),
     )
     config.validate()
     return run_extract(config, progress=sys.stderr.isatty() if progress is None else progress)
 
 
-def run_extract(config: ExtractConfig, progress: bool = False) -> dict[str, Any]:
-    """`extract` for a validated config."""
-    out = Path(config.out_dir)
-    _prepare_out_dir(out, config.overwrite)
-    writer = ShardWriter(out, output_schema(config.lid), config.shard_rows)
-    tagger = LanguageTagger() if config.lid else None
-    seen: set[bytes] = set()
-    per_file: dict[str, dict[str, Any]] = {}
-    for source in config.files:
-        warc_file = source
+def _extract_part(source: str, part: str, lid: bool, progress: bool) -> dict[str, Any]:
+    """One input file's pairs (before the run-wide dedup) into the Parquet file ``part``;
+    returns its stats block. Runs in a worker process when ``workers > 1``."""
+    tagger = LanguageTagger() if lid else None
+    schema = output_schema(lid)
+    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+    with pq.ParquetWriter(part, schema, compression="zstd") as out:
 
-        def emit(pair, page_url, offset, stats, warc_file=warc_file) -> None:  # type: ignore[no-untyped-def]
-            key = hashlib.blake2b(
-                f"{pair.url}\x00{pair.text}".encode("utf-8", "surrogatepass"), digest_size=16
-            ).digest()
-            if key in seen:
-                stats.counts["duplicates"] += 1
-                return
-            seen.add(key)
-            stats.counts["kept"] += 1
+        def flush() -> None:
+            out.write_table(pa.table(columns, schema=schema))
+            for values in columns.values():
+                values.clear()
+
+        def emit(pair, page_url, offset, stats) -> None:  # type: ignore[no-untyped-def]
             row = {
                 "uid": uid_for(pair.url),
                 "url": pair.url,
                 "text": pair.text,
                 "text_source": pair.text_source,
                 "page_url": page_url,
-                "warc_file": warc_file,
+                "warc_file": source,
                 "record_offset": offset,
             }
             if tagger is not None:
                 row["lang"] = tagger(pair.text)
-            writer.add(row)
+            for name, values in columns.items():
+                values.append(row[name])
+            if len(columns["uid"]) >= _PART_BATCH:
+                flush()
 
         stats = extract_file(source, emit, progress=progress)
-        if source in per_file:  # the same file twice: keep both blocks apart
-            source = f"{source}#{len(per_file)}"
-        per_file[source] = stats.as_dict()
-    writer.close()
+        flush()
+    return stats.as_dict()
+
+
+def _parts(config: ExtractConfig, parts_dir: Path, progress: bool) -> Iterator[tuple[str, dict]]:
+    """``(part file, stats)`` for every input, in input order, extracted by ``workers``."""
+    paths = [str(parts_dir / f"{i:06d}.parquet") for i in range(len(config.files))]
+    if config.workers == 1 or len(config.files) == 1:
+        for source, part in zip(config.files, paths, strict=True):
+            yield part, _extract_part(source, part, config.lid, progress)
+        return
+    workers = min(config.workers, len(config.files))
+    context = multiprocessing.get_context("spawn")  # no fork: parsers' state stays private
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(_extract_part, source, part, config.lid, False)
+            for source, part in zip(config.files, paths, strict=True)
+        ]
+        bar = _progress(f"{len(futures)} files", progress)
+        for part, future in zip(paths, futures, strict=True):
+            yield part, future.result()
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.close()
+
+
+def _merge_part(part: str, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
+    """Add a part's rows not seen before to ``writer``: ``(kept, duplicates)``."""
+    kept = duplicates = 0
+    with pq.ParquetFile(part) as pf:
+        for batch in pf.iter_batches(batch_size=_PART_BATCH):
+            for row in batch.to_pylist():
+                key = hashlib.blake2b(
+                    f"{row['url']}\x00{row['text']}".encode("utf-8", "surrogatepass"),
+                    digest_size=16,
+                ).digest()
+                if key in seen:
+                    duplicates += 1
+                    continue
+                seen.add(key)
+                kept += 1
+                writer.add(row)
+    os.unlink(part)
+    return kept, duplicates
+
+
+def run_extract(config: ExtractConfig, progress: bool = False) -> dict[str, Any]:
+    """`extract` for a validated config: inputs are parsed by ``config.workers`` processes,
+    then joined in input order (dedup, shards), so the output is the same for any count."""
+    out = Path(config.out_dir)
+    _prepare_out_dir(out, config.force)
+    parts_dir = out / PARTS_DIR
+    parts_dir.mkdir()
+    writer = ShardWriter(out, output_schema(config.lid), config.shard_rows)
+    seen: set[bytes] = set()
+    per_file: dict[str, dict[str, Any]] = {}
+    try:
+        for source, (part, stats) in zip(
+            config.files, _parts(config, parts_dir, progress), strict=True
+        ):
+            stats["kept"], stats["duplicates"] = _merge_part(part, writer, seen)
+            if source in per_file:  # the same file twice: keep both blocks apart
+                source = f"{source}#{len(per_file)}"
+            per_file[source] = stats
+        writer.close()
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+    skip = ("out_dir", "force", "workers")
     result: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "tool": "metacurate extract",
         "package_version": _package_version(),
-        "config": {k: v for k, v in asdict(config).items() if k not in ("out_dir", "overwrite")},
+        "config": {k: v for k, v in asdict(config).items() if k not in skip},
         "columns": writer.schema.names,
         "rows": sum(s["rows"] for s in writer.shards),
         "shards": writer.shards,

@@ -3,6 +3,10 @@
 It lives here, apart from the stages that use it (``match``, ``pool.uid``, ``balance``), so no
 stage imports a private module of another. ``native`` is the extension module, or ``None`` when
 it was not compiled (then every caller uses its pure-Python path, which gives the same results).
+The kernel checks every buffer it is given and refuses a malformed one with ``ValueError``;
+:func:`metacurate.kernel.tables.kernel_call` turns that into ``MetacurateError``, and
+:mod:`metacurate.kernel.tables` checks cached matcher tables when they are loaded
+(docs/kernel.md).
 
 Two switches, both read when asked (never cached):
 

@@ -17,8 +17,9 @@ from metacurate._version import __version__
 from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
 from metacurate.engine import Engine
-from metacurate.errors import MetacurateError
+from metacurate.errors import InputError, MetacurateError
 from metacurate.files import read_json, write_json, write_parquet
+from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation
 from metacurate.match.matcher import load_or_build
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
@@ -49,9 +50,11 @@ def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
     if not record_path.exists():
         return False
     rec = read_json(record_path)
-    return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == fingerprint(
-        task.source.path
-    )
+    try:
+        now = fingerprint(task.source.path)
+    except InputError:  # gone or unreadable: the task runs again and says so
+        return False
+    return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == now
 
 
 def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
@@ -76,7 +79,9 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     """
     started = time.perf_counter()
     m = config.match
-    sources = split_large_files(expand_pool(config.pool, m.format), m.part_rows)
+    sources = dedupe_sources(expand_pool(config.pool, m.format))
+    check_out_apart(config.pool, sources, config.workdir)
+    sources = split_large_files(sources, m.part_rows)
     wd = Workdir(config.workdir)
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, m.force)
@@ -115,7 +120,8 @@ def merge_counts(
     bad_files = []
     inputs = []
     for t in tasks:
-        rec = read_json(wd.done(t.task_id))
+        done = wd.done(t.task_id)
+        rec = read_json(done if done.exists() else wd.skipped(t.task_id))
         if rec["error"]:
             bad_files.append({"path": t.source.path, "error": rec["error"]})
         inputs.append(
@@ -124,12 +130,14 @@ def merge_counts(
                 **rec["source"],
                 "fingerprint": rec["fingerprint"],
                 "rows": rec["stats"]["rows"],
+                "columns": rec.get("columns"),
                 "error": rec["error"],
             }
         )
         for k, v in rec["stats"].items():
             stats[k] += v
-        add_sparse(counts, [pq.read_table(wd.partial_counts(t.task_id))])
+        if rec["error"] is None:
+            add_sparse(counts, [pq.read_table(wd.partial_counts(t.task_id))])
         checkpoint("count-file")
     write_parquet(
         wd.entry_counts,

@@ -20,7 +20,8 @@ import pyarrow as pa
 from metacurate.errors import MetacurateError
 from metacurate.files import commit, discard, temp_path
 from metacurate.kernel import native as _native
-from metacurate.kernel import native_available
+from metacurate.kernel import native_available, tables
+from metacurate.kernel.tables import kernel_call
 from metacurate.match.spacing import spacing
 from metacurate.metadata.default import as_metadata
 from metacurate.metadata.load import Metadata
@@ -128,7 +129,9 @@ class Matcher:
 
     def _build_native(self) -> dict[str, np.ndarray]:
         blob, offsets = self._entry_blob()
-        slots, tags, ids, mask = _native.build(blob, offsets)
+        slots, tags, ids, mask = kernel_call(
+            f"metadata {self.metadata.name}", _native.build, blob, offsets
+        )
         return {
             "slots": np.frombuffer(slots, dtype=np.uint8),
             "tags": np.frombuffer(tags, dtype=np.uint16),
@@ -180,12 +183,15 @@ class Matcher:
         t = self._tables
         if offsets is None:  # an empty array may have no buffers
             offsets = pa.py_buffer(np.zeros(arr.offset + n + 1, np.int64 if is64 else np.int32))
-        out_offsets, out_ids, status = _native.match(
+        out_offsets, out_ids, status = kernel_call(
+            "match",
+            _native.match,
             t["slots"],
             t["tags"],
             t["blob"],
             t["ids"] if len(t["ids"]) else None,
             int(t["mask"][0]),
+            self.n_entries,
             offsets,
             is64,
             data,
@@ -259,6 +265,7 @@ class Matcher:
             "metadata_hash": self.metadata_hash,
             "entries": self.n_entries,
             "mode": self.mode,
+            "tables": tables.describe(self._tables),
         }
         (tmp / "index.json").write_text(json.dumps(info, indent=1) + "\n")
         if d.exists():  # another process won the race: theirs is identical
@@ -274,39 +281,56 @@ class Matcher:
         """Memory-map tables written by ``save`` (shared by every process that maps them).
 
         ``metadata`` is the ``Metadata`` or just its hash: the native tables do not need the
-        entry list, so workers need not load it.
+        entry list, so workers need not load it. The tables are checked first (recorded
+        sha256, shapes, the kernel's ``validate``): a damaged index raises ``MetacurateError``
+        and is never matched with.
         """
         d = Path(directory)
-        info = json.loads((d / "index.json").read_text())
         expected_hash = metadata if isinstance(metadata, str) else metadata.hash
-        expected = {
-            "format": INDEX_FORMAT,
-            "version": INDEX_VERSION,
-            "kernel_version": getattr(_native, "KERNEL_VERSION", None),
-            "slot_size": getattr(_native, "SLOT_SIZE", None),
-            "metadata_hash": expected_hash,
-            "mode": mode,
-        }
-        for key, value in expected.items():
-            if info.get(key) != value:
-                raise MetacurateError(
-                    f"{d}: matcher index has {key}={info.get(key)!r}, expected {value!r}; "
-                    "delete the folder to rebuild it"
-                )
-        tables = {
-            name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-            for name in ("slots", "tags", "ids", "blob", "mask")
-        }
+        n_entries = None if isinstance(metadata, str) else len(metadata)
+        info = _read_info(d, expected_hash, mode, n_entries)
+        n_entries = info["entries"]
+        mapped = tables.load(d, info.get("tables"), n_entries)
         if isinstance(metadata, Metadata):
-            return cls(metadata, mode=mode, native=True, _tables=tables)
+            return cls(metadata, mode=mode, native=True, _tables=mapped)
         self = cls.__new__(cls)
         self.metadata = None
-        self.n_entries = int(info["entries"])
+        self.n_entries = n_entries
         self.metadata_hash = expected_hash
         self.mode = mode
         self.native = True
-        self._tables = tables
+        self._tables = mapped
         return self
+
+
+def _read_info(d: Path, metadata_hash: str, mode: str, n_entries: int | None) -> dict:
+    """``index.json`` of ``d``, checked against what this kernel and metadata expect."""
+    try:
+        info = json.loads((d / "index.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise MetacurateError(f"{d}: cannot read index.json ({exc}); delete the folder") from None
+    if not isinstance(info, dict):
+        raise MetacurateError(f"{d}: index.json is not an object; delete the folder")
+    expected = {
+        "format": INDEX_FORMAT,
+        "version": INDEX_VERSION,
+        "kernel_version": getattr(_native, "KERNEL_VERSION", None),
+        "slot_size": getattr(_native, "SLOT_SIZE", None),
+        "metadata_hash": metadata_hash,
+        "mode": mode,
+    }
+    if n_entries is not None:
+        expected["entries"] = n_entries
+    for key, value in expected.items():
+        if info.get(key) != value:
+            raise MetacurateError(
+                f"{d}: matcher index has {key}={info.get(key)!r}, expected {value!r}; "
+                "delete the folder to rebuild it"
+            )
+    entries = info.get("entries")
+    if isinstance(entries, bool) or not isinstance(entries, int) or entries < 0:
+        raise MetacurateError(f"{d}: index.json has no valid entry count; delete the folder")
+    return info
 
 
 def index_dir(cache_dir: str | Path, metadata_hash: str, mode: str = "metaclip1") -> Path:
@@ -325,7 +349,7 @@ def load_or_build(
     if (d / "index.json").exists():
         try:
             return Matcher.load(d, metadata, mode=mode)
-        except MetacurateError:  # made by another kernel version: it is only a cache
-            discard(d)
+        except (MetacurateError, OSError, ValueError, EOFError):  # another kernel version,
+            discard(d)  # damaged, or truncated / missing files: it is only a cache, rebuild it
     Matcher(metadata, mode=mode).save(d)
     return Matcher.load(d, metadata, mode=mode)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-#: The seven characters that ``spacing`` wraps in spaces.
-WRAPPED = (",", ".", ";", ":", "?", "!", "`")
+from metacurate.marks import WRAPPED
+
+__all__ = ["WRAPPED", "spacing"]
 
 
 def spacing(text: str) -> str:

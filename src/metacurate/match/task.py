@@ -17,13 +17,13 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.count import count_entries, sparse_counts_table
-from metacurate.errors import MetacurateError
+from metacurate.errors import EnvironmentFault, InputError, MetacurateError
 from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.kernel import native_available
 from metacurate.match.matcher import STATUS_NAMES, Matcher, index_dir, load_or_build
 from metacurate.metadata import load_metadata
 from metacurate.pool.columns import Columns, resolve_columns
-from metacurate.pool.readers import ReadOptions, read_batches, read_schema
+from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
@@ -81,7 +81,7 @@ def fingerprint(path: str) -> dict[str, int | str]:
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise MetacurateError(f"{path}: cannot read input file ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read input file ({exc.strerror})") from None
     return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
@@ -106,6 +106,7 @@ def empty_stats() -> dict[str, int]:
         "rows_invalid_utf8": 0,
         "rows_matched": 0,
         "total_matches": 0,
+        "rows_duplicate_uid": 0,  # rows whose uid an earlier row of the same file has
     }
 
 
@@ -132,12 +133,14 @@ def _match_rows(
 ) -> None:
     """Match every batch of ``src`` into ``sink``; add to ``stats`` and ``counts``."""
     wanted = [c for c in (cols.text, cols.url, cols.uid) if c is not None]
+    hashes = []
     for batch in read_batches(src, spec.read, columns=wanted):
+        batch = decode_dictionaries(batch)
         text = batch.column(cols.text)
         try:
             res = matcher.match_arrow(text)
         except MetacurateError as exc:
-            raise MetacurateError(f"{src.path}: column {cols.text!r}: {exc}") from None
+            raise InputError(f"{src.path}: column {cols.text!r}: {exc}") from None
         uids = row_uids(
             batch.column(cols.uid) if cols.uid else None,
             batch.column(cols.url) if cols.url else None,
@@ -145,23 +148,62 @@ def _match_rows(
         )
         row0 = src.first_row + stats["rows"]
         rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
+        hashes.append(uid_hash(uids))
         sink.write(
             pa.record_batch(
-                [pa.array(rows), uids, pa.array(uid_hash(uids)), res.entry_ids],
+                [pa.array(rows), uids, pa.array(hashes[-1]), res.entry_ids],
                 schema=SIDECAR_SCHEMA,
             )
         )
         counts += count_entries(res.entry_ids, len(counts))
         _add_batch_stats(stats, res.status, res.entry_ids)
         checkpoint("match-batch")
+    if hashes:  # 8 bytes per row of this file
+        all_hashes = np.concatenate(hashes)
+        stats["rows_duplicate_uid"] = len(all_hashes) - len(np.unique(all_hashes))
+
+
+def _columns(src: Source, spec: MatchSpec) -> Columns | None:
+    """The caption/url/uid columns of the input (None for an empty file); input errors."""
+    schema = read_schema(src, spec.read)
+    if not schema.names:  # an empty file has no columns, no rows, nothing to match
+        return None
+    try:
+        return resolve_columns(
+            schema, spec.text_column, spec.url_column, spec.uid_column, where=src.path
+        )
+    except InputError:
+        raise
+    except MetacurateError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _skip(wd: Workdir, record: dict, exc: InputError) -> dict:
+    """Record an unreadable input as skipped: not a finished task, so the next run retries
+    it; stale results of an earlier good run of it are removed."""
+    tid = record["task_id"]
+    for stale in (wd.done(tid), wd.sidecar(tid), wd.partial_counts(tid)):
+        stale.unlink(missing_ok=True)
+    record = {**record, "error": str(exc), "stats": empty_stats()}
+    write_json(wd.skipped(tid), record)
+    return record
 
 
 def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], None]) -> dict:
     """Match ``task.source``; write side-car, partial counts, then the completion record.
 
-    Returns the completion record. A bad file raises ``MetacurateError`` naming it, or with
-    ``skip_bad_files`` is recorded as skipped (its record carries the error, no side-car).
+    Returns the completion record. An unreadable input raises ``InputError`` naming it, or
+    with ``skip_bad_files`` is recorded as skipped (``matches/<task>.skipped.json``, no
+    completion record: the next run tries it again). A failure of the work folder (disk full,
+    permissions) is an ``EnvironmentFault`` and is never skipped.
     """
+    try:
+        return _match_task(task, spec, checkpoint)
+    except OSError as exc:
+        raise EnvironmentFault.from_oserror(exc, f"matching {task.source.path}") from None
+
+
+def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], None]) -> dict:
     wd = Workdir(spec.workdir)
     src = task.source
     tid = task.task_id
@@ -169,7 +211,7 @@ def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], Non
     record = {
         "task_id": tid,
         "source": asdict(src),
-        "fingerprint": fingerprint(src.path),
+        "fingerprint": None,
         "config_hash": spec.config_hash(),
         "metadata_hash": spec.metadata_hash,
         "mode": spec.mode,
@@ -179,30 +221,25 @@ def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], Non
     stats = empty_stats()
     counts = np.zeros(matcher.n_entries, dtype=np.int64)
     kv = artifact_metadata(spec.metadata_hash, spec.mode, source=src.path)
-    sink = None
+    sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
     try:
-        schema = read_schema(src, spec.read)
-        sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
-        if schema.names:  # an empty file has no columns, no rows, nothing to match
-            cols = resolve_columns(
-                schema, spec.text_column, spec.url_column, spec.uid_column, where=src.path
-            )
+        record["fingerprint"] = fingerprint(src.path)
+        cols = _columns(src, spec)
+        if cols is not None:
             record["columns"] = asdict(cols)
             _match_rows(src, cols, spec, matcher, sink, stats, counts, checkpoint)
-        sink.commit()
-    except (MetacurateError, OSError, pa.ArrowException) as exc:
-        if not isinstance(exc, MetacurateError):
-            exc = MetacurateError(f"{src.path}: cannot read ({exc})")
-        if sink is not None:
-            sink.abort()
+    except InputError as exc:
+        sink.abort()
         if not spec.skip_bad_files:
-            raise exc from None
-        wd.sidecar(tid).unlink(missing_ok=True)
-        record["error"] = str(exc)
-        counts[:] = 0
-        stats = empty_stats()
+            raise
+        return _skip(wd, record, exc)
+    except BaseException:
+        sink.abort()
+        raise
+    sink.commit()
     write_parquet(wd.partial_counts(tid), sparse_counts_table(counts), kv)
     record["stats"] = stats
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
+    wd.skipped(tid).unlink(missing_ok=True)
     return record

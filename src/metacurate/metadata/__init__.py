@@ -9,9 +9,11 @@ from metacurate.metadata.build import (
     write_metadata,
 )
 from metacurate.metadata.default import (
+    BUILTIN_NOTE,
     DEFAULT_METADATA_NAME,
     DEFAULT_METADATA_NOTE,
     as_metadata,
+    is_builtin,
     load_default_metadata,
     load_default_sources,
     load_metadata,
@@ -21,6 +23,7 @@ from metacurate.metadata.info import describe_metadata, diff_metadata, unmatchab
 from metacurate.metadata.load import Metadata, metadata_hash
 
 __all__ = [
+    "BUILTIN_NOTE",
     "DEFAULT_METADATA_NAME",
     "DEFAULT_METADATA_NOTE",
     "BuildConfig",
@@ -30,6 +33,7 @@ __all__ = [
     "build_metadata",
     "describe_metadata",
     "diff_metadata",
+    "is_builtin",
     "load_default_metadata",
     "load_default_sources",
     "load_metadata",

@@ -316,8 +316,12 @@ def write_metadata_files(
         raise MetacurateError(
             f"{out}: unknown metadata format; name the output .json, .json.gz, .txt or .txt.gz"
         )
-    if not out.parent.exists():
-        raise MetacurateError(f"{out}: folder {out.parent} does not exist; create it first")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)  # as 'curate' creates its --out
+    except OSError as exc:
+        raise MetacurateError(
+            f"{out}: cannot create its folder {out.parent} ({exc}); pick another --out"
+        ) from None
     side = sources_path_for(out)
     doc = sources_document(union, metadata.hash, params, stats)
     _write_atomic(side, _encode(json.dumps(doc, ensure_ascii=False) + "\n", gz))

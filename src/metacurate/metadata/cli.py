@@ -32,6 +32,9 @@ examples:
   # digits + WordNet (found in /usr/share/wordnet or NLTK's data folders): 86,654 entries
   metacurate metadata build --out metadata.json
 
+  # from your own text: words seen at least 100 times, into a new folder (created)
+  metacurate metadata build --out my/metadata.json --unigram-corpus captions.txt
+
   # MetaCLIP's recipe from Wikipedia statistics
   metacurate metadata build --out metadata.json \\
       --unigrams enwiki-unigram.txt \\
@@ -40,6 +43,8 @@ examples:
 
 Sources are joined in the order digits, WordNet, unigrams, bigrams, titles; an entry keeps the
 id of its first appearance. A side file <out>.sources.json records each entry's source(s).
+The folder of --out is created when missing. To use MetaCLIP's own list instead, download
+metaclip1/metadata.json from github.com/facebookresearch/MetaCLIP; no build is needed.
 """
 
 INFO_EPILOG = """\
@@ -53,6 +58,10 @@ DIFF_EPILOG = """\
 examples:
   metacurate metadata diff old.json new.json
   metacurate metadata diff default metaclip/metadata.json --json
+
+added: entries in B only; removed: in A only; moved: in both, at another id (an entry's id is
+its first position). Runs made with A and B give comparable counts only when they are
+identical (same hash).
 """
 
 
@@ -71,11 +80,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "build",
         help="build metadata from digits, WordNet and Wikipedia statistics",
-        description="Build a metadata list the way MetaCLIP does, with a deterministic order.",
+        description="Build a metadata list the way MetaCLIP does (digits, WordNet synset "
+        "names, unigrams, bigrams by PMI, Wikipedia titles by page views), with a "
+        "deterministic order, and write it with a sources side file. Every source is "
+        "optional; see docs/metadata.md.",
         epilog=BUILD_EPILOG,
         formatter_class=_RAW,
     )
-    b.add_argument("--out", required=True, help="output: .json, .json.gz, .txt or .txt.gz")
+    b.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output: .json, .json.gz, .txt or .txt.gz (its folder is created)",
+    )
     b.add_argument("--no-digits", action="store_true", help='leave out "0" ... "99"')
     b.add_argument(
         "--wordnet", metavar="DIR", help="WordNet 3.0 folder with data.noun etc. (or wordnet.zip)"
@@ -89,14 +106,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="count unigrams (whitespace tokens) from plain-text files instead",
     )
-    b.add_argument("--min-unigram-count", type=int, default=100, help="default: 100")
+    b.add_argument(
+        "--min-unigram-count",
+        type=int,
+        default=100,
+        metavar="N",
+        help="keep unigrams seen at least N times (default: 100)",
+    )
     b.add_argument("--bigrams", metavar="FILE", help="bigram counts: 'w1 w2<TAB>count' lines")
     b.add_argument(
         "--bigram-unigrams",
         metavar="FILE",
         help="unigram counts for PMI (default: those of --unigrams / --unigram-corpus)",
     )
-    b.add_argument("--min-pmi", type=float, default=30.0, help="default: 30")
+    b.add_argument(
+        "--min-pmi",
+        type=float,
+        default=30.0,
+        metavar="X",
+        help="keep bigrams with PMI at least X (default: 30)",
+    )
     b.add_argument("--max-bigrams", type=int, metavar="K", help="keep at most K, best PMI first")
     b.add_argument(
         "--counts-first",
@@ -110,12 +139,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="Wikimedia pageview dumps ('project title views bytes'; .gz ok)",
     )
-    b.add_argument("--min-title-views", type=int, default=70, help="summed views; default: 70")
+    b.add_argument(
+        "--min-title-views",
+        type=int,
+        default=70,
+        metavar="N",
+        help="keep titles with at least N views summed over the dumps (default: 70)",
+    )
     b.add_argument(
         "--min-title-line-views",
         type=int,
         default=50,
-        help="views a single pageview line needs to be counted (MetaCLIP: 50; 1 counts all)",
+        metavar="N",
+        help="views a single pageview line needs to be counted (default and MetaCLIP: 50; "
+        "1 counts all)",
     )
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     b.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
@@ -135,20 +172,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="M",
         help=f"metadata file, or '{DEFAULT_METADATA_ALIAS}' (also when omitted)",
     )
-    i.add_argument("--examples", type=int, default=5, help="examples per finding; default: 5")
+    i.add_argument(
+        "--examples", type=int, default=5, metavar="N", help="examples per finding (default: 5)"
+    )
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=run_info)
 
     d = sub.add_parser(
         "diff",
         help="entries added, removed and moved between two metadata lists",
-        description=f"Compare metadata A with B ('{DEFAULT_METADATA_ALIAS}' = the built-in).",
+        description="Compare two metadata lists: entries added (in B only), removed (in A "
+        "only) and moved (in both, at another id), with counts and examples, and whether they "
+        f"are identical. '{DEFAULT_METADATA_ALIAS}' names the built-in list.",
         epilog=DIFF_EPILOG,
         formatter_class=_RAW,
     )
-    d.add_argument("a", metavar="A")
-    d.add_argument("b", metavar="B")
-    d.add_argument("--examples", type=int, default=5, help="examples per finding; default: 5")
+    d.add_argument(
+        "a", metavar="A", help=f"the old list: a metadata file or '{DEFAULT_METADATA_ALIAS}'"
+    )
+    d.add_argument(
+        "b", metavar="B", help=f"the new list: a metadata file or '{DEFAULT_METADATA_ALIAS}'"
+    )
+    d.add_argument(
+        "--examples", type=int, default=5, metavar="N", help="examples per finding (default: 5)"
+    )
     d.add_argument("--json", action="store_true", help="print JSON")
     d.set_defaults(func=run_diff)
 

@@ -1,10 +1,12 @@
 """The built-in default metadata: an approximation of MetaCLIP's, shipped with the package.
 
 It holds the digits ``0``-``99``, every WordNet 3.0 synset name (MetaCLIP's rule, the same
-86,554 names) and English words from the ``wordfreq`` package's frequency list standing in for
-MetaCLIP's Wikipedia unigrams. It has no Wikipedia bigrams or titles, and wordfreq's words are
-lower-case, so it is *not* MetaCLIP's metadata; pass MetaCLIP's own ``metadata.json`` with
-``--metadata`` to reproduce the paper. ``scripts/make_default_metadata.py`` regenerates it.
+86,554 names), English words from the ``wordfreq`` package's frequency list, lower-case and
+with a first capital, standing in for MetaCLIP's (cased) Wikipedia unigrams, and title-like
+WordNet forms (``T-shirt``, ``Paris``) standing in for its Wikipedia titles. It has no
+bigrams, and its capitals are made by rule rather than observed in Wikipedia, so it is *not*
+MetaCLIP's metadata; pass MetaCLIP's own ``metadata.json`` with ``--metadata`` to reproduce
+the paper. ``scripts/make_default_metadata.py`` regenerates it (see docs/metadata.md).
 """
 
 from __future__ import annotations
@@ -19,17 +21,34 @@ from metacurate.metadata.build import SourcesInfo, read_sources
 from metacurate.metadata.load import Metadata
 from metacurate.metadata.load import load_metadata as load_metadata_file
 
-DEFAULT_METADATA_NAME = "metacurate-default-v1"
+DEFAULT_METADATA_NAME = "metacurate-default-v2"
 DEFAULT_METADATA_FILE = "default_metadata.json.gz"
 DEFAULT_SOURCES_FILE = "default_metadata.sources.json.gz"
 #: The word a user types for the built-in list where a metadata path is expected.
 DEFAULT_METADATA_ALIAS = "default"
 
-DEFAULT_METADATA_NOTE = (
-    "metacurate's built-in default approximates MetaCLIP's metadata (digits, WordNet 3.0 "
-    "names, wordfreq English words; no Wikipedia bigrams or titles); pass MetaCLIP's "
-    "metadata.json with --metadata to reproduce the paper"
+#: sha256 (``Metadata.hash``) of the built-in list, by name; the first is the current one.
+#: ``scripts/make_default_metadata.py`` prints the new hash: put it first when regenerating.
+BUILTIN_HASHES = {
+    "metacurate-default-v2": "0667053ee6bfecf657c4956c69d565ed6a3287f81cd66270650de25dd9606b3f",
+    "metacurate-default-v1": "77e13630d7cdc0916585a3ce9324d91b9243745cb886ba082c9e5f0c184cfdda",
+}
+
+#: One line for summaries, manifests and the report of a run that used the built-in list.
+BUILTIN_NOTE = (
+    "built-in metadata: an approximation of MetaCLIP's list (WordNet names, wordfreq words in "
+    "lower case and capitalised, title-like WordNet forms; no Wikipedia bigrams or titles); for "
+    "MetaCLIP's own list, get metaclip/metaclip1/metadata.json (metadata.json at the top in "
+    "older versions) from github.com/facebookresearch/MetaCLIP (a JSON list of strings, entry "
+    "id = position) and pass --metadata metadata.json"
 )
+#: Older name of :data:`BUILTIN_NOTE`.
+DEFAULT_METADATA_NOTE = BUILTIN_NOTE
+
+
+def is_builtin(metadata_hash: str) -> bool:
+    """True when ``metadata_hash`` is that of a built-in list (this one or an earlier version)."""
+    return metadata_hash in BUILTIN_HASHES.values()
 
 
 def _data_file(name: str):
@@ -37,7 +56,7 @@ def _data_file(name: str):
 
 
 def load_default_metadata() -> Metadata:
-    """The built-in metadata, named ``metacurate-default-v1`` (about 0.3 s to load)."""
+    """The built-in metadata, named ``metacurate-default-v2`` (about 0.3 s to load)."""
     res = _data_file(DEFAULT_METADATA_FILE)
     try:
         entries = json.loads(gzip.decompress(res.read_bytes()).decode("utf-8"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from metacurate.match.spacing import WRAPPED
+from metacurate.marks import WRAPPED
 from metacurate.metadata.build import SourcesInfo
 from metacurate.metadata.load import Metadata
 

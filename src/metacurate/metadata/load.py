@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,10 +67,45 @@ def _check_entries(entries: object, where: str) -> None:
             )
 
 
+class MetadataWarning(UserWarning):
+    """Metadata that loads but probably not as meant (BOM, duplicates, edge spaces)."""
+
+
+#: Suffixes of formats that are not a list of entries; refused rather than read as text.
+_NOT_METADATA = (".yaml", ".yml", ".jsonl", ".csv", ".tsv", ".parquet", ".tar", ".toml")
+
+
 def _open_text(path: Path):
-    if path.suffix == ".gz":
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"  # by content: a gzip file named .json is read too
+    if gzipped:
         return gzip.open(path, "rt", encoding="utf-8", newline="")
     return open(path, encoding="utf-8", newline="")
+
+
+def _check_hygiene(entries: Sequence[str], where: str) -> None:
+    """Refuse an empty list; warn about what rarely means what it says."""
+    if not entries:
+        raise MetacurateError(
+            f"{where}: the metadata has no entries; nothing could ever match. Pass a list of "
+            "concept strings (MetaCLIP's metadata.json has ~500k)"
+        )
+    dupes = len(entries) - len(set(entries))
+    if dupes:
+        warnings.warn(
+            f"{where}: {dupes:,} duplicate entries (each id still matches on its own, and "
+            "counts are per id)",
+            MetadataWarning,
+            stacklevel=3,
+        )
+    edged = [e for e in entries if e != e.strip(" ")]
+    if edged:
+        warnings.warn(
+            f"{where}: {len(edged):,} entries start or end with a space (e.g. {edged[0]!r}); "
+            "they only match where the caption has two spaces in a row",
+            MetadataWarning,
+            stacklevel=3,
+        )
 
 
 def load_metadata(path: str | Path) -> Metadata:
@@ -84,17 +120,30 @@ def load_metadata(path: str | Path) -> Metadata:
         raise MetacurateError(f"metadata file not found: {p}")
     name = p.name
     stem_suffix = Path(p.stem).suffix if p.suffix == ".gz" else p.suffix
+    if stem_suffix.lower() in _NOT_METADATA:
+        raise MetacurateError(
+            f"{p}: {stem_suffix} is not a metadata format; pass a .json file (a JSON list of "
+            "strings, like MetaCLIP's metadata.json) or a .txt file (one entry per line)"
+        )
     try:
         with _open_text(p) as f:
             if stem_suffix == ".json":
                 try:
-                    entries = json.load(f)
+                    entries = json.loads(f.read().removeprefix("\ufeff"))
                 except json.JSONDecodeError as exc:
                     raise MetacurateError(
                         f"{p}: not valid JSON ({exc}); expected a JSON list of strings"
                     ) from None
             else:
                 text = f.read()
+                if text.startswith("\ufeff"):
+                    warnings.warn(
+                        f"{p}: starts with a UTF-8 byte-order mark; removed (it is not part "
+                        "of the first entry)",
+                        MetadataWarning,
+                        stacklevel=2,
+                    )
+                    text = text[1:]
                 if text.endswith("\n"):
                     text = text[:-1]
                 lines = text.split("\n") if text else []
@@ -104,4 +153,5 @@ def load_metadata(path: str | Path) -> Metadata:
     except (OSError, EOFError) as exc:
         raise MetacurateError(f"{p}: cannot read metadata ({exc})") from None
     _check_entries(entries, str(p))
+    _check_hygiene(entries, str(p))
     return Metadata(tuple(entries), name=name)

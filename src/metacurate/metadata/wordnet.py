@@ -147,36 +147,53 @@ def synset_entry_name(first_lemma: str) -> str:
     return lemma.lower().split(".", 1)[0].replace("_", " ")
 
 
-def wordnet_synset_names(source: WordNetSource) -> list[str]:
+def _data_fields(source: WordNetSource, pos_file: str) -> Iterator[list[str]]:
+    """The fields of every synset line of ``data.<pos_file>`` (licence header skipped)."""
+    where = f"{source.describe()}/data.{pos_file}"
+    try:
+        for lineno, raw in enumerate(source.read_lines(pos_file), start=1):
+            if not raw or raw[:1].isspace():  # licence header lines start with spaces
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise MetacurateError(
+                    f"{where}, line {lineno}: not UTF-8 ({exc}); use an unmodified "
+                    "WordNet 3.0 database"
+                ) from None
+            fields = line.split(None, 6)
+            if len(fields) < 6 or not fields[0].isdigit():
+                raise MetacurateError(
+                    f"{where}, line {lineno}: not a WordNet data line (expected "
+                    "'offset lex_filenum ss_type w_cnt word lex_id ...'); use an "
+                    "unmodified WordNet 3.0 database"
+                )
+            yield line.split()
+    except OSError as exc:
+        raise MetacurateError(f"{where}: cannot read ({exc})") from None
+
+
+def wordnet_synset_names(
+    source: WordNetSource, pos_files: tuple[str, ...] = WORDNET_FILES
+) -> list[str]:
     """One name per synset (117,659 for WordNet 3.0), in NLTK's ``all_synsets()`` order.
 
-    Names repeat and some are empty; :func:`wordnet_entries` removes both.
+    Names repeat and some are empty; :func:`wordnet_entries` removes both. ``pos_files``
+    restricts the files read (``("noun",)``: the 82,115 noun synsets).
     """
-    names: list[str] = []
-    for pos_file in WORDNET_FILES:
-        where = f"{source.describe()}/data.{pos_file}"
-        try:
-            for lineno, raw in enumerate(source.read_lines(pos_file), start=1):
-                if not raw or raw[:1].isspace():  # licence header lines start with spaces
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise MetacurateError(
-                        f"{where}, line {lineno}: not UTF-8 ({exc}); use an unmodified "
-                        "WordNet 3.0 database"
-                    ) from None
-                fields = line.split(None, 6)
-                if len(fields) < 6 or not fields[0].isdigit():
-                    raise MetacurateError(
-                        f"{where}, line {lineno}: not a WordNet data line (expected "
-                        "'offset lex_filenum ss_type w_cnt word lex_id ...'); use an "
-                        "unmodified WordNet 3.0 database"
-                    )
-                names.append(synset_entry_name(fields[4]))
-        except OSError as exc:
-            raise MetacurateError(f"{where}: cannot read ({exc})") from None
-    return names
+    return [synset_entry_name(fields[4]) for pf in pos_files for fields in _data_fields(source, pf)]
+
+
+def wordnet_lemmas(source: WordNetSource, pos_files: tuple[str, ...] = WORDNET_FILES) -> list[str]:
+    """Every lemma of every synset **as written** (case kept, marker removed, ``_`` → space),
+    in file order with repeats: ``"T-shirt"``, ``"Paris"``, ``"NATO"``, ``"hot dog"``."""
+    out: list[str] = []
+    for pf in pos_files:
+        for fields in _data_fields(source, pf):
+            for k in range(int(fields[3], 16)):
+                lemma = _MARKER.match(fields[4 + 2 * k]).group(1)  # type: ignore[union-attr]
+                out.append(lemma.replace("_", " "))
+    return out
 
 
 def wordnet_entries(source: WordNetSource) -> list[str]:

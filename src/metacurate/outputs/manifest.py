@@ -9,12 +9,19 @@ from pathlib import Path
 import numpy as np
 
 from metacurate._version import __version__
-from metacurate.balance.keyed_hash import HASH_VERSION
-from metacurate.balance.rule import EXPECTED_SIZE_NOTE, sum_min_count_t
-from metacurate.balance.threshold import tail_share
 from metacurate.config import RunConfig
+from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.pool.uid import UID_VERSION
 from metacurate.workdir import FORMAT_VERSION, Workdir
+
+
+def uid_source(columns: dict | None) -> str | None:
+    """How the uid of an input's rows was made: its column, or the hash of url and text."""
+    if not columns:
+        return None
+    if columns.get("uid"):
+        return f"column {columns['uid']!r}"
+    return f"hash of url ({columns.get('url')!r}) and text ({columns['text']!r})"
 
 
 def build_manifest(
@@ -26,21 +33,23 @@ def build_manifest(
     records: list[dict],
     inputs: list[dict],
     curated_files: list[Path],
-    wrote_uids: bool,
+    uids: tuple[bool, int],
+    numbers: dict,
 ) -> dict:
     """The manifest of a balance run over the match ``stats`` (``seconds`` added by the
-    caller)."""
+    caller); ``numbers`` are the balance stage's own (hash version, tail share, ...)."""
     cfg = config.balance
     assert cfg is not None
     return {
         "format_version": FORMAT_VERSION,
         "metacurate_version": __version__,
-        "hash_version": HASH_VERSION,
+        "hash_version": numbers["hash_version"],
         "uid_version": UID_VERSION,
         "command": config.command,
         "config": config.to_dict(),
         "workdir": str(Workdir(config.workdir).root),
         "metadata": stats["metadata"],
+        "metadata_note": BUILTIN_NOTE if is_builtin(stats["metadata"]["hash"]) else None,
         "mode": stats["mode"],
         "matcher": stats.get("matcher"),
         "t": t,
@@ -48,14 +57,16 @@ def build_manifest(
         "seed": cfg.seed,
         "epoch": cfg.epoch,
         "image_column": cfg.image_column,
-        "tail_share": tail_share(counts, t),
+        "tail_share": numbers["tail_share"],
         "pool_rows": stats["rows"],
         "pool_rows_matched": stats["rows_matched"],
         "curated_rows": sum(r["curated_rows"] for r in records),
         "expected_rows": math.fsum(r["expected_rows"] for r in records),
-        "sum_min_count_t": sum_min_count_t(counts, t),
-        "expected_note": EXPECTED_SIZE_NOTE,
-        "uids_npy": wrote_uids,
+        "sum_min_count_t": numbers["sum_min_count_t"],
+        "expected_note": numbers["expected_note"],
+        "uids_npy": uids[0],
+        "curated_duplicate_uids": uids[1],
+        "rows_duplicate_uid": stats.get("rows_duplicate_uid", 0),
         "inputs": [
             {
                 "path": i["path"],
@@ -63,6 +74,7 @@ def build_manifest(
                 "row_groups": i.get("row_groups"),
                 "fingerprint": i["fingerprint"],
                 "rows": i["rows"],
+                "uid_from": uid_source(i.get("columns")),
                 "curated": f"curated/{i['task_id']}.parquet" if f.exists() else None,
             }
             for i, f in zip(inputs, curated_files, strict=True)

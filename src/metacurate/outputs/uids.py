@@ -31,8 +31,9 @@ def datacomp_halves(uids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     return (nib.reshape(-1, 2, 16) << shifts).sum(axis=2, dtype=np.uint64)
 
 
-def write_datacomp_uids(path: Path, curated_files: list[Path]) -> bool:
-    """Write ``uids.npy`` when every kept uid is 32 hex digits (else remove a stale one).
+def write_datacomp_uids(path: Path, curated_files: list[Path]) -> tuple[bool, int]:
+    """Write ``uids.npy`` when every kept uid is 32 hex digits (else remove a stale one);
+    each uid once, however many kept rows share it. Returns (written, duplicate kept rows).
 
     Holds 16 bytes per kept row in memory, since the array is sorted as a whole; stops reading
     at the first file that is not DataComp-like."""
@@ -43,14 +44,14 @@ def write_datacomp_uids(path: Path, curated_files: list[Path]) -> bool:
         halves = datacomp_halves(pq.read_table(f, columns=["uid"]).column(0))
         if halves is None:
             path.unlink(missing_ok=True)
-            return False
+            return False, 0
         parts.append(halves)
     if not parts or sum(len(h) for h in parts) == 0:
         path.unlink(missing_ok=True)
-        return False
+        return False, 0
     halves = np.concatenate(parts)
     arr = np.empty(len(halves), dtype=np.dtype("u8,u8"))
     arr["f0"], arr["f1"] = halves[:, 0], halves[:, 1]
-    arr.sort()
-    save_npy(path, arr)
-    return True
+    unique = np.unique(arr)  # sorted, each uid once
+    save_npy(path, unique)
+    return True, len(arr) - len(unique)

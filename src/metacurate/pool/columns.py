@@ -37,10 +37,12 @@ URL_NAMES = (
 UID_NAMES = (
     "uid",
     "UID",
-    "key",  # img2dataset
-    "__key__",  # WebDataset
     "sample_id",
 )
+#: Per-run keys that look like identities but are not: img2dataset numbers its outputs
+#: ``key`` = shard and row of *that* download run (two runs reuse the same keys), and WebDataset
+#: ``__key__`` is the member name. Never taken as the uid unless named with ``--uid-column``.
+PER_RUN_KEYS = ("key", "__key__")
 
 _FLAGS = {"text": "--text-column", "url": "--url-column", "uid": "--uid-column"}
 
@@ -101,9 +103,15 @@ def resolve_columns(
     if text_col is None:
         prefix = f"{where}: " if where else ""
         found = ", ".join(names) if names else "(none)"
+        hint = "pass --text-column NAME"
+        if where.removesuffix(".gz").endswith((".csv", ".tsv")):
+            hint += (
+                "; if the file has no header row (its first row was read as column names), "
+                "name the columns with --columns, e.g. --columns caption,url"
+            )
         raise MetacurateError(
             f"{prefix}no caption column found (looked for {', '.join(TEXT_NAMES[:6])}, ...); "
-            f"columns found: {found}; pass --text-column NAME"
+            f"columns found: {found}; {hint}"
         )
     return Columns(
         text=text_col,

@@ -8,12 +8,9 @@ becomes a MetacurateError that names the file and says what to do.
 from __future__ import annotations
 
 import json
-import os
-import posixpath
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -21,11 +18,14 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from metacurate.errors import MetacurateError
+from metacurate.errors import InputError, MetacurateError
+from metacurate.pool.options import ReadOptions, is_empty, project
 from metacurate.pool.sources import Source
+from metacurate.pool.webdataset import wds_batches, wds_schema
 
 _MiB = 1 << 20
 _EMPTY = pa.schema([])
+DEFAULT_OPTIONS = ReadOptions()
 
 # Errors that mean "this file could not be read", as opposed to bugs in our code.
 _READ_ERRORS = (
@@ -53,23 +53,12 @@ _ADVICE = {
 }
 
 
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read pool files; the defaults suit the common layouts."""
-
-    csv_columns: tuple[str, ...] | None = None  # names for a headerless CSV/TSV; None: header row
-    batch_rows: int = 65_536
-    wds_text_key: str = "txt"  # WebDataset: caption from this member extension...
-    wds_json_field: str = "caption"  # ...else from this field of the .json member
-    block_bytes: int = 16 * _MiB  # CSV/JSONL parse block; a line must fit in one block
-
-
-def _fail(source: Source, exc: BaseException, options: ReadOptions) -> MetacurateError:
-    """A one-line user error for a file that could not be read."""
+def _fail(source: Source, exc: BaseException, options: ReadOptions) -> InputError:
+    """A one-line input error for a file that could not be read."""
     if isinstance(exc, FileNotFoundError):
-        return MetacurateError(f"{source.path}: file not found; check the path")
+        return InputError(f"{source.path}: file not found; check the path")
     if isinstance(exc, PermissionError):
-        return MetacurateError(f"{source.path}: permission denied; make the file readable")
+        return InputError(f"{source.path}: permission denied; make the file readable")
     what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     advice = _ADVICE[source.format]
     if "straddl" in what or "or block" in what:
@@ -77,31 +66,12 @@ def _fail(source: Source, exc: BaseException, options: ReadOptions) -> Metacurat
             "a single row is longer than the parse block; raise ReadOptions.block_bytes "
             f"(now {options.block_bytes} bytes)"
         )
-    return MetacurateError(f"{source.path}: {what}; {advice}")
+    return InputError(f"{source.path}: {what}; {advice}")
 
 
 def _check_source(source: Source) -> None:
     if source.format not in _ADVICE:
         raise MetacurateError(f"{source.path}: unknown format {source.format!r}")
-
-
-def _is_empty(source: Source) -> bool:
-    return os.path.getsize(source.path) == 0
-
-
-def _project(schema: pa.Schema, columns: Sequence[str] | None, source: Source) -> list[str] | None:
-    """Validate a projection against the file's columns; None means all columns."""
-    if columns is None:
-        return None
-    names = schema.names
-    missing = [c for c in columns if c not in names]
-    if missing:
-        found = ", ".join(names) if names else "(none)"
-        raise MetacurateError(
-            f"{source.path}: no column {missing[0]!r}; columns found: {found}; "
-            "pick one of those (e.g. --text-column NAME)"
-        )
-    return list(columns)
 
 
 def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
@@ -126,7 +96,7 @@ def _parquet_batches(
     # whole file, measured); without it and with a buffered stream, memory stays about one
     # row group's worth of decoded column chunks.
     with pq.ParquetFile(source.path, pre_buffer=False, buffer_size=_MiB) as pf:
-        cols = _project(pf.schema_arrow, columns, source)
+        cols = project(pf.schema_arrow, columns, source)
         groups = range(*source.row_groups) if source.row_groups else None
         yield from pf.iter_batches(batch_size=options.batch_rows, columns=cols, row_groups=groups)
 
@@ -159,7 +129,7 @@ def _is_empty_stream(exc: pa.ArrowInvalid) -> bool:
 
 def _json_schema(source: Source, options: ReadOptions) -> pa.Schema:
     """Columns from the first block; fields null there are typed string so later rows fit."""
-    if _is_empty(source):
+    if is_empty(source):
         return _EMPTY
     try:
         stream, reader = _open_json(source, options)
@@ -183,7 +153,7 @@ def _json_batches(
     schema = _json_schema(source, options)
     if not schema.names:
         return
-    cols = _project(schema, columns, source)
+    cols = project(schema, columns, source)
     stream, reader = _open_json(source, options, schema)
     with stream:
         for batch in reader:
@@ -233,7 +203,7 @@ def _csv_schema(source: Source, options: ReadOptions) -> pa.Schema:
     """All columns as strings: names from `csv_columns`, else from the header row."""
     if options.csv_columns:
         return pa.schema([(n, pa.string()) for n in options.csv_columns])
-    if _is_empty(source):
+    if is_empty(source):
         return _EMPTY
     try:
         stream, reader = _open_csv(source, options, names=None)
@@ -250,9 +220,9 @@ def _csv_batches(
     source: Source, options: ReadOptions, columns: Sequence[str] | None
 ) -> Iterator[pa.RecordBatch]:
     schema = _csv_schema(source, options)
-    if not schema.names or _is_empty(source):
+    if not schema.names or is_empty(source):
         return
-    cols = _project(schema, columns, source)
+    cols = project(schema, columns, source)
     try:
         stream, reader = _open_csv(source, options, schema.names, include=cols)
     except pa.ArrowInvalid as exc:
@@ -263,158 +233,6 @@ def _csv_batches(
         yield from reader
 
 
-# ---------------------------------------------------------------- WebDataset
-
-
-def _wds_key(name: str) -> tuple[str, str] | None:
-    """(key, extension) of a member: the path up to the first '.' of the basename."""
-    dirname, base = posixpath.split(name)
-    if base.startswith(".") or "." not in base:
-        return None
-    stem, ext = base.split(".", 1)
-    return posixpath.join(dirname, stem) if dirname else stem, ext.lower()
-
-
-def _scalar_bytes(value: Any) -> bytes | None:
-    """A JSON value as UTF-8 bytes: strings as they are, other values as JSON text."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass")
-    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
-
-
-@dataclass
-class _Sample:
-    key: str
-    text: bytes | None = None
-    fields: dict[str, Any] | None = None
-
-
-def _wds_samples(source: Source, options: ReadOptions) -> Iterator[_Sample]:
-    """Samples of a shard in order, reading only the caption and .json members."""
-    if _is_empty(source):
-        return
-    text_ext = options.wds_text_key.lower()
-    ends: list[type[Exception]] = []
-
-    class _Info(tarfile.TarInfo):
-        """Records why tarfile stopped: it ends silently on a truncated or garbled header."""
-
-        @classmethod
-        def fromtarfile(cls, tar: tarfile.TarFile) -> tarfile.TarInfo:
-            try:
-                return super().fromtarfile(tar)
-            except Exception as exc:
-                ends.append(type(exc))
-                raise
-
-    with (
-        open(source.path, "rb") as raw,
-        tarfile.open(fileobj=raw, mode="r|*", tarinfo=_Info) as tar,
-    ):
-        sample: _Sample | None = None
-        for member in tar:
-            tar.members.clear()  # tarfile keeps every header it read; a shard may have millions
-            if not member.isfile():
-                continue
-            parts = _wds_key(member.name)
-            if parts is None:
-                continue
-            key, ext = parts
-            if sample is None or sample.key != key:
-                if sample is not None:
-                    yield sample
-                sample = _Sample(key)
-            if ext == text_ext:
-                sample.text = _read_member(tar, member)
-            elif ext == "json":
-                data = json.loads(_read_member(tar, member))
-                sample.fields = data if isinstance(data, dict) else {}
-        if ends and ends[-1] is not tarfile.EOFHeaderError:
-            raise tarfile.ReadError(
-                "the archive stops without its end-of-archive marker (truncated or corrupt "
-                f"after {tar.offset} bytes)"
-            )
-        if sample is not None:
-            yield sample
-
-
-def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
-    f = tar.extractfile(member)
-    if f is None:  # pragma: no cover - isfile() members always have data
-        return b""
-    return f.read()
-
-
-_WDS_FIXED = ("__key__", "text")
-
-
-def _wds_field_names(samples: Sequence[_Sample]) -> list[str]:
-    """Top-level scalar .json fields of these samples, in order of first appearance."""
-    names: dict[str, None] = {}
-    for s in samples:
-        for name, value in (s.fields or {}).items():
-            if name not in _WDS_FIXED and not isinstance(value, (dict, list)):
-                names.setdefault(name, None)
-    return list(names)
-
-
-def _wds_batch(
-    samples: Sequence[_Sample], fields: Sequence[str], options: ReadOptions
-) -> pa.RecordBatch:
-    def strings(values: list[bytes | None]) -> pa.Array:
-        # Built from bytes and viewed as string: undecodable captions stay as they are for
-        # the matcher to flag, exactly as the CSV reader does with check_utf8=False.
-        return pa.array(values, pa.binary()).view(pa.string())
-
-    texts: list[bytes | None] = []
-    for s in samples:
-        if s.text is not None:
-            texts.append(s.text)
-        else:
-            texts.append(_scalar_bytes((s.fields or {}).get(options.wds_json_field)))
-    arrays = [strings([s.key.encode("utf-8", "surrogateescape") for s in samples]), strings(texts)]
-    for name in fields:
-        arrays.append(strings([_scalar_bytes((s.fields or {}).get(name)) for s in samples]))
-    return pa.RecordBatch.from_arrays(arrays, names=[*_WDS_FIXED, *fields])
-
-
-def _wds_chunks(source: Source, options: ReadOptions) -> Iterator[list[_Sample]]:
-    chunk: list[_Sample] = []
-    for sample in _wds_samples(source, options):
-        chunk.append(sample)
-        if len(chunk) >= options.batch_rows:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _wds_schema(source: Source, options: ReadOptions) -> pa.Schema:
-    """`__key__`, `text`, then the .json fields seen in the first batch of samples."""
-    first = next(_wds_chunks(source, options), [])
-    return pa.schema([(n, pa.string()) for n in [*_WDS_FIXED, *_wds_field_names(first)]])
-
-
-def _wds_batches(
-    source: Source, options: ReadOptions, columns: Sequence[str] | None
-) -> Iterator[pa.RecordBatch]:
-    # The first batch fixes the columns (fields first seen later are ignored), so every
-    # batch of a shard has the same schema, the one read_schema reports.
-    fields: list[str] | None = None
-    cols: list[str] | None = None
-    for chunk in _wds_chunks(source, options):
-        if fields is None:
-            fields = _wds_field_names(chunk)
-            schema = pa.schema([(n, pa.string()) for n in [*_WDS_FIXED, *fields]])
-            cols = _project(schema, columns, source)
-        batch = _wds_batch(chunk, fields, options)
-        yield batch if cols is None else batch.select(cols)
-    if fields is None:  # an empty shard still has the fixed columns
-        _project(pa.schema([(n, pa.string()) for n in _WDS_FIXED]), columns, source)
-
-
 # ---------------------------------------------------------------- entry points
 
 _SCHEMA = {
@@ -422,18 +240,18 @@ _SCHEMA = {
     "jsonl": _json_schema,
     "csv": _csv_schema,
     "tsv": _csv_schema,
-    "webdataset": _wds_schema,
+    "webdataset": wds_schema,
 }
 _BATCHES = {
     "parquet": _parquet_batches,
     "jsonl": _json_batches,
     "csv": _csv_batches,
     "tsv": _csv_batches,
-    "webdataset": _wds_batches,
+    "webdataset": wds_batches,
 }
 
 
-def read_schema(source: Source, options: ReadOptions = ReadOptions()) -> pa.Schema:
+def read_schema(source: Source, options: ReadOptions = DEFAULT_OPTIONS) -> pa.Schema:
     """The columns of a pool file, cheaply (Parquet footer, first block or first samples).
 
     An empty file has no columns unless they are known without reading rows (`csv_columns`,
@@ -441,7 +259,7 @@ def read_schema(source: Source, options: ReadOptions = ReadOptions()) -> pa.Sche
     """
     _check_source(source)
     try:
-        if source.format == "parquet" and _is_empty(source):
+        if source.format == "parquet" and is_empty(source):
             return _EMPTY
         return _SCHEMA[source.format](source, options)
     except MetacurateError:
@@ -452,7 +270,7 @@ def read_schema(source: Source, options: ReadOptions = ReadOptions()) -> pa.Sche
 
 def read_batches(
     source: Source,
-    options: ReadOptions = ReadOptions(),
+    options: ReadOptions = DEFAULT_OPTIONS,
     columns: Sequence[str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream a pool file as record batches of at most `options.batch_rows` rows, in order.
@@ -468,10 +286,18 @@ def read_batches(
     if columns is not None and isinstance(columns, str):
         columns = [columns]
     try:
-        if source.format == "parquet" and _is_empty(source):
+        if source.format == "parquet" and is_empty(source):
             return
         yield from _rebatch(_BATCHES[source.format](source, options, columns), options.batch_rows)
     except MetacurateError:
         raise
     except _READ_ERRORS as exc:
         raise _fail(source, exc, options) from None
+
+
+def decode_dictionaries(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Dictionary-encoded columns (pandas ``category``) as plain arrays of their values."""
+    if not any(pa.types.is_dictionary(f.type) for f in batch.schema):
+        return batch
+    arrays = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)

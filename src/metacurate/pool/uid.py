@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
+from metacurate.kernel.tables import kernel_call
 
 UID_VERSION = 1
 FNV_BASIS = 0xCBF29CE484222325
@@ -51,6 +52,14 @@ def _binary(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 def fnv1a_update(state: np.ndarray, arr: pa.Array | pa.ChunkedArray) -> None:
     """Continue each row's FNV-1a 64 state over that row's bytes (nulls leave it as is)."""
     arr = _binary(arr)
+    if not (
+        isinstance(state, np.ndarray)
+        and state.dtype == np.uint64
+        and state.ndim == 1
+        and state.flags.c_contiguous
+        and state.flags.writeable
+    ):
+        raise ValueError("state must be a writable 1-d C-contiguous uint64 array")
     if len(arr) != len(state):
         raise ValueError("state and array lengths differ")
     if native_available():
@@ -58,8 +67,16 @@ def fnv1a_update(state: np.ndarray, arr: pa.Array | pa.ChunkedArray) -> None:
         if offsets is None:
             return
         is64 = pa.types.is_large_binary(arr.type)
-        _native.fnv1a(
-            offsets, is64, data, validity if arr.null_count else None, arr.offset, len(arr), state
+        kernel_call(
+            "uid hashing",
+            _native.fnv1a,
+            offsets,
+            is64,
+            data,
+            validity if arr.null_count else None,
+            arr.offset,
+            len(arr),
+            state,
         )
         return
     for i, raw in enumerate(arr.to_pylist()):

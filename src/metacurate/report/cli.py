@@ -91,7 +91,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``report``, ``explain`` and ``stats`` to a subparsers object."""
+    """Add ``report``, ``explain``, ``stats`` and ``plan`` to a subparsers object."""
+    from metacurate.plan import register as register_plan
+
     p = subparsers.add_parser(
         "report",
         help="write a self-contained HTML report of a curated run",
@@ -137,3 +139,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", metavar="OUT", help="a match, balance or curate output folder")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_stats)
+
+    register_plan(subparsers)

@@ -1,26 +1,30 @@
-"""The curation report: one self-contained HTML file (inline CSS, charts as base64 PNG).
+"""The curation report: one self-contained HTML file (inline CSS and JS, charts as PNG).
 
 Nothing in the page points outside it, so it opens offline and can be mailed or archived as
-is. Curves are downsampled (``stats.MAX_POINTS``) and every table is bounded, so the file size
-does not grow with the pool or the metadata. Charts use matplotlib's object API with the Agg
-renderer directly (no pyplot, no global backend switch).
+is. Curves are downsampled (``stats.MAX_POINTS``), the explorer embeds a capped number of
+entries (``explore.MAX_ENTRIES``) and captions from a bounded sample (``samples``), so the file
+size does not grow with the pool. The static parts read without JavaScript; the explorer
+(search, sort, captions per entry) is ``assets/explore.js``, inlined.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import time
 from pathlib import Path
 
 import numpy as np
 
 from metacurate._version import __version__
+from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
+from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
+from metacurate.report.explore import asset, explore_html, explorer_data
+from metacurate.report.samples import band_samples, plan_sample, sample_rows, unmatched_examples
 
 SECTIONS = (
     ("summary", "Summary"),
+    ("explore", "Explore entries"),
     ("ranked-counts", "Entry counts"),
     ("cumulative", "Cumulative share"),
     ("matches-per-caption", "Matches per caption"),
@@ -28,43 +32,6 @@ SECTIONS = (
     ("never-matched", "Never matched"),
     ("samples", "Sample captions"),
 )
-
-_CSS = """
-:root { --fg:#1d2330; --muted:#5b6475; --line:#d9dde5; --bg:#f6f7f9; --accent:#2f6fd6; }
-* { box-sizing: border-box; }
-body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
-  color:var(--fg); background:var(--bg); }
-header { background:#1d2330; color:#fff; padding:14px 28px; }
-header h1 { margin:0; font-size:21px; } header p { margin:2px 0 0; color:#c4cad6; font-size:13px; }
-nav { position:sticky; top:0; background:#fff; border-bottom:1px solid var(--line);
-  padding:8px 28px; font-size:14px; z-index:1; }
-nav a { margin-right:16px; color:var(--accent); text-decoration:none; }
-main { max-width:1240px; margin:0 auto; padding:8px 28px 40px; }
-section { background:#fff; border:1px solid var(--line); border-radius:8px; padding:14px 20px;
-  margin:16px 0; }
-h2 { font-size:18px; margin:2px 0 8px; }
-h3 { font-size:15px; margin:12px 0 4px; }
-p.note { color:var(--muted); margin:4px 0 8px; font-size:13.5px; }
-.grid { display:grid; grid-template-columns:repeat(auto-fit,minmax(480px,1fr)); gap:0 16px; }
-figure img { max-width:760px; }
-figure { margin:0; } figure img { width:100%; height:auto; display:block; }
-figcaption { color:var(--muted); font-size:13px; margin-top:4px; }
-table { border-collapse:collapse; width:100%; font-size:14px; }
-th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line);
-  vertical-align:top; }
-th { background:var(--bg); font-weight:600; }
-td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
-.kv { display:grid; grid-template-columns:repeat(auto-fit,minmax(360px,1fr)); gap:0 28px; }
-.kv td:first-child { color:var(--muted); } .kv td:last-child { text-align:right; }
-mark { background:#fff0a8; padding:0 1px; }
-code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:13px; }
-.hash { word-break:break-all; }
-.cap { white-space:pre-wrap; word-break:break-word; }
-.kept { color:#19734a; font-weight:600; } .dropped { color:#a33; font-weight:600; }
-ul.examples { margin:4px 0; padding-left:20px; } ul.examples li { margin:2px 0; }
-.chips span { display:inline-block; background:var(--bg); border:1px solid var(--line);
-  border-radius:4px; padding:1px 6px; margin:2px; font-size:13px; }
-"""
 
 
 def _e(value: object) -> str:
@@ -80,96 +47,10 @@ def _fmt(value: object, fmt: str) -> str:
     return str(value)
 
 
-def _png(fig) -> str:
-    """A matplotlib figure as a ``data:`` URI (PNG)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _figure(width: float = 6.4, height: float = 3.9):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.14, top=0.96)  # fixed: layout engines
-    return fig, fig.add_subplot()  # cost ~0.2 s a chart
-
-
 def _img(uri: str, alt: str, caption: str) -> str:
     return (
         f'<figure><img alt="{_e(alt)}" src="{uri}"><figcaption>{_e(caption)}</figcaption></figure>'
     )
-
-
-# --- charts --------------------------------------------------------------------------------------
-
-
-def chart_ranked(run: S.Run) -> str:
-    """Log-log ranked entry counts before and after balancing, with ``t``."""
-    fig, ax = _figure()
-    r, c = S.ranked_counts(run.counts)
-    if len(r):
-        ax.plot(r, c, color="#2f6fd6", lw=1.6, label="pool (before)")
-    if run.counts_curated is not None:
-        r2, c2 = S.ranked_counts(run.counts_curated)
-        if len(r2):
-            ax.plot(r2, c2, color="#e07b28", lw=1.6, label="curated (after)")
-    if run.t is not None:
-        ax.axhline(run.t, color="#444", ls="--", lw=1, label=f"t = {run.t:.6g}")
-    if len(r):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set_xlabel("entry rank (by its own count, largest first)")
-    ax.set_ylabel("rows matching the entry")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=9)
-    return _png(fig)
-
-
-def chart_cumulative(run: S.Run) -> tuple[str, dict]:
-    """Cumulative share of matches over entries sorted by count (tail → head)."""
-    cum = S.cumulative_share(run.counts, run.counts_curated, run.t)
-    fig, ax = _figure()
-    if cum["n"]:
-        ax.plot(cum["x"], cum["before"], color="#2f6fd6", lw=1.8, label="pool (before)")
-        if cum["after"] is not None:
-            ax.plot(cum["x"], cum["after"], color="#e07b28", lw=1.8, label="curated (after)")
-        if cum["split"] is not None:
-            split = cum["split"]
-            ax.axvline(split, color="#444", ls="--", lw=1, label="head/tail split (count = t)")
-            ax.axvspan(0, split, color="#2f6fd6", alpha=0.06)
-            y = float(np.interp(split, cum["x"], cum["before"]))
-            ax.plot([split], [y], "o", color="#2f6fd6")
-            ax.annotate(
-                f"tail: {split:.1%} of entries,\n{y:.1%} of matches",
-                (split, y),
-                xytext=(-12, 24),
-                textcoords="offset points",
-                ha="right",
-                fontsize=9,
-                arrowprops={"arrowstyle": "-", "color": "#888"},
-            )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.0)
-    ax.set_xlabel(f"fraction of matched entries, sorted by pool count ({cum['n']:,} entries)")
-    ax.set_ylabel("cumulative share of matches")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
-    return _png(fig), cum
-
-
-def chart_histogram(hist: np.ndarray) -> str:
-    """Rows by number of matched entries."""
-    fig, ax = _figure()
-    total = max(int(hist.sum()), 1)
-    labels = [str(k) for k in range(len(hist) - 1)] + [f"≥{len(hist) - 1}"]
-    colors = ["#a33"] + ["#2f6fd6"] * (len(hist) - 1)
-    ax.bar(range(len(hist)), hist / total * 100, color=colors)
-    ax.set_xticks(range(len(hist)), labels, fontsize=8)
-    ax.set_xlabel("entries matched by the caption")
-    ax.set_ylabel("% of pool rows")
-    ax.grid(True, axis="y", alpha=0.3)
-    return _png(fig)
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -195,16 +76,17 @@ def _summary_html(run: S.Run) -> str:
             if isinstance(r["value"], (int, float))
             else ("mono hash" if "hash" in (r["key"] or "") else "")
         )
-        cells.append(
-            f'<tr><td>{_e(r["label"])}</td><td class="{cls}"{attrs}>'
-            f"{_e(_fmt(r['value'], r['fmt']))}</td></tr>"
-        )
+        shown = r["shown"] if r.get("shown") is not None else _fmt(r["value"], r["fmt"])
+        cells.append(f'<tr><td>{_e(r["label"])}</td><td class="{cls}"{attrs}>{_e(shown)}</td></tr>')
     half = (len(cells) + 1) // 2
     body = (
         f'<div class="kv"><table>{"".join(cells[:half])}</table>'
         f"<table>{''.join(cells[half:])}</table></div>"
     )
     m = run.manifest or {}
+    meta = m.get("metadata") or run.stats.get("metadata") or {}
+    if is_builtin(str(meta.get("hash", ""))):
+        body = f'<p class="banner" id="builtin-note">{_e(BUILTIN_NOTE)}</p>' + body
     if m.get("expected_note"):
         body += f'<p class="note">{_e(m["expected_note"])}</p>'
     if m.get("command"):
@@ -216,20 +98,22 @@ def _summary_html(run: S.Run) -> str:
 
 def _entries_table(items: list[dict]) -> str:
     head = (
-        "<tr><th class='num'>#</th><th class='num'>entry_id</th><th>entry</th>"
+        "<thead><tr><th class='num'>#</th><th class='num'>entry_id</th><th>entry</th>"
         "<th class='num'>count</th><th class='num'>p_e</th>"
-        "<th class='num'>count after balancing</th></tr>"
+        "<th class='num'>count after balancing</th></tr></thead>"
     )
     body = []
     for i, it in enumerate(items, 1):
+        p = "" if it["p"] is None else f" data-sort='{it['p']!r}'"
         body.append(
-            f"<tr><td class='num'>{i}</td><td class='num'>{it['entry_id']}</td>"
+            f"<tr data-open-entry='{it['entry_id']}' title='open in the explorer'>"
+            f"<td class='num'>{i}</td><td class='num'>{it['entry_id']}</td>"
             f"<td class='mono'>{_e(it['entry'])}</td>"
             f"<td class='num'>{it['count']:,}</td>"
-            f"<td class='num'>{_e(_fmt(it['p'], '.4g'))}</td>"
+            f"<td class='num'{p}>{_e(_fmt(it['p'], '.4g'))}</td>"
             f"<td class='num'>{_e(_fmt(it['count_curated'], ','))}</td></tr>"
         )
-    return f"<table>{head}{''.join(body)}</table>"
+    return f"<table class='sortable'>{head}<tbody>{''.join(body)}</tbody></table>"
 
 
 def _decision(c: dict) -> str:
@@ -247,15 +131,15 @@ def _marked(text: str, span: tuple[int, int] | None) -> str:
     return f"{_e(text[:a])}<mark>{_e(text[a:b])}</mark>{_e(text[b:])}"
 
 
-def _samples_html(run: S.Run, bands: list[dict], sample_rows: int) -> str:
+def _samples_html(run: S.Run, bands: list[dict], sample_note: str) -> str:
     if not bands:
         return '<p class="note">no captions available (sources not readable or no matches).</p>'
     pivot = f"t = {run.t:.6g}" if run.t is not None else "the median count"
     out = [
-        f'<p class="note">From the first {sample_rows:,} pool rows. head: the largest entries '
-        f"seen there; middle: counts closest to {_e(pivot)}; tail: the smallest counts. Each "
-        "caption shows its row's keep decision under the run's seed and its keep_prob "
-        "1 − Π(1 − p_e).</p>"
+        f'<p class="note">From a sample of {_e(sample_note)}. head: the largest entries seen '
+        f"there; middle: counts closest to {_e(pivot)}; tail: the smallest counts (words "
+        "before numbers in both); no caption is shown twice. Each caption shows its row's keep "
+        "decision under the run's seed and its keep_prob 1 − Π(1 − p_e).</p>"
     ]
     for band in bands:
         out.append(f"<h3>{_e(band['band'])}</h3>")
@@ -280,10 +164,13 @@ def render_report(run: S.Run) -> str:
     started = time.perf_counter()
     sidecars = [p for _, p in run.sidecars]
     hist = S.matches_per_caption(sidecars)
-    sample = S.sample_rows(run)
+    plan = plan_sample(run)
+    sample = sample_rows(run, plan)
+    sample_note = plan.describe(len(sample))
     parts: dict[str, str] = {}
 
     parts["summary"] = _summary_html(run)
+    parts["explore"] = explore_html(explorer_data(run, sample), sample_note)
 
     t_txt = f" The dashed line is t = {run.t:.6g}." if run.t is not None else ""
     parts["ranked-counts"] = (
@@ -331,7 +218,7 @@ def render_report(run: S.Run) -> str:
     s = run.stats
     no_match = int(hist[0])
     no_text = int(s.get("rows_no_text", 0))
-    unmatched = S.unmatched_examples(sample)
+    unmatched = unmatched_examples(sample)
     ex = "".join(f'<li class="cap">{_e(x)}</li>' for x in unmatched)
     parts["matches-per-caption"] = (
         '<div class="grid"><div>'
@@ -353,14 +240,15 @@ def render_report(run: S.Run) -> str:
         + f"<tr><td>mean matches per matched row</td><td class='num'>"
         f"{s.get('total_matches', 0) / max(s.get('rows_matched', 0), 1):.2f}</td></tr>"
         + "</table>"
-        + f"<h3>captions with no match (from the first {len(sample):,} rows)</h3>"
+        + f"<h3>captions with no match (from the sample of {len(sample):,} rows)</h3>"
         + (f'<ul class="examples">{ex}</ul>' if ex else '<p class="note">none found.</p>')
         + "</div></div>"
     )
 
     parts["top-entries"] = (
         '<p class="note">The 50 entries matched by the most rows; p_e = min(1, t / count) is '
-        "each entry's sampling probability.</p>" + _entries_table(S.top_entries(run, 50))
+        "each entry's sampling probability. Click a column to sort, a row to open the entry "
+        "in the explorer.</p>" + _entries_table(S.top_entries(run, 50))
     )
 
     nm = S.never_matched(run)
@@ -371,7 +259,7 @@ def render_report(run: S.Run) -> str:
         f"spread over the id range:</p><div class='chips mono'>{chips}</div>"
     )
 
-    parts["samples"] = _samples_html(run, S.band_samples(run, sample), len(sample))
+    parts["samples"] = _samples_html(run, band_samples(run, sample), sample_note)
 
     nav = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title in SECTIONS)
     sections = {sid: _section(sid, title, parts[sid]) for sid, title in SECTIONS}
@@ -387,10 +275,19 @@ def render_report(run: S.Run) -> str:
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>metacurate report: {_e(run.root.name)}</title><style>{_CSS}</style></head>"
+        f"<title>metacurate report: {_e(run.root.name)}</title>"
+        f"<style>{asset('report.css')}{asset('explore.css')}</style></head>"
         f"<body><header><h1>Curation report</h1><p>{_e(subtitle)}</p></header>"
-        f"<nav>{nav}</nav><main>\n{body}\n</main></body></html>\n"
+        f"<nav>{nav}</nav><main>\n{body}\n</main>"
+        f"<script>{_inline_js(asset('explore.js'))}</script></body></html>\n"
     )
+
+
+def _inline_js(code: str) -> str:
+    """``code`` safe inside ``<script>``: it must not contain a closing tag."""
+    if "</script" in code.lower() or "<!--" in code:
+        raise ValueError("the report's script contains </script or <!--")  # a bug, not data
+    return code
 
 
 def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:

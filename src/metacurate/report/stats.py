@@ -8,7 +8,6 @@ matches-per-caption histogram; never a pass over the captions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,22 +15,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metacurate.balance.decisions import read_decisions
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json
-from metacurate.match import WRAPPED, spacing
-from metacurate.pool.readers import ReadOptions, read_batches
-from metacurate.pool.sources import Source
 from metacurate.workdir import Workdir
 
-#: Rows read from the side-cars (and their source files) for examples; bounds the report's cost.
-SAMPLE_ROWS = 20_000
 #: Points kept per curve: the HTML size does not grow with the metadata or the pool.
 MAX_POINTS = 2_000
 #: Matches-per-caption histogram: 0..HIST_CAP-1 and one ``>= HIST_CAP`` bucket.
 HIST_CAP = 16
-#: Longest caption or entry shown as text (characters).
-MAX_TEXT = 300
 
 
 @dataclass
@@ -188,122 +179,7 @@ def matches_per_caption(sidecars: list[Path], cap: int = HIST_CAP) -> np.ndarray
     return hist
 
 
-# --- a bounded sample of rows --------------------------------------------------------------------
-
-
-def _head_rows(batches: Iterator[pa.RecordBatch], limit: int) -> pa.Table | None:
-    got: list[pa.RecordBatch] = []
-    n = 0
-    for b in batches:
-        got.append(b.slice(0, limit - n))
-        n += len(got[-1])
-        if n >= limit:
-            break
-    return pa.Table.from_batches(got).combine_chunks() if got else None
-
-
-def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
-    """The first ``limit`` captions of an input file, or None when it cannot be read now."""
-    done = Workdir(run.match_root).done(inp["task_id"])
-    try:
-        column = read_json(done)["columns"]["text"]
-        mc = run.stats.get("match_config") or {}
-        read = ReadOptions(csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None)
-        table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
-    except (MetacurateError, OSError, KeyError, ValueError, pa.ArrowException):
-        return None
-    return None if table is None else table.column(0).cast(pa.string())
-
-
-def sample_rows(run: Run, limit: int = SAMPLE_ROWS) -> pa.Table:
-    """The first ``limit`` rows over the side-cars (input order): ``uid``, ``uid_hash``,
-    ``entry_ids``, ``text`` (null when the source is gone) and, after balancing, ``kept`` and
-    ``keep_prob`` as the balance stage decided them (its decisions side-cars)."""
-    parts = []
-    taken: list[tuple[dict, int]] = []
-    left = limit
-    for inp, path in run.sidecars:
-        if left <= 0:
-            break
-        with pq.ParquetFile(path) as pf:
-            cols = ["uid", "uid_hash", "entry_ids"]
-            side = _head_rows(pf.iter_batches(batch_size=min(left, 65_536), columns=cols), left)
-        if side is None:
-            continue
-        texts = _source_texts(run, inp, len(side))
-        if texts is None or len(texts) != len(side):
-            if texts is None:
-                run.notes.append(f"captions of {inp['path']} not readable now: no examples from it")
-            texts = pa.nulls(len(side), pa.string())
-        parts.append(side.append_column("text", texts))
-        taken.append((inp, len(side)))
-        left -= len(side)
-    schema = pa.schema(
-        [
-            ("uid", pa.string()),
-            ("uid_hash", pa.uint64()),
-            ("entry_ids", pa.list_(pa.int32())),
-            ("text", pa.string()),
-        ]
-    )
-    table = pa.concat_tables([t.cast(schema) for t in parts]) if parts else schema.empty_table()
-    table = table.combine_chunks()
-    if run.manifest is not None:
-        table = _with_decisions(run, table, [(inp["task_id"], n) for inp, n in taken])
-    return table
-
-
-def _with_decisions(run: Run, table: pa.Table, taken: list[tuple[str, int]]) -> pa.Table:
-    """Append ``kept`` and ``keep_prob`` from the balance stage's decisions side-cars (what is
-    on disk, per-image choice included), aligned with the sampled side-car rows."""
-    kept, prob = [], []
-    for task_id, n in taken:
-        d = read_decisions(run.root, task_id, n)
-        if d is None or d.num_rows != n:
-            run.notes.append(f"no decisions for {task_id}: rebalance to see kept/dropped examples")
-            kept.append(pa.nulls(n, pa.bool_()))
-            prob.append(pa.nulls(n, pa.float64()))
-        else:
-            kept.append(d.column("kept").combine_chunks())
-            prob.append(d.column("keep_prob").combine_chunks())
-    if not taken:
-        return table.append_column("kept", pa.array([], pa.bool_())).append_column(
-            "keep_prob", pa.array([], pa.float64())
-        )
-    table = table.append_column("kept", pa.concat_arrays(kept))
-    return table.append_column("keep_prob", pa.concat_arrays(prob))
-
-
 # --- tables --------------------------------------------------------------------------------------
-
-
-def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
-    """``text`` cut to ``limit`` characters (with an ellipsis) so one row cannot bloat a page."""
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
-
-
-def locate(text: str, entry: str) -> tuple[int, int] | None:
-    """Where ``entry`` matched in ``text``: ``(start, stop)`` in the original text of the first
-    match of ``" entry "`` in ``spacing(text)``, for highlighting; None if it does not match."""
-    spaced = [" "]
-    origin: list[int | None] = [None]
-    for i, ch in enumerate(text):
-        if ch in WRAPPED:
-            spaced += [" ", ch, " "]
-            origin += [None, i, None]
-        else:
-            spaced.append(" " if ch in "\t\n\r" else ch)
-            origin.append(None if ch in "\t\n\r" else i)
-    spaced.append(" ")
-    origin.append(None)
-    joined = "".join(spaced)
-    if joined != spacing(text):  # pragma: no cover - spacing() changed: show no highlight
-        return None
-    k = joined.find(f" {entry} ")
-    inside = [o for o in origin[k + 1 : k + 1 + len(entry)] if o is not None] if k >= 0 else []
-    return (min(inside), max(inside) + 1) if inside else None
 
 
 def top_entries(run: Run, k: int = 50) -> list[dict]:
@@ -313,13 +189,20 @@ def top_entries(run: Run, k: int = 50) -> list[dict]:
         return []
     idx = np.argpartition(-run.counts, k - 1)[:k]
     idx = idx[np.lexsort((idx, -run.counts[idx]))]
-    return [_entry_row(run, int(i)) for i in idx]
+    return [entry_row(run, int(i)) for i in idx]
 
 
-def _entry_row(run: Run, i: int) -> dict:
+def _clip(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def entry_row(run: Run, i: int) -> dict:
+    """Entry ``i``: id, entry (cut to 100 characters), count, p_e, count after balancing."""
     return {
         "entry_id": i,
-        "entry": clip(run.entries[i].as_py(), 100),
+        "entry": _clip(run.entries[i].as_py(), 100),
         "count": int(run.counts[i]),
         "p": None if run.p is None else float(run.p[i]),
         "count_curated": None if run.counts_curated is None else int(run.counts_curated[i]),
@@ -333,79 +216,22 @@ def never_matched(run: Run, k: int = 30) -> dict:
     return {
         "count": len(ids),
         "entries": len(run.counts),
-        "examples": [(int(i), clip(run.entries[int(i)].as_py(), 100)) for i in pick],
+        "examples": [(int(i), _clip(run.entries[int(i)].as_py(), 100)) for i in pick],
     }
 
 
-def unmatched_examples(sample: pa.Table, k: int = 12) -> list[str]:
-    """Up to ``k`` captions of the sample that have text but match no entry."""
-    if not len(sample):
-        return []
-    lengths = np.diff(sample.column("entry_ids").combine_chunks().offsets.to_numpy())
-    texts = sample.column("text").to_pylist()
-    out = []
-    for i in np.flatnonzero(lengths == 0):
-        if texts[i]:  # null/empty captions are counted, not shown
-            out.append(clip(texts[i]))
-            if len(out) == k:
-                break
-    return out
-
-
-def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3) -> list[dict]:
-    """Captions for a few head, middle and tail entries found in the sample.
-
-    head: the sample's entries with the largest counts; middle: counts closest to ``t`` (the
-    median count of hit entries before balancing); tail: the smallest counts. Each caption
-    carries the row's keep decision and keep_prob when the run was balanced.
-    """
-    if not len(sample):
-        return []
-    ids = sample.column("entry_ids").combine_chunks()
-    offsets = ids.offsets.to_numpy()
-    flat = ids.values.to_numpy()
-    rows = np.repeat(np.arange(len(sample)), np.diff(offsets))
-    texts = sample.column("text").to_pylist()
-    has_text = np.array([bool(x) for x in texts], bool)
-    keep = has_text[rows]
-    flat, rows = flat[keep], rows[keep]
-    if not len(flat):
-        return []
-    present = np.unique(flat)
-    c = run.counts[present]
-    pivot = run.t if run.t is not None else float(np.median(run.counts[run.counts > 0]))
-    chosen: set[int] = set()
-    bands = []
-    for name, order in (
-        ("head", np.lexsort((present, -c))),
-        ("middle", np.lexsort((present, np.abs(np.log(c) - np.log(pivot))))),
-        ("tail", np.lexsort((present, c))),
-    ):
-        picked = [int(present[j]) for j in order if int(present[j]) not in chosen][:entries]
-        chosen.update(picked)
-        items = []
-        for e in picked:
-            where = rows[flat == e][:captions]
-            caps = []
-            for r in where:
-                span = locate(texts[r], run.entries[e].as_py())
-                if span is not None and span[1] > MAX_TEXT - 1:
-                    span = None  # clipped away
-                caps.append(
-                    {
-                        "text": clip(texts[r]),
-                        "span": span,
-                        "kept": sample.column("kept")[r].as_py()
-                        if "kept" in sample.column_names
-                        else None,
-                        "keep_prob": sample.column("keep_prob")[r].as_py()
-                        if "keep_prob" in sample.column_names
-                        else None,
-                    }
-                )
-            items.append({**_entry_row(run, e), "captions": caps})
-        bands.append({"band": name, "entries": items})
-    return bands
+def t_origin(manifest: dict) -> str:
+    """How the run's ``t`` was set, in words (the manifest's ``t_from`` and its details)."""
+    how = manifest.get("t_from")
+    if how == "t":
+        return "given (--t)"
+    if how == "tail_share":
+        return "chosen for the tail share asked (--tail-share)"
+    if how == "target_size":
+        got = manifest.get("target_realised")
+        realised = f", {got:,} rows at this t" if isinstance(got, int) else ""
+        return f"chosen for --target-size {manifest.get('target_size', 0):,}{realised}"
+    return str(how)
 
 
 def summary(run: Run) -> list[dict]:
@@ -414,8 +240,24 @@ def summary(run: Run) -> list[dict]:
     s = run.stats
     rows: list[dict] = []
 
-    def add(label: str, key: str | None, value: object, fmt: str = "", derived: str = "") -> None:
-        rows.append({"label": label, "key": key, "value": value, "fmt": fmt, "derived": derived})
+    def add(
+        label: str,
+        key: str | None,
+        value: object,
+        fmt: str = "",
+        derived: str = "",
+        shown: str | None = None,
+    ) -> None:
+        rows.append(
+            {
+                "label": label,
+                "key": key,
+                "value": value,
+                "fmt": fmt,
+                "derived": derived,
+                "shown": shown,
+            }
+        )
 
     pool_rows = m.get("pool_rows", s.get("rows"))
     add("pool rows", "pool_rows" if m else "match.rows", pool_rows, ",")
@@ -444,7 +286,7 @@ def summary(run: Run) -> list[dict]:
         add("curated rows (expected)", "expected_rows", m["expected_rows"], ",.1f")
         add("sum_e min(count, t)", "sum_min_count_t", m["sum_min_count_t"], ",.1f")
         add("t", "t", m["t"], ".6g")
-        add("t chosen from", "t_from", m.get("t_from"))
+        add("how t was set", "t_from", m.get("t_from"), shown=t_origin(m))
         add("tail share", "tail_share", m["tail_share"], ".4f")
         add("seed", "seed", m["seed"])
     meta = m.get("metadata") or s.get("metadata") or {}

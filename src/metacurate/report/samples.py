@@ -1,0 +1,305 @@
+"""A bounded sample of pool rows for the report's examples, and where entries sit in them.
+
+The sample is the first rows of up to :data:`SAMPLE_FILES` input files spread evenly over
+the input list (so a 100M-row run costs the same as a small one), with each row's caption
+read back from its source file and its keep decision from the balance stage's decisions
+side-car. Everything downstream takes a table with the columns ``text``, ``entry_ids`` and
+``kept`` (null before balancing), so where ``kept`` comes from is decided here alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from metacurate.balance.decisions import read_decisions
+from metacurate.errors import MetacurateError
+from metacurate.files import read_json
+from metacurate.match import WRAPPED, spacing
+from metacurate.pool.readers import ReadOptions, read_batches
+from metacurate.pool.sources import Source
+from metacurate.report.stats import Run, entry_row
+from metacurate.workdir import Workdir
+
+#: Rows read from the side-cars (and their source files) for examples; bounds the report's cost.
+SAMPLE_ROWS = 20_000
+#: Input files the sample is spread over (their first rows, evenly over the input list).
+SAMPLE_FILES = 16
+#: Longest caption or entry shown as text (characters).
+MAX_TEXT = 300
+
+SAMPLE_SCHEMA = pa.schema(
+    [
+        ("uid", pa.string()),
+        ("uid_hash", pa.uint64()),
+        ("entry_ids", pa.list_(pa.int32())),
+        ("text", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """Which inputs the sample reads, and how many rows of each (their first rows)."""
+
+    picks: list[tuple[dict, Path, int]]  # (input, side-car, rows wanted)
+    inputs: int  # inputs matched without error
+
+    def describe(self, rows: int) -> str:
+        """One sentence for the page: what the sample is."""
+        files = len(self.picks)
+        where = (
+            "the first rows of the pool"
+            if files == self.inputs == 1
+            else f"the first rows of {files:,} of the {self.inputs:,} input files, spread "
+            "evenly over the input list"
+        )
+        return f"{rows:,} rows: {where}"
+
+
+def plan_sample(run: Run, limit: int = SAMPLE_ROWS, files: int = SAMPLE_FILES) -> SamplePlan:
+    """Up to ``files`` inputs spread over the input list, sharing ``limit`` rows."""
+    cars = run.sidecars
+    if not cars:
+        return SamplePlan([], 0)
+    idx = np.unique(np.linspace(0, len(cars) - 1, min(files, len(cars))).astype(np.int64))
+    picks = []
+    left = limit
+    for k, i in enumerate(idx):
+        inp, path = cars[int(i)]
+        share = math.ceil(left / (len(idx) - k)) if left > 0 else 0
+        n = min(share, int(inp.get("rows") or share))
+        if n > 0:
+            picks.append((inp, path, n))
+            left -= n
+    return SamplePlan(picks, len(cars))
+
+
+def _head_rows(batches: Iterator[pa.RecordBatch], limit: int) -> pa.Table | None:
+    got: list[pa.RecordBatch] = []
+    n = 0
+    for b in batches:
+        got.append(b.slice(0, limit - n))
+        n += len(got[-1])
+        if n >= limit:
+            break
+    return pa.Table.from_batches(got).combine_chunks() if got else None
+
+
+def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
+    """The first ``limit`` captions of an input file, or None when it cannot be read now."""
+    done = Workdir(run.match_root).done(inp["task_id"])
+    try:
+        column = read_json(done)["columns"]["text"]
+        mc = run.stats.get("match_config") or {}
+        read = ReadOptions(csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None)
+        table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
+    except (MetacurateError, OSError, KeyError, ValueError, pa.ArrowException):
+        return None
+    return None if table is None else table.column(0).cast(pa.string())
+
+
+def sample_rows(run: Run, plan: SamplePlan | None = None) -> pa.Table:
+    """The rows of ``plan`` (default :func:`plan_sample`): ``uid``, ``uid_hash``,
+    ``entry_ids``, ``text`` (null when the source is gone) and ``kept``, ``keep_prob`` as the
+    balance stage decided them (its decisions side-cars; null before balancing)."""
+    parts = []
+    for inp, path, n in (plan or plan_sample(run)).picks:
+        with pq.ParquetFile(path) as pf:
+            cols = ["uid", "uid_hash", "entry_ids"]
+            side = _head_rows(pf.iter_batches(batch_size=min(n, 65_536), columns=cols), n)
+        if side is None:
+            continue
+        texts = _source_texts(run, inp, len(side))
+        if texts is None or len(texts) != len(side):
+            if texts is None:
+                run.notes.append(f"captions of {inp['path']} not readable now: no examples from it")
+            texts = pa.nulls(len(side), pa.string())
+        side = side.append_column("text", texts).cast(SAMPLE_SCHEMA)
+        parts.append(_with_decisions(run, side, inp["task_id"]))
+    if not parts:
+        empty = SAMPLE_SCHEMA.append(pa.field("kept", pa.bool_()))
+        return empty.append(pa.field("keep_prob", pa.float64())).empty_table()
+    return pa.concat_tables(parts).combine_chunks()
+
+
+def _with_decisions(run: Run, side: pa.Table, task_id: str) -> pa.Table:
+    """``side`` with ``kept`` and ``keep_prob`` from the task's decisions side-car (what is on
+    disk, per-image choice included), or nulls before balancing."""
+    n = len(side)
+    kept, prob = pa.nulls(n, pa.bool_()), pa.nulls(n, pa.float64())
+    if run.manifest is not None:
+        d = read_decisions(run.root, task_id, n)
+        if d is None or d.num_rows != n:
+            run.notes.append(f"no decisions for {task_id}: rebalance to see kept/dropped examples")
+        else:
+            kept = d.column("kept").combine_chunks()
+            prob = d.column("keep_prob").combine_chunks()
+    return side.append_column("kept", kept).append_column("keep_prob", prob)
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+
+def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
+    """``text`` cut to ``limit`` characters (with an ellipsis) so one row cannot bloat a page."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+_SPECIAL = frozenset(WRAPPED) | frozenset("\t\n\r")
+
+
+class Spaced:
+    """``spacing(text)`` with, for each of its characters, the original position (or None
+    for the spaces ``spacing`` adds), so a match can be marked in the original text."""
+
+    def __init__(self, text: str) -> None:
+        self.ok = True
+        if not any(ch in _SPECIAL for ch in text):  # most captions: spacing adds two spaces
+            self.text = f" {text} "
+            self.origin: list[int | None] | None = None
+            return
+        spaced = [" "]
+        origin: list[int | None] = [None]
+        for i, ch in enumerate(text):
+            if ch in WRAPPED:
+                spaced += [" ", ch, " "]
+                origin += [None, i, None]
+            else:
+                spaced.append(" " if ch in "\t\n\r" else ch)
+                origin.append(None if ch in "\t\n\r" else i)
+        spaced.append(" ")
+        origin.append(None)
+        self.text = "".join(spaced)
+        self.origin = origin
+        self.ok = self.text == spacing(text)  # False only if spacing() changed
+
+    def locate(self, entry: str) -> tuple[int, int] | None:
+        """``(start, stop)`` in the original text of the first match of ``" entry "``."""
+        k = self.text.find(f" {entry} ") if self.ok else -1
+        if k < 0:
+            return None
+        if self.origin is None:
+            return (k, k + len(entry)) if entry else None
+        inside = [o for o in self.origin[k + 1 : k + 1 + len(entry)] if o is not None]
+        return (min(inside), max(inside) + 1) if inside else None
+
+
+def locate(text: str, entry: str) -> tuple[int, int] | None:
+    """Where ``entry`` matched in ``text`` (see :class:`Spaced`); None if it does not match."""
+    return Spaced(text).locate(entry)
+
+
+def unmatched_examples(sample: pa.Table, k: int = 12) -> list[str]:
+    """Up to ``k`` captions of the sample that have text but match no entry."""
+    if not len(sample):
+        return []
+    lengths = np.diff(sample.column("entry_ids").combine_chunks().offsets.to_numpy())
+    texts = sample.column("text").to_pylist()
+    out = []
+    for i in np.flatnonzero(lengths == 0):
+        if texts[i]:  # null/empty captions are counted, not shown
+            out.append(clip(texts[i]))
+            if len(out) == k:
+                break
+    return out
+
+
+class EntryRows:
+    """For a sample table, the rows (with text) each entry occurs in, in row order."""
+
+    def __init__(self, sample: pa.Table) -> None:
+        ids = sample.column("entry_ids").combine_chunks()
+        offsets = ids.offsets.to_numpy()
+        flat = ids.values.to_numpy()[offsets[0] : offsets[-1]]
+        rows = np.repeat(np.arange(len(sample)), np.diff(offsets))
+        self.texts: list[str | None] = sample.column("text").to_pylist()
+        has_text = np.array([bool(x) for x in self.texts], bool)
+        keep = has_text[rows] if len(rows) else np.zeros(0, bool)
+        flat, rows = flat[keep], rows[keep]
+        order = np.argsort(flat, kind="stable")
+        self._flat, self._rows = flat[order], rows[order]
+        self.present = np.unique(self._flat)
+
+    def rows_of(self, entry_id: int) -> np.ndarray:
+        """Row numbers (ascending) of the sample rows with text that match ``entry_id``."""
+        lo, hi = np.searchsorted(self._flat, [entry_id, entry_id + 1])
+        return self._rows[lo:hi]
+
+
+def _caption(sample: pa.Table, texts: list, r: int, entry: str) -> dict:
+    span = locate(texts[r], entry)
+    if span is not None and span[1] > MAX_TEXT - 1:
+        span = None  # clipped away
+    kept = sample.column("kept")[r].as_py()
+    return {
+        "text": clip(texts[r]),
+        "span": span,
+        "kept": kept,
+        "keep_prob": None if kept is None else sample.column("keep_prob")[r].as_py(),
+    }
+
+
+def _fresh_rows(er: EntryRows, entry_id: int, used: set[str], k: int) -> list[int]:
+    """Up to ``k`` rows of ``entry_id`` whose caption is not in ``used`` (then added)."""
+    out = []
+    for r in er.rows_of(entry_id):
+        text = er.texts[int(r)]
+        if text not in used:
+            used.add(text)  # type: ignore[arg-type]
+            out.append(int(r))
+            if len(out) == k:
+                break
+    return out
+
+
+def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3) -> list[dict]:
+    """Captions for a few head, middle and tail entries found in the sample.
+
+    head: the sample's entries with the largest counts; middle: counts closest to ``t`` (the
+    median count of hit entries before balancing); tail: the smallest counts; in both, words
+    before numbers at equal distance. No caption is shown twice: an entry whose captions were
+    all shown already (a row matching two rare entries) is passed over. Each caption carries
+    the row's keep decision and keep_prob when the run was balanced.
+    """
+    if not len(sample):
+        return []
+    er = EntryRows(sample)
+    present = er.present
+    if not len(present):
+        return []
+    c = run.counts[present]
+    numeric = np.array([str(run.entries[int(e)]).isdigit() for e in present], bool)
+    pivot = run.t if run.t is not None else float(np.median(run.counts[run.counts > 0]))
+    used: set[str] = set()  # caption texts shown (the same text in two rows counts once)
+    chosen: set[int] = set()
+    bands = []
+    for name, order in (
+        ("head", np.lexsort((present, -c))),
+        ("middle", np.lexsort((present, numeric, np.abs(np.log(c) - np.log(pivot))))),
+        ("tail", np.lexsort((present, numeric, c))),
+    ):
+        items = []
+        for j in order:
+            e = int(present[j])
+            if e in chosen:
+                continue
+            where = _fresh_rows(er, e, used, captions)
+            if not where:
+                continue
+            chosen.add(e)
+            entry = run.entries[e].as_py()
+            caps = [_caption(sample, er.texts, r, entry) for r in where]
+            items.append({**entry_row(run, e), "captions": caps})
+            if len(items) == entries:
+                break
+        bands.append({"band": name, "entries": items})
+    return bands
