@@ -93,7 +93,8 @@ class OnlineBalancer:
     where per-shard records of each epoch go (:func:`metacurate.online.read_epoch_log`).
     ``image_column``: several texts per image, one competes per epoch (as ``balance
     --image-column``). ``available``: an img2dataset output folder; counts over the rows it
-    downloaded (as ``balance --available``).
+    downloaded (as ``balance --available``). ``allow_t_below_1``: as ``balance
+    --allow-t-below-1`` (a target size that needs ``t < 1`` is an error otherwise).
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class OnlineBalancer:
         chunk_rows: int = 1024,
         image_column: str | None = None,
         available: str | Path | None = None,
+        allow_t_below_1: bool = False,
     ) -> None:
         check_choice(t, target_size, tail_share)
         balance.uniform(seed, np.zeros(1, np.uint64), np.zeros(1, np.int64))  # checks the seed
@@ -135,6 +137,7 @@ class OnlineBalancer:
             counts = load_available(self.available_dir)[0]
         self.seed = int(seed)
         self.target_size = target_size
+        self.allow_t_below_1 = allow_t_below_1
         self.unknown = unknown
         self.log_dir = str(log_dir) if log_dir is not None else None
         self.fields = fields or SampleFields()
@@ -194,7 +197,7 @@ class OnlineBalancer:
             return self._fixed_t
         epoch = int(epoch)
         if epoch not in self._t_by_epoch:
-            self._t_by_epoch[epoch] = t_for_target(
+            t = t_for_target(
                 self._index(),
                 self._state().counts,
                 self.seed,
@@ -202,6 +205,13 @@ class OnlineBalancer:
                 self.target_size,
                 self._selected(epoch),
             )
+            if t < 1 and not self.allow_t_below_1:  # as balance --target-size
+                raise MetacurateError(
+                    f"target_size={self.target_size:,} needs t = {t:.3g} < 1 at epoch {epoch}, "
+                    "which sub-samples even entries seen once (the tail); ask for more rows, "
+                    "or pass allow_t_below_1=True (balance: --allow-t-below-1)"
+                )
+            self._t_by_epoch[epoch] = t
         return self._t_by_epoch[epoch]
 
     def _index(self) -> UidIndex:
