@@ -9,9 +9,12 @@
    plus the decision is timed for ``.select(b.keep)`` and for the batched ``.compose(b.filter)``
    stage, side-car and caption matching. Runs alternate (reference, variants, reference, ...);
    the median over rounds of each run's time over its neighbouring reference's is printed.
+   On a shared machine that ratio is noisy, so the decision's own cost is also timed on the
+   same samples held in memory and printed as a share of the reference loop's time.
 2. In-loader matching throughput: samples already in memory, ``b.filter`` with
    ``matches="caption"`` (uid from the ``.json`` member, caption matched with the compiled
-   matcher, keep rule) in one process, samples/s; the side-car lookup for comparison.
+   matcher, keep rule) in one process, samples/s; the side-car lookup for comparison; and the
+   matcher plus keep rule alone on captions already in an Arrow array.
 """
 
 from __future__ import annotations
@@ -138,8 +141,52 @@ def loader_overhead(shards: list[str], balancers: dict, rounds: int) -> None:
         print(f"{label:32s} median time ratio {med:.3f} (overhead {100 * (med - 1):+.1f}%)")
 
 
+def rule_throughput(samples: list[dict], b: OnlineBalancer, rounds: int) -> None:
+    """Matching + keep rule alone, on captions and uids already in Arrow arrays."""
+    import pyarrow as pa
+
+    from metacurate import balance
+    from metacurate.pool.uid import uid_hash
+
+    local = b._state()
+    texts = pa.array(local.reader.captions(samples), pa.binary())
+    uids = pa.array(local.reader.uids(samples), pa.string())
+    p = balance.entry_probs(local.counts, b.t)
+    rates = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        ids = local.matcher.match_batch(texts)
+        balance.keep_mask(ids, uid_hash(uids), p, b.seed, b.epoch)
+        rates.append(len(samples) / (time.perf_counter() - t0))
+    print(f"match + keep rule only  : median {statistics.median(rates):,.0f} samples/s "
+          f"(1 process, {len(samples)} captions as one Arrow array)")  # fmt: skip
+
+
+def decision_share(shards: list[str], balancers: dict, rounds: int) -> None:
+    """The decision's own cost (on samples in memory, median of rounds) over the reference
+    loop's cost per sample: the overhead with the loop's noise taken out."""
+    samples = [_caption(s) for s in wds.WebDataset(shards, shardshuffle=False)]
+    ref = statistics.median(run("reference", shards, balancers)[0] for _ in range(rounds))
+    ref /= len(samples)
+    cases = {
+        "select(b.keep), side-car": lambda: [balancers["sidecar"].keep(s) for s in samples],
+        "compose(b.filter), side-car": lambda: list(balancers["sidecar"].filter(samples)),
+        "compose(b.filter), caption": lambda: list(balancers["caption"].filter(samples)),
+    }
+    print(f"reference loop: {ref * 1e6:.1f} us/sample (median of {rounds})")
+    for label, fn in cases.items():
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) / len(samples))
+        cost = statistics.median(times)
+        print(f"{label:32s} {cost * 1e6:6.2f} us/sample = {100 * cost / ref:.1f}% of the loop")
+
+
 def matching_throughput(shards: list[str], balancers: dict, rounds: int) -> None:
     samples = list(wds.WebDataset(shards, shardshuffle=False))
+    rule_throughput(samples, balancers["caption"], rounds)
     for mode in ("caption", "sidecar"):
         b = balancers[mode]
         rates = []
@@ -172,6 +219,7 @@ def main() -> None:
         }
         print(f"metadata: built-in ({len(load_default_metadata())} entries); pool {pool.name}")
         loader_overhead(shards, balancers, args.rounds)
+        decision_share(shards, balancers, args.rounds)
         matching_throughput(shards, balancers, args.rounds)
 
 

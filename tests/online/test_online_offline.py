@@ -133,7 +133,9 @@ def test_target_size_and_tail_share_per_epoch(workdir, samples, tmp_path):
     from metacurate import balance
     from metacurate.files import read_json
 
-    b = OnlineBalancer(workdir, target_size=1000, seed=SEED)
+    with pytest.raises(MetacurateError, match="allow_t_below_1"):
+        OnlineBalancer(workdir, target_size=10, seed=SEED)
+    b = OnlineBalancer(workdir, target_size=1000, seed=SEED, allow_t_below_1=True)
     for k in (0, 1):
         out = tmp_path / f"ts{k}"
         flags = (

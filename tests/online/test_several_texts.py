@@ -60,7 +60,9 @@ def test_one_text_per_image_each_epoch_equals_offline(image_pool, tmp_path):
 
 def test_target_size_with_image_column(image_pool, tmp_path):
     work, samples, _ = image_pool
-    b = OnlineBalancer(work, target_size=500, seed=SEED, image_column="image", epoch=1)
+    b = OnlineBalancer(
+        work, target_size=500, seed=SEED, image_column="image", epoch=1, allow_t_below_1=True
+    )
     flags = (
         "--target-size",
         "500",

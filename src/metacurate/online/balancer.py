@@ -52,7 +52,8 @@ class _Local:
     matcher: Matcher | None = None
     tallies: Tallies = field(default_factory=Tallies)
     decisions: np.ndarray | None = None
-    decisions_key: tuple[float, int] | None = None
+    decisions_mv: memoryview | None = None  # the same bits, for the one-sample path
+    decisions_key: int | None = None
     selected: tuple[int, np.ndarray] | None = None
 
 
@@ -92,7 +93,8 @@ class OnlineBalancer:
     where per-shard records of each epoch go (:func:`metacurate.online.read_epoch_log`).
     ``image_column``: several texts per image, one competes per epoch (as ``balance
     --image-column``). ``available``: an img2dataset output folder; counts over the rows it
-    downloaded (as ``balance --available``).
+    downloaded (as ``balance --available``). ``allow_t_below_1``: as ``balance
+    --allow-t-below-1`` (a target size that needs ``t < 1`` is an error otherwise).
     """
 
     def __init__(
@@ -109,9 +111,10 @@ class OnlineBalancer:
         unknown: str = "error",
         log_dir: str | Path | None = None,
         fields: SampleFields | None = None,
-        chunk_rows: int = 256,
+        chunk_rows: int = 1024,
         image_column: str | None = None,
         available: str | Path | None = None,
+        allow_t_below_1: bool = False,
     ) -> None:
         check_choice(t, target_size, tail_share)
         balance.uniform(seed, np.zeros(1, np.uint64), np.zeros(1, np.int64))  # checks the seed
@@ -134,6 +137,7 @@ class OnlineBalancer:
             counts = load_available(self.available_dir)[0]
         self.seed = int(seed)
         self.target_size = target_size
+        self.allow_t_below_1 = allow_t_below_1
         self.unknown = unknown
         self.log_dir = str(log_dir) if log_dir is not None else None
         self.fields = fields or SampleFields()
@@ -193,7 +197,7 @@ class OnlineBalancer:
             return self._fixed_t
         epoch = int(epoch)
         if epoch not in self._t_by_epoch:
-            self._t_by_epoch[epoch] = t_for_target(
+            t = t_for_target(
                 self._index(),
                 self._state().counts,
                 self.seed,
@@ -201,6 +205,13 @@ class OnlineBalancer:
                 self.target_size,
                 self._selected(epoch),
             )
+            if t < 1 and not self.allow_t_below_1:  # as balance --target-size
+                raise MetacurateError(
+                    f"target_size={self.target_size:,} needs t = {t:.3g} < 1 at epoch {epoch}, "
+                    "which sub-samples even entries seen once (the tail); ask for more rows, "
+                    "or pass allow_t_below_1=True (balance: --allow-t-below-1)"
+                )
+            self._t_by_epoch[epoch] = t
         return self._t_by_epoch[epoch]
 
     def _index(self) -> UidIndex:
@@ -272,8 +283,7 @@ class OnlineBalancer:
     def _decisions(self) -> np.ndarray:
         """This epoch's packed keep bits of every uid-index row (side-car mode)."""
         local = self._state()
-        key = (self.t, self.epoch)
-        if local.decisions_key != key:
+        if local.decisions_key != self.epoch:  # t is a function of the epoch
             epoch = self.epoch
             local.decisions = load_or_compute(
                 local.index,
@@ -284,7 +294,8 @@ class OnlineBalancer:
                 self._selection_tag(),
                 lambda: self._selected(epoch),
             )
-            local.decisions_key = key
+            local.decisions_mv = memoryview(local.decisions)
+            local.decisions_key = epoch
         return local.decisions
 
     def _unknown(self, sample: Mapping[str, Any], uid: str) -> MetacurateError:
@@ -328,7 +339,9 @@ class OnlineBalancer:
 
         Side-car mode: one uid lookup and one bit (a few microseconds). Caption mode matches one
         caption per call; :meth:`filter` matches ``chunk_rows`` at a time and is faster."""
-        local = self._state()
+        local = self._local
+        if local is None or local.pid != os.getpid():
+            local = self._state()
         if self.matches == "caption":
             kept = bool(self.decide([sample])[0][0])
             self._count(sample, kept, True)
@@ -340,8 +353,9 @@ class OnlineBalancer:
                 raise self._unknown(sample, uid)
             self._count(sample, False, False)
             return False
-        packed = self._decisions()
-        kept = bool((int(packed[pos >> 3]) >> (7 - (pos & 7))) & 1)
+        if local.decisions_key != self.epoch:
+            self._decisions()
+        kept = bool((local.decisions_mv[pos >> 3] >> (7 - (pos & 7))) & 1)
         self._count(sample, kept, True)
         return kept
 
@@ -360,8 +374,19 @@ class OnlineBalancer:
     def _count(self, sample: Mapping[str, Any], kept: bool, known: bool) -> None:
         """Add one decided sample to its shard's tally."""
         local = self._local if self._local is not None else self._state()
-        shard = str(sample.get("__url__", ""))
-        self._write(local.tallies.add(shard, self.epoch, 1, int(kept), int(not known)))
+        shard = sample.get("__url__", "")
+        tally, totals = local.tallies.current, local.tallies.epochs.get(self.epoch)
+        if tally is not None and tally.shard == shard and tally.epoch == self.epoch:
+            tally.seen += 1  # the usual case, inlined: one more sample of the same shard
+            totals["seen"] += 1
+            if kept:
+                tally.kept += 1
+                totals["kept"] += 1
+            if not known:
+                tally.unknown += 1
+                totals["unknown"] += 1
+            return
+        self._write(local.tallies.add(str(shard), self.epoch, 1, int(kept), int(not known)))
 
     def _count_chunk(
         self, chunk: Sequence[Mapping[str, Any]], keep: np.ndarray, known: np.ndarray

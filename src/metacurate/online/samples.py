@@ -66,6 +66,7 @@ class SampleReader:
     def __init__(self, fields: SampleFields) -> None:
         self.fields = fields
         self._names = [fields.uid_field, *fields.caption_fields]
+        self._uid_attr = fields.uid_field
         self._decoder = None
         try:
             import msgspec
@@ -97,6 +98,14 @@ class SampleReader:
 
     def uid(self, sample: Mapping[str, Any]) -> str:
         """The sample's uid: ``.json[uid_field]`` when present, else ``__key__``."""
+        raw = sample.get(self.fields.json_key)
+        if self._decoder is not None and type(raw) is bytes:  # the common case, fast
+            try:
+                value = getattr(self._decoder.decode(raw), self._uid_attr)
+            except self._errors:
+                value = None
+            if type(value) is str:
+                return value
         meta = self._meta(sample)
         if meta is not None and meta[0] is not None:
             return _as_str(meta[0])
@@ -123,12 +132,34 @@ class SampleReader:
         return None
 
     def uids(self, samples: Sequence[Mapping[str, Any]]) -> list[str]:
-        return [self.uid(s) for s in samples]
+        """Every sample's uid, in order (the common case inlined: one ``.json`` member of
+        bytes with a string uid)."""
+        decoder, key, field = self._decoder, self.fields.json_key, self._uid_attr
+        if decoder is None:
+            return [self.uid(s) for s in samples]
+        out = []
+        for s in samples:
+            raw = s.get(key)
+            if type(raw) is bytes:
+                try:
+                    value = getattr(decoder.decode(raw), field)
+                except self._errors:
+                    value = None
+                if type(value) is str:
+                    out.append(value)
+                    continue
+            out.append(self.uid(s))
+        return out
 
     def captions(self, samples: Sequence[Mapping[str, Any]]) -> list[bytes | None]:
         """Captions as UTF-8 bytes (what the matcher reads), None where absent."""
         out: list[bytes | None] = []
+        key = self.fields.text_key
         for s in samples:
-            c = self.caption(s)
-            out.append(c.encode("utf-8", "surrogatepass") if isinstance(c, str) else c)
+            c = s.get(key)
+            if type(c) is not bytes:
+                c = self.caption(s)
+                if isinstance(c, str):
+                    c = c.encode("utf-8", "surrogatepass")
+            out.append(c)
         return out

@@ -23,9 +23,11 @@ Every worker memory-maps the same files (shared through the page cache). A looku
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import shutil
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,8 @@ import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
 from metacurate.files import atomic_path, read_json
+from metacurate.kernel import native as _native
+from metacurate.kernel import native_available
 from metacurate.pool.uid import FNV_BASIS, FNV_PRIME, uid_hash
 from metacurate.workdir import Workdir
 
@@ -165,8 +169,9 @@ def _resolve_runs(
 def build_uid_index(workdir: str | Path, dest: str | Path | None = None) -> Path:
     """Build the index of a work directory's side-cars (atomically) and return its folder.
 
-    Memory while building: about 40 bytes per pool row plus the match sets; the index is
-    written once and only memory-mapped afterwards.
+    Memory while building: the side-cars' uid, uid_hash and entry_ids columns plus their sort
+    order (tens of bytes per pool row); the index is written once and only memory-mapped
+    afterwards.
     """
     dest = Path(dest) if dest is not None else default_index_dir(workdir)
     if (dest / "index.json").exists():
@@ -229,17 +234,29 @@ def _save(dest: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
             raise  # not a race lost to another process that wrote the same index
 
 
-def uid_hash_one(uid: str) -> int:
-    """``uid_hash`` of one uid as a Python int (:func:`metacurate.pool.uid.uid_hash` for a
-    single string, without building arrays; the tests hold both equal)."""
-    h = FNV_BASIS
-    for byte in uid.encode("utf-8"):
-        h = ((h ^ byte) * FNV_PRIME) & _M64
+def _fmix64(h: int) -> int:
     h ^= h >> 33
     h = (h * 0xFF51AFD7ED558CCD) & _M64
     h ^= h >> 33
     h = (h * 0xC4CEB9FE1A85EC53) & _M64
     return h ^ (h >> 33)
+
+
+def uid_hash_one(uid: str, scratch: np.ndarray | None = None, native: bool | None = None) -> int:
+    """``uid_hash`` of one uid as a Python int (:func:`metacurate.pool.uid.uid_hash` for a
+    single string, without building Arrow arrays; the tests hold both equal). FNV-1a runs in
+    the native kernel when it is built (``scratch``: a reusable 1-element uint64 array;
+    ``native``: whether to use the kernel, decided once by the caller, default: ask)."""
+    data = uid.encode("utf-8")
+    if native_available() if native is None else native:
+        state = scratch if scratch is not None else np.empty(1, np.uint64)
+        state[0] = FNV_BASIS
+        _native.fnv1a(struct.pack("<ii", 0, len(data)), False, data, None, 0, 1, state)
+        return _fmix64(int(state[0]))
+    h = FNV_BASIS
+    for byte in data:
+        h = ((h ^ byte) * FNV_PRIME) & _M64
+    return _fmix64(h)
 
 
 class UidIndex:
@@ -268,6 +285,14 @@ class UidIndex:
         self._ambiguous = a["ambiguous"]
         self.row_to_index = a["row_to_index"]  # every side-car row, in stats.json order
         self.file_rows = a["file_rows"]  # rows per side-car file
+        # memoryviews for the one-sample path: indexing them yields Python ints, no numpy
+        # scalars (a few times faster than ndarray indexing for a single lookup)
+        self._mv_hash = memoryview(self.uid_hash) if len(self.uid_hash) else memoryview(b"")
+        self._mv_uid_off = memoryview(self._uid_offsets)
+        self._mv_uid_data = memoryview(self._uid_data) if len(self._uid_data) else memoryview(b"")
+        self._scratch = np.empty(1, np.uint64)  # for the native hash of one uid
+        self._native = native_available()  # asked once: it reads the environment
+        self._mv_ambiguous = memoryview(self._ambiguous) if len(self._ambiguous) else None
 
     def __len__(self) -> int:
         return len(self.uid_hash)
@@ -277,7 +302,7 @@ class UidIndex:
         return np.diff(self._offsets)
 
     def _uid_bytes(self, i: int) -> bytes:
-        return bytes(self._uid_data[self._uid_offsets[i] : self._uid_offsets[i + 1]])
+        return self._mv_uid_data[self._mv_uid_off[i] : self._mv_uid_off[i + 1]].tobytes()
 
     def _ambiguity(self, uid: str) -> MetacurateError:
         return MetacurateError(
@@ -289,12 +314,12 @@ class UidIndex:
     def position(self, uid: str) -> int:
         """The index row of one uid, -1 when it is not a pool row."""
         want = uid.encode("utf-8")
-        h = uid_hash_one(uid)
-        table, n = self.uid_hash, len(self.uid_hash)
-        j = int(np.searchsorted(table, np.uint64(h)))
-        while j < n and int(table[j]) == h:  # one step, or a few on a hash collision
+        h = uid_hash_one(uid, self._scratch, self._native)
+        table = self._mv_hash
+        j, n = bisect.bisect_left(table, h), len(table)
+        while j < n and table[j] == h:  # one step, or a few on a hash collision
             if self._uid_bytes(j) == want:
-                if self._ambiguous[j]:
+                if self._mv_ambiguous[j]:
                     raise self._ambiguity(uid)
                 return j
             j += 1
