@@ -35,7 +35,7 @@ def is_kana(char: str) -> bool:
 
 def is_cjk_or_similar(char: str, kana: bool = False) -> bool:
     code_point = ord(char)
-    if (
+    if (  # noqa: SIM114 (kept as the official code writes it)
         0x4E00 <= code_point <= 0x9FFF
         or 0x3400 <= code_point <= 0x4DBF
         or 0x20000 <= code_point <= 0x2A6DF
@@ -49,7 +49,7 @@ def is_cjk_or_similar(char: str, kana: bool = False) -> bool:
         or 0x2FF0 <= code_point <= 0x2FFF
     ):
         return True
-    elif (
+    elif (  # noqa: SIM114
         0x0E00 <= code_point <= 0x0E7F
         or 0x0E80 <= code_point <= 0x0EFF
         or 0x1000 <= code_point <= 0x109F
@@ -80,3 +80,19 @@ def reference_match2(metadata: list[str], text: str | None, mode: str = "metacli
     kana = {"metaclip2": False, "metaclip2-kana": True}[mode]
     spaced = reference_spacing(text)
     return [i for i, e in enumerate(metadata) if spaced_entry(e, kana) in spaced]
+
+
+def reference_match2_many(
+    metadata: list[str], texts: list[str | None], mode: str = "metaclip2"
+) -> list[list[int]]:
+    """:func:`reference_match2` for many texts, padding each entry once."""
+    kana = {"metaclip2": False, "metaclip2-kana": True}[mode]
+    padded = [spaced_entry(e, kana) for e in metadata]
+    out = []
+    for t in texts:
+        if t is None:
+            out.append([])
+            continue
+        spaced = reference_spacing(t)
+        out.append([i for i, p in enumerate(padded) if p in spaced])
+    return out

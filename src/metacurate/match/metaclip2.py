@@ -68,9 +68,7 @@ def _require_kernel() -> None:
         )
 
 
-def split_entries(
-    entries: Sequence[str], mode: str
-) -> tuple[list[int], dict[str, list[int]]]:
+def split_entries(entries: Sequence[str], mode: str) -> tuple[list[int], dict[str, list[int]]]:
     """Ids of the fully padded entries, and the other entries' patterns with their ids."""
     full: list[int] = []
     patterns: dict[str, list[int]] = {}
@@ -192,9 +190,7 @@ class Metaclip2Matcher(Matcher):
         is64 = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
         arr_offsets, data = arr.buffers()[1:3]
         if arr_offsets is None:  # an empty array may have no buffers
-            arr_offsets = pa.py_buffer(
-                np.zeros(arr.offset + n + 1, np.int64 if is64 else np.int32)
-            )
+            arr_offsets = pa.py_buffer(np.zeros(arr.offset + n + 1, np.int64 if is64 else np.int32))
         t = self._tables
         out_offsets, out_ids = _worldwide.match(
             t["slots"],
@@ -318,8 +314,7 @@ class Metaclip2Matcher(Matcher):
         self.native = True
         self._padded = Matcher.load(d / "padded", str(info["padded_hash"]))
         self._tables = {
-            name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-            for name in _TABLES
+            name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _TABLES
         }
         self._remap = self._tables["remap"]
         return self

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import string
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -73,7 +73,7 @@ def mode_ranges(mode: str) -> tuple[tuple[int, int], ...]:
     raise ValueError(f"mode {mode!r} has no no-space characters; one of {METACLIP2_MODES}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _range_set(mode: str) -> frozenset[str]:
     return frozenset(chr(c) for lo, hi in mode_ranges(mode) for c in range(lo, hi + 1))
 
@@ -102,7 +102,7 @@ def is_fully_padded(entry: str, mode: str) -> bool:
     return not entry or not (is_no_space(entry[0], mode) or is_no_space(entry[-1], mode))
 
 
-@lru_cache(maxsize=None)
+@cache
 def unit_regex(mode: str) -> re.Pattern[str]:
     """Splits a string into *units*: one space, one no-space character, or a maximal run of
     other characters. Group 1 is set for the one-character separator units.
