@@ -82,6 +82,7 @@ LID_EXTRA = {
     "fuv": "ff",  # Nigerian Fulfulde: Fula Wikipedia
     "gug": "gn",  # Paraguayan Guarani
     "uzs": "uz",  # Southern Uzbek
+    "fil": "tl",  # Filipino (wordfreq's code): Tagalog Wikipedia
 }
 
 #: Open Multilingual WordNet code → Wikipedia code (official table, ``als`` fixed).
