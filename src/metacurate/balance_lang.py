@@ -21,8 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from metacurate.balance import t_for_tail_share, tail_share
+from metacurate.balance import decide, entry_probs, t_for_tail_share, tail_share
 from metacurate.errors import MetacurateError
 
 T_RULES = ("metacurate", "official")
@@ -103,3 +105,42 @@ def t_per_language(
             ts[lang] = float(max(1, raw[lang]))
     shares = {lang: tail_share(np.asarray(counts[lang]), t) for lang, t in ts.items()}
     return LanguageThresholds(ts, shares, p, float(t_en), rule, reference, raw)
+
+
+def language_probs(
+    counts: Mapping[str, np.ndarray], ts: Mapping[str, float]
+) -> dict[str, np.ndarray]:
+    """``p_e`` of every language's entries under its own ``t``."""
+    return {lang: entry_probs(np.asarray(c), ts[lang]) for lang, c in counts.items()}
+
+
+def decide_languages(
+    langs: pa.Array,
+    entry_ids: pa.ListArray,
+    uid_hash: np.ndarray,
+    probs: Mapping[str, np.ndarray],
+    seed: int,
+    epoch: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep_mask, keep_prob)`` per row, each row decided with its own language's ``p``.
+
+    The rule is :func:`metacurate.balance.decide` applied to the rows of each language (entry
+    ids are per language); a row of a language without ``p`` (``other`` with no list) is not
+    kept. Each row's decision depends only on that row, so grouping changes nothing.
+    """
+    n = len(langs)
+    uid_hash = np.asarray(uid_hash, dtype=np.uint64)
+    if len(entry_ids) != n or len(uid_hash) != n:
+        raise ValueError("langs, entry_ids and uid_hash differ in length")
+    keep = np.zeros(n, dtype=bool)
+    prob = np.zeros(n, dtype=np.float64)
+    enc = pc.dictionary_encode(langs.cast(pa.string()))
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    for k, lang in enumerate(enc.dictionary.to_pylist()):
+        p = probs.get(lang)
+        if p is None:
+            continue
+        idx = np.flatnonzero(codes == k)
+        sub = entry_ids if len(idx) == n else entry_ids.take(pa.array(idx))
+        keep[idx], prob[idx] = decide(sub, uid_hash[idx], p, seed, epoch)
+    return keep, prob
