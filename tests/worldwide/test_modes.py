@@ -49,6 +49,14 @@ def test_documented_examples(native, mode):
         assert m.match(text) == reference_match2(md, text, mode)
 
 
+def test_invalid_unicode_entry_is_a_user_error(native):
+    from metacurate.metadata import Metadata
+
+    md = Metadata(("猫", "\ud800猫", "\ud800"), hash="given")  # hashing it would fail first
+    with pytest.raises(MetacurateError, match="not valid Unicode"):
+        Matcher(md, mode="metaclip2", native=native)
+
+
 def test_modes_listed_and_reexported():
     import metacurate.match as mm
     from metacurate.match.matcher import MODES as matcher_modes

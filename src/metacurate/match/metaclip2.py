@@ -68,6 +68,15 @@ def _require_kernel() -> None:
         )
 
 
+def _check_unicode(metadata: Metadata) -> None:
+    try:
+        "\n".join(metadata.entries).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MetacurateError(
+            f"metadata {metadata.name}: an entry is not valid Unicode ({exc}); fix or drop it"
+        ) from None
+
+
 def split_entries(entries: Sequence[str], mode: str) -> tuple[list[int], dict[str, list[int]]]:
     """Ids of the fully padded entries, and the other entries' patterns with their ids."""
     full: list[int] = []
@@ -109,6 +118,7 @@ class Metaclip2Matcher(Matcher):
         self.metadata_hash = metadata.hash
         self.mode = mode
         self.native = native
+        _check_unicode(metadata)
         full, patterns = split_entries(metadata.entries, mode)
         padded = Metadata.from_list([metadata.entries[i] for i in full], name=metadata.name)
         self._padded = Matcher(padded, mode="metaclip1", native=native)
@@ -136,7 +146,12 @@ class Metaclip2Matcher(Matcher):
             else:
                 ids[p] = -(len(multi) + 1)
                 multi += [len(group), *group]
-        arr = pa.array(list(patterns), type=pa.large_string())
+        try:
+            arr = pa.array(list(patterns), type=pa.large_string())
+        except (pa.ArrowInvalid, UnicodeEncodeError) as exc:
+            raise MetacurateError(
+                f"metadata {self.metadata.name}: an entry is not valid Unicode ({exc})"
+            ) from None
         offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[: len(arr) + 1]
         data = arr.buffers()[2]
         blob = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, np.uint8)
