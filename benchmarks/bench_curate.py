@@ -26,9 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synth  # noqa: E402
 from bench_match import official_spacing  # noqa: E402
-from metacurate.curate import run_curate  # noqa: E402
+from metacurate.api import curate  # noqa: E402
 from metacurate.metadata import Metadata  # noqa: E402
-from metacurate.pipeline import MatchConfig  # noqa: E402
 from metacurate.report import write_report  # noqa: E402
 
 
@@ -109,11 +108,12 @@ def main() -> None:
 
         out = tmp / "metacurate"
         t0 = time.perf_counter()
-        m = run_curate(
-            MatchConfig(
-                pool=tuple(map(str, paths)), out=str(out), workers=args.workers, progress=False
-            ),
-            metadata,
+        m = curate(
+            paths,
+            out,
+            metadata=metadata,
+            workers=args.workers,
+            progress=False,
             report=False,  # timed separately below: the baseline writes no report
             t=args.t,
         )

@@ -83,26 +83,18 @@ class WorkerPeak(threading.Thread):
 
 def run_one(args: argparse.Namespace) -> None:
     """Child mode: match then balance; print one JSON line."""
-    from metacurate.curate import BalanceConfig, balance_workdir
+    from metacurate.api import balance_workdir, match_pool
     from metacurate.metadata import load_metadata
-    from metacurate.pipeline import MatchConfig, match_pool
 
     workers_peak = WorkerPeak()
     workers_peak.start()
     metadata = load_metadata(args.metadata)
     pool = json.loads(Path(args.pool_list).read_text())
     t0 = time.perf_counter()
-    stats = match_pool(
-        MatchConfig(pool=tuple(pool), out=args.out, workers=args.run_workers, progress=False),
-        metadata,
-    )
+    stats = match_pool(pool, args.out, metadata=metadata, workers=args.run_workers, progress=False)
     t_match = time.perf_counter() - t0
     t0 = time.perf_counter()
-    m = balance_workdir(
-        BalanceConfig(
-            workdir=args.out, out=args.out, t=args.t, workers=args.run_workers, progress=False
-        )
-    )
+    m = balance_workdir(args.out, t=args.t, workers=args.run_workers, progress=False)
     t_balance = time.perf_counter() - t0
     print(
         json.dumps(

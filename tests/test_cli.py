@@ -51,9 +51,10 @@ def test_dry_run_prints_resolved_config(tmp_path, capsys):
         )
         == 0
     )
-    match_cfg, balance_cfg = json.loads(capsys.readouterr().out)
-    assert match_cfg["pool"] == ["a.parquet"] and match_cfg["workers"] == 2
-    assert balance_cfg["t"] == 5.0 and balance_cfg["seed"] == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["pool"] == ["a.parquet"] and cfg["engine"]["workers"] == 2
+    assert cfg["balance"]["t"] == 5.0 and cfg["balance"]["seed"] == 0
+    assert cfg["match"]["mode"] == "metaclip1" and cfg["out"] == str(tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
 

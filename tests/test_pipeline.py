@@ -14,12 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from metacurate import MetacurateError
+from metacurate.api import balance_workdir, curate, match_pool
 from metacurate.cli import main
-from metacurate.curate import BalanceConfig, balance_workdir, curate, run_curate
 from metacurate.demo import make_sample
 from metacurate.match.matcher import Matcher
 from metacurate.metadata import Metadata, load_default_metadata
-from metacurate.pipeline import MatchConfig, match_pool
 from tests.conftest import shared_dir, shared_file
 from tests.reference import reference_match
 
@@ -47,7 +46,7 @@ def _text_column(path) -> str:
 
 def test_match_sidecars_counts_and_stats(tmp_path, pool_file, default_metadata):
     out = tmp_path / "w"
-    stats = match_pool(MatchConfig(pool=(str(pool_file),), out=str(out)), default_metadata)
+    stats = match_pool((str(pool_file),), str(out), metadata=default_metadata)
     texts = pq.read_table(pool_file, columns=[_text_column(pool_file)]).column(0)
     sidecars = list((out / "matches").glob("*[!s].parquet"))
     assert len(sidecars) == 1
@@ -130,11 +129,7 @@ def test_null_empty_invalid_rows_counted(tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     stats = match_pool(
-        MatchConfig(
-            pool=(str(csv_path), str(pq_path), str(empty)),
-            out=str(tmp_path / "w"),
-            metadata=str(md),
-        )
+        (str(csv_path), str(pq_path), str(empty)), str(tmp_path / "w"), metadata=str(md)
     )
     assert stats["rows"] == 7
     assert stats["rows_invalid_utf8"] == 1
@@ -147,7 +142,7 @@ def test_missing_column_lists_columns(tmp_path):
     pq.write_table(pa.table({"foo": ["a"], "bar": ["b"]}), p)
     md = _write_metadata(tmp_path, SMALL_METADATA)
     with pytest.raises(MetacurateError, match="foo, bar|foo.*bar"):
-        match_pool(MatchConfig(pool=(str(p),), out=str(tmp_path / "w"), metadata=str(md)))
+        match_pool((str(p),), str(tmp_path / "w"), metadata=str(md))
 
 
 def test_corrupt_file_named_and_skippable(tmp_path):
@@ -155,12 +150,10 @@ def test_corrupt_file_named_and_skippable(tmp_path):
     good = _write_pool(tmp_path / "good.parquet", ["a dog", "cat"])
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1 this is not parquet at all")
-    cfg = MatchConfig(pool=(str(good), str(bad)), out=str(tmp_path / "w"), metadata=str(md))
+    pool, out = (str(good), str(bad)), str(tmp_path / "w")
     with pytest.raises(MetacurateError, match="bad.parquet"):
-        match_pool(cfg)
-    stats = match_pool(
-        MatchConfig(pool=cfg.pool, out=cfg.out, metadata=cfg.metadata, skip_bad_files=True)
-    )
+        match_pool(pool, out, metadata=str(md))
+    stats = match_pool(pool, out, metadata=str(md), skip_bad_files=True)
     assert stats["rows"] == 2
     assert [b["path"] for b in stats["bad_files"]] == [str(bad)]
     assert "bad.parquet" in stats["bad_files"][0]["error"]
@@ -171,7 +164,7 @@ def test_bad_metadata_refused(tmp_path):
     p.write_text('{"dog": 1}')
     pool = _write_pool(tmp_path / "p.parquet", ["dog"])
     with pytest.raises(MetacurateError, match="list of strings"):
-        match_pool(MatchConfig(pool=(str(pool),), out=str(tmp_path / "w"), metadata=str(p)))
+        match_pool((str(pool),), str(tmp_path / "w"), metadata=str(p))
 
 
 def test_cli_user_error_is_one_line_exit_2(tmp_path):
@@ -195,14 +188,12 @@ def test_cli_user_error_is_one_line_exit_2(tmp_path):
 def test_workdir_with_other_metadata_refused(tmp_path):
     pool = _write_pool(tmp_path / "p.parquet", ["dog", "cat"])
     m1 = _write_metadata(tmp_path, ["dog"])
-    match_pool(MatchConfig(pool=(str(pool),), out=str(tmp_path / "w"), metadata=str(m1)))
+    match_pool((str(pool),), str(tmp_path / "w"), metadata=str(m1))
     m2 = tmp_path / "m2.json"
     m2.write_text(json.dumps(["cat"]))
     with pytest.raises(MetacurateError, match="other metadata"):
-        match_pool(MatchConfig(pool=(str(pool),), out=str(tmp_path / "w"), metadata=str(m2)))
-    stats = match_pool(
-        MatchConfig(pool=(str(pool),), out=str(tmp_path / "w"), metadata=str(m2), force=True)
-    )
+        match_pool((str(pool),), str(tmp_path / "w"), metadata=str(m2))
+    stats = match_pool((str(pool),), str(tmp_path / "w"), metadata=str(m2), force=True)
     assert stats["total_matches"] == 1 and stats["metadata"]["entries"] == 1
 
 
@@ -262,7 +253,7 @@ def test_curated_rows_independent_of_workers_files_and_order(tmp_path, pool_file
     ]
     for k, (paths, workers) in enumerate(layouts):
         out = tmp_path / f"o{k}"
-        run_curate(MatchConfig(pool=tuple(paths), out=str(out), workers=workers), t=15.0, seed=3)
+        curate(paths, out, workers=workers, t=15.0, seed=3)
         results.append(_curated_uids(out))
     assert all(r == results[0] for r in results)
     assert len(results[0]) > 100
@@ -270,40 +261,30 @@ def test_curated_rows_independent_of_workers_files_and_order(tmp_path, pool_file
 
 def test_nesting_target_size_and_seed(tmp_path, pool_file):
     work = tmp_path / "w"
-    match_pool(MatchConfig(pool=(str(pool_file),), out=str(work)))
+    match_pool((str(pool_file),), str(work))
     kept = {}
     for t in (5.0, 20.0, 80.0):
         out = tmp_path / f"t{t}"
-        balance_workdir(BalanceConfig(workdir=str(work), out=str(out), t=t, seed=1))
+        balance_workdir(str(work), out=str(out), t=t, seed=1)
         kept[t] = _curated_uids(out)
     assert kept[5.0] <= kept[20.0] <= kept[80.0] and kept[5.0] != kept[80.0]
     stats = json.loads((work / "stats.json").read_text())
-    everything = balance_workdir(
-        BalanceConfig(workdir=str(work), out=str(tmp_path / "all"), t=1e12, seed=1)
-    )
+    everything = balance_workdir(str(work), out=str(tmp_path / "all"), t=1e12, seed=1)
     assert everything["curated_rows"] == stats["rows_matched"]
     n = stats["rows_matched"] // 3
-    m = balance_workdir(
-        BalanceConfig(workdir=str(work), out=str(tmp_path / "n"), target_size=n, seed=1)
-    )
+    m = balance_workdir(str(work), out=str(tmp_path / "n"), target_size=n, seed=1)
     assert abs(m["curated_rows"] - n) <= 0.005 * n
     assert m["target_realised"] == m["curated_rows"]
-    ts = balance_workdir(
-        BalanceConfig(workdir=str(work), out=str(tmp_path / "ts"), tail_share=0.5, seed=1)
-    )
+    ts = balance_workdir(str(work), out=str(tmp_path / "ts"), tail_share=0.5, seed=1)
     assert ts["t"] >= 1 and abs(ts["tail_share"] - 0.5) < 0.2
-    other_seed = balance_workdir(
-        BalanceConfig(workdir=str(work), out=str(tmp_path / "s2"), t=20.0, seed=2)
-    )
+    other_seed = balance_workdir(str(work), out=str(tmp_path / "s2"), t=20.0, seed=2)
     assert _curated_uids(tmp_path / "s2") != kept[20.0]
     assert abs(other_seed["curated_rows"] - len(kept[20.0])) < 0.2 * len(kept[20.0])
 
 
 def test_balance_needs_one_threshold(tmp_path):
     with pytest.raises(MetacurateError, match="exactly one"):
-        balance_workdir(
-            BalanceConfig(workdir=str(tmp_path), out=str(tmp_path), t=1.0, tail_share=0.3)
-        )
+        balance_workdir(str(tmp_path), out=str(tmp_path), t=1.0, tail_share=0.3)
 
 
 def test_datacomp_uids_npy(tmp_path, default_metadata):

@@ -1,16 +1,25 @@
-"""metacurate: MetaCLIP-style curation of image-text pools."""
+"""metacurate: MetaCLIP-style curation of image-text pools.
+
+The public API: ``Metadata`` / ``load_metadata``, ``Matcher`` / ``spacing``, the stages
+``match_pool``, ``balance_workdir`` and ``curate``, and the run config they all take
+(``RunConfig`` with its ``MatchConfig``, ``BalanceConfig`` and ``EngineConfig`` parts).
+"""
 
 from metacurate._version import __version__
-from metacurate.curate import balance_workdir, curate
+from metacurate.api import balance_workdir, curate, match_pool
+from metacurate.config import BalanceConfig, EngineConfig, MatchConfig, RunConfig
 from metacurate.errors import MetacurateError
 from metacurate.match import Matcher, spacing
 from metacurate.metadata import Metadata, load_metadata
-from metacurate.pipeline import match_pool
 
 __all__ = [
+    "BalanceConfig",
+    "EngineConfig",
+    "MatchConfig",
     "Matcher",
     "Metadata",
     "MetacurateError",
+    "RunConfig",
     "__version__",
     "balance_workdir",
     "curate",

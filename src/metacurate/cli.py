@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 
 from metacurate._version import __version__
+from metacurate.config import (
+    ENGINES,
+    FORMATS,
+    MODES,
+    BalanceConfig,
+    ConfigError,
+    EngineConfig,
+    MatchConfig,
+    RunConfig,
+)
 from metacurate.errors import MetacurateError
+from metacurate.summary import print_manifest, print_stats
 
 EXAMPLES = {
     "match": "metacurate match laion/*.parquet --metadata metadata.json --out work/",
@@ -32,30 +42,35 @@ def _columns(value: str) -> tuple[str, ...]:
 
 
 def add_pool_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags shared by every command that reads a pool."""
+    """Flags shared by every command that reads a pool (the MatchConfig fields)."""
+    d = MatchConfig()
     p.add_argument("pool", nargs="+", help="input files, directories or globs")
-    p.add_argument("--metadata", "-m", help="metadata.json or .txt (default: built-in list)")
-    p.add_argument("--mode", default="metaclip1", choices=["metaclip1"], help="matching mode")
+    p.add_argument(
+        "--metadata", "-m", help="metadata .json/.txt, or 'default' (default: built-in list)"
+    )
+    p.add_argument("--mode", default=d.mode, choices=MODES, help="matching mode")
     p.add_argument("--text-column", help="caption column (default: auto-detect text/caption/...)")
     p.add_argument("--url-column", help="image URL column (default: auto-detect url/URL/...)")
     p.add_argument("--uid-column", help="row identity column (default: auto-detect uid/key)")
-    p.add_argument(
-        "--format",
-        choices=["parquet", "jsonl", "csv", "tsv", "webdataset"],
-        help="input format (default: from the file extension)",
-    )
+    p.add_argument("--format", choices=FORMATS, help="input format (default: from the extension)")
     p.add_argument(
         "--columns",
         type=_columns,
         metavar="A,B,...",
         help="column names of a CSV/TSV without header row, e.g. caption,url",
     )
-    p.add_argument("--batch-rows", type=int, default=65_536, help="rows per batch (memory)")
+    p.add_argument(
+        "--batch-rows",
+        type=int,
+        default=d.batch_rows,
+        help=f"rows per batch, bounds memory (default {d.batch_rows:,})",
+    )
     p.add_argument(
         "--part-rows",
         type=int,
-        default=1_000_000,
-        help="split Parquet files bigger than this into tasks of whole row groups",
+        default=d.part_rows,
+        help="split Parquet files bigger than this into tasks of whole row groups "
+        f"(default {d.part_rows:,})",
     )
     add_engine_arguments(p)
     p.add_argument("--skip-bad-files", action="store_true", help="record unreadable files, go on")
@@ -64,84 +79,27 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
 
 
-def _dry_run(*configs) -> int:
-    """Print the resolved configuration(s) as JSON (what the run would record)."""
-    from dataclasses import asdict
-
-    print(json.dumps([asdict(c) for c in configs], indent=1, sort_keys=True))
-    return 0
-
-
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
-    """Where tasks run."""
-    p.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)"
-    )
-    p.add_argument("--engine", choices=["local", "ray"], default="local", help="task scheduler")
+    """Where tasks run (the EngineConfig fields)."""
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--engine", choices=ENGINES, default="local", help="task scheduler")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")
 
 
-def _match_config(args: argparse.Namespace):
-    from metacurate.pipeline import MatchConfig
-
-    return MatchConfig(
-        pool=tuple(args.pool),
-        out=args.out,
-        metadata=args.metadata,
-        mode=args.mode,
-        text_column=args.text_column,
-        url_column=args.url_column,
-        uid_column=args.uid_column,
-        format=args.format,
-        csv_columns=args.columns,
-        batch_rows=args.batch_rows,
-        part_rows=args.part_rows,
-        workers=args.workers,
-        engine=args.engine,
-        ray_address=args.ray_address,
-        skip_bad_files=args.skip_bad_files,
-        force=args.force,
-    )
-
-
-def print_stats(stats: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(stats, indent=1, sort_keys=True))
-        return
-    rows = stats["rows"] or 1
-    print(f"rows:               {stats['rows']:,}")
-    print(
-        f"rows with no text:  {stats['rows_no_text']:,}  "
-        f"(null {stats['rows_null']:,}, empty {stats['rows_empty']:,}, "
-        f"invalid UTF-8 {stats['rows_invalid_utf8']:,})"
-    )
-    print(f"rows matched:       {stats['rows_matched']:,}  ({stats['rows_matched'] / rows:.1%})")
-    print(f"total matches:      {stats['total_matches']:,}")
-    print(f"entries hit:        {stats['entries_hit']:,} of {stats['metadata']['entries']:,}")
-    for bad in stats["bad_files"]:
-        print(f"skipped bad file:   {bad['error']}")
-    print(f"seconds:            {stats['seconds']}")
-
-
-def cmd_match(args: argparse.Namespace) -> int:
-    from metacurate.pipeline import match_pool
-
-    if args.dry_run:
-        return _dry_run(_match_config(args))
-    stats = match_pool(_match_config(args))
-    print_stats(stats, args.json)
-    if not args.json:
-        print(f"wrote {args.out}/matches/, {args.out}/entry_counts.parquet, {args.out}/stats.json")
-    return 0
-
-
 def add_balance_arguments(p: argparse.ArgumentParser) -> None:
-    """The threshold flags (exactly one) and the seed."""
+    """The threshold flags (exactly one), seed, epoch and image column (BalanceConfig)."""
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--t", type=float, help="threshold t (MetaCLIP: 20000 for 400M rows)")
+    g.add_argument(
+        "--t", type=float, help="threshold t (MetaCLIP: 20000 for a 400M-row curated set)"
+    )
     g.add_argument("--target-size", type=int, metavar="N", help="choose t to keep ~N rows")
     g.add_argument("--tail-share", type=float, metavar="P", help="choose t by tail share P")
     p.add_argument("--seed", type=int, default=0, help="seed of the keep decision (default 0)")
+    p.add_argument(
+        "--epoch",
+        type=int,
+        help="the curated set of online-balancing epoch K (default: the offline decision)",
+    )
     p.add_argument(
         "--image-column",
         help="several texts per image: per image (this column, e.g. url) only one matched "
@@ -149,44 +107,71 @@ def add_balance_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def print_manifest(m: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(m, indent=1, sort_keys=True))
-        return
-    extra = ""
-    if m["t_from"] == "target_size":
-        extra = f"  (chosen for --target-size {m['target_size']:,})"
-    elif m["t_from"] == "tail_share":
-        extra = "  (chosen for the tail share asked)"
-    print(f"t:                  {m['t']:.6g}{extra}")
-    print(f"tail share:         {m['tail_share']:.4f}")
-    print(f"pool rows:          {m['pool_rows']:,}  (matched {m['pool_rows_matched']:,})")
-    print(
-        f"curated rows:       {m['curated_rows']:,}  (expected {m['expected_rows']:,.1f}; "
-        f"sum_e min(count, t) = {m['sum_min_count_t']:,.1f})"
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The one place flags become the typed run config."""
+    match = balance = None
+    if hasattr(args, "pool"):
+        match = MatchConfig(
+            metadata=args.metadata,
+            mode=args.mode,
+            text_column=args.text_column,
+            url_column=args.url_column,
+            uid_column=args.uid_column,
+            format=args.format,
+            csv_columns=args.columns,
+            batch_rows=args.batch_rows,
+            part_rows=args.part_rows,
+            skip_bad_files=args.skip_bad_files,
+            force=args.force,
+        )
+    if hasattr(args, "seed"):
+        balance = BalanceConfig(
+            t=args.t,
+            target_size=args.target_size,
+            tail_share=args.tail_share,
+            seed=args.seed,
+            epoch=args.epoch,
+            image_column=args.image_column,
+        )
+    workdir = getattr(args, "workdir", None) or args.out
+    return RunConfig(
+        pool=tuple(getattr(args, "pool", ())),
+        workdir=workdir,
+        out=args.out,
+        match=match or MatchConfig(),
+        balance=balance,
+        engine=EngineConfig(kind=args.engine, workers=args.workers, ray_address=args.ray_address),
+        command=" ".join(sys.argv),
     )
-    print(f"                    {m['expected_note']}")
+
+
+def _dry_run(config: RunConfig) -> int:
+    """Print the resolved configuration as JSON (what the manifest would record)."""
+    config.check()
+    print(json.dumps(config.to_dict(), indent=1, sort_keys=True))
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from metacurate.api import match_pool
+
+    cfg = run_config(args)
+    if args.dry_run:
+        return _dry_run(cfg)
+    stats = match_pool(config=cfg)
+    print_stats(stats, args.json)
+    if not args.json:
+        print(f"wrote {args.out}/matches/, {args.out}/entry_counts.parquet, {args.out}/stats.json")
+    return 0
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
-    from metacurate.curate import BalanceConfig, balance_workdir
+    from metacurate.api import balance_workdir
 
-    cfg = BalanceConfig(
-        workdir=args.workdir,
-        out=args.out,
-        t=args.t,
-        target_size=args.target_size,
-        tail_share=args.tail_share,
-        seed=args.seed,
-        image_column=args.image_column,
-        workers=args.workers,
-        engine=args.engine,
-        ray_address=args.ray_address,
-        command=" ".join(sys.argv),
-    )
+    cfg = run_config(args)
     if args.dry_run:
         return _dry_run(cfg)
-    m = balance_workdir(cfg)
+    m = balance_workdir(config=cfg)
     print_manifest(m, args.json)
     if not args.json:
         print(f"wrote {args.out}/curated/, {args.out}/manifest.json")
@@ -194,30 +179,12 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 def cmd_curate(args: argparse.Namespace) -> int:
-    from metacurate.curate import BalanceConfig, run_curate
+    from metacurate.api import run_curate
 
+    cfg = run_config(args)
     if args.dry_run:
-        return _dry_run(
-            _match_config(args),
-            BalanceConfig(
-                workdir=args.out,
-                out=args.out,
-                t=args.t,
-                target_size=args.target_size,
-                tail_share=args.tail_share,
-                seed=args.seed,
-                image_column=args.image_column,
-            ),
-        )
-    m = run_curate(
-        _match_config(args),
-        t=args.t,
-        target_size=args.target_size,
-        tail_share=args.tail_share,
-        seed=args.seed,
-        image_column=args.image_column,
-        command=" ".join(sys.argv),
-    )
+        return _dry_run(cfg)
+    m = run_curate(cfg)
     print_manifest(m, args.json)
     if not args.json:
         print(
@@ -230,23 +197,28 @@ def cmd_curate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from metacurate.curate import run_curate
+    from metacurate.api import run_curate
     from metacurate.demo import make_sample
     from metacurate.metadata import DEFAULT_METADATA_NOTE, load_default_metadata
-    from metacurate.pipeline import MatchConfig
 
     metadata = load_default_metadata()
     out = Path(args.out)
+    cfg = RunConfig(
+        workdir=str(out),
+        out=str(out),
+        balance=BalanceConfig(t=args.t, seed=args.seed),
+        engine=EngineConfig(workers=args.workers),
+        command=" ".join(sys.argv),
+    )
+    if args.dry_run:
+        return _dry_run(cfg)
+    cfg.check()
     sample = make_sample(out / "sample" / "demo_pool.parquet", metadata)
     print(f"sample: {sample} (20,000 synthetic captions generated from the built-in metadata)")
     print(f"metadata: {metadata.name}, {len(metadata):,} entries. {DEFAULT_METADATA_NOTE}")
-    m = run_curate(
-        MatchConfig(pool=(str(sample),), out=str(out), workers=args.workers),
-        metadata,
-        t=args.t,
-        seed=args.seed,
-        command=" ".join(sys.argv),
-    )
+    from dataclasses import replace
+
+    m = run_curate(replace(cfg, pool=(str(sample),)), metadata)
     print_manifest(m, False)
     print(
         f"results: {out}/curated/ (curated Parquet), {out}/report.html (open in a browser), "
@@ -261,9 +233,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="MetaCLIP-style curation: match captions to metadata entries, count, balance.",
         epilog="Run 'metacurate COMMAND --help' for a command's flags and an example.",
     )
-    parser.add_argument("--version", action="version", version=f"metacurate {__version__}")
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    register_stages(sub)
+    register_demo(sub)
 
+    from metacurate.extract.cli import register as register_extract
+    from metacurate.metadata.cli import register as register_metadata
+    from metacurate.report.cli import register as register_report
+
+    register_report(sub)
+    register_metadata(sub)
+    register_extract(sub)
+    return parser
+
+
+def version_line() -> str:
+    """``--version``: the package version and which matcher implementation runs."""
+    from metacurate.kernel import implementation
+
+    return f"metacurate {__version__} (matcher: {implementation()})"
+
+
+def register_stages(sub: argparse._SubParsersAction) -> None:
+    """``match``, ``balance`` and ``curate``."""
     p = sub.add_parser(
         "match",
         help="match every caption to the metadata; write side-cars and entry counts",
@@ -307,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_balance_arguments(p)
     p.set_defaults(func=cmd_curate)
 
+
+def register_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="run curate end to end on a built-in synthetic sample",
@@ -316,18 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", "-o", default="metacurate-demo", help="output folder")
     p.add_argument("--t", type=float, default=50.0, help="threshold t (default 50)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0, help="seed of the keep decision (default 0)")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_demo)
-
-    from metacurate.extract.cli import register as register_extract
-    from metacurate.metadata.cli import register as register_metadata
-    from metacurate.report.cli import register as register_report
-
-    register_report(sub)
-    register_metadata(sub)
-    register_extract(sub)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -335,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"metacurate: error: {exc.for_flag()}", file=sys.stderr)
+        return 2
     except MetacurateError as exc:
         print(f"metacurate: error: {exc}", file=sys.stderr)
         return 2

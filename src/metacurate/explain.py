@@ -1,9 +1,10 @@
 """``explain``: why one caption is (or is not) in the curated set.
 
 For a text it shows ``spacing(text)``, the matched entries and, against a run's output folder,
-each entry's count and ``p_e``, the keep probability ``1 - prod(1 - p_e)`` and, for a given
-``uid``, the actual keep decision under the run's seed: the same functions of ``balance.py``
-that ``curate`` used, on the same counts, so the answer agrees with the curated Parquet.
+each entry's count and ``p_e`` (read from ``curated_entry_counts.parquet``), the keep
+probability ``1 - prod(1 - p_e)`` and, for a given ``uid``, the decision the balance stage
+wrote for that row (its decisions side-car: per-image choice included), so the answer is what
+is on disk. Each entry's ``u`` is shown to say why.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metacurate import balance
+from metacurate.balance.decisions import decision_at, find_uid
 from metacurate.errors import MetacurateError
+from metacurate.files import read_json
+from metacurate.kernel import native_available
 from metacurate.match import spacing
-from metacurate.match.matcher import Matcher, load_or_build
+from metacurate.match.matcher import Matcher, index_dir
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
-from metacurate.workdir import Workdir, read_json
+from metacurate.workdir import Workdir
 
 
 class Explainer:
@@ -60,14 +64,17 @@ class Explainer:
         self.matcher = self._matcher(meta, mode)
 
     def _load_workdir(self, root: Path) -> tuple[Metadata, str]:
-        wd = Workdir(root)
-        if not wd.metadata.exists():
-            raise MetacurateError(
-                f"{root}: no metadata.json; pass the --out folder of 'metacurate curate'"
-            )
-        meta = load_metadata(wd.metadata)
         if (root / "manifest.json").exists():
             self.manifest = read_json(root / "manifest.json")
+        wd = Workdir(root)
+        if not wd.metadata.exists() and self.manifest and self.manifest.get("workdir"):
+            wd = Workdir(self.manifest["workdir"])  # 'balance WORKDIR --out OTHER'
+        if not wd.metadata.exists():
+            raise MetacurateError(
+                f"{root}: no metadata.json; pass the --out folder of 'metacurate curate' or "
+                "'metacurate balance'"
+            )
+        meta = load_metadata(wd.metadata)
         stats = read_json(wd.stats) if wd.stats.exists() else {}
         info = (self.manifest or stats).get("metadata") or {}
         if info.get("hash") not in (None, meta.hash):
@@ -79,7 +86,7 @@ class Explainer:
             table = pq.read_table(curated, columns=["count", "p", "count_curated"])
             self.p = table.column("p").to_numpy()
             self.counts_curated = table.column("count_curated").to_numpy()
-        elif wd.entry_counts.exists():
+        elif wd.entry_counts.exists() and not self.manifest:
             table = pq.read_table(wd.entry_counts, columns=["count"])
         else:
             raise MetacurateError(f"{root}: no entry counts; the match stage did not finish")
@@ -89,15 +96,24 @@ class Explainer:
         if self.manifest:
             self.t = float(self.manifest["t"])
             if self.p is None:
-                self.p = balance.entry_probs(self.counts, self.t)
+                raise MetacurateError(
+                    f"{root}: manifest.json but no curated_entry_counts.parquet; rerun balance"
+                )
         return meta, (self.manifest or stats).get("mode", "metaclip1")
 
     def _matcher(self, meta: Metadata, mode: str) -> Matcher:
-        if self.workdir is not None:
-            try:  # the run's memory-mapped index when there, else built (and cached) there
-                return load_or_build(meta, Workdir(self.workdir).index, mode)
-            except OSError:  # a read-only folder: build in memory
-                pass
+        """The run's memory-mapped index when it is there and valid, else one built in memory
+        (explain reads a run folder, never writes into it)."""
+        roots = [self.workdir] + ([Path(self.manifest["workdir"])] if self.manifest else [])
+        for root in roots:
+            if root is None or not native_available():
+                continue
+            d = index_dir(Workdir(root).index, meta.hash, mode)
+            if (d / "index.json").exists():
+                try:
+                    return Matcher.load(d, meta, mode=mode)
+                except (MetacurateError, OSError, ValueError):
+                    break
         return Matcher(meta, mode=mode)
 
     def explain(self, text: str, uid: str | None = None) -> dict:
@@ -143,8 +159,36 @@ class Explainer:
         out["uid"] = uid
         out["uid_hash"] = int(h[0])
         out["seed"] = seed
-        out["kept"] = bool(balance.keep_mask(id_array, h, self.p, seed)[0])
+        out.update(self._decision_on_disk(uid, ids))
+        if out["in_pool"] is False:  # not a row of this run: what the rule would decide
+            out["kept"] = bool(balance.keep_mask(id_array, h, self.p, seed)[0])
         return out
+
+    def _decision_on_disk(self, uid: str, ids: list[int]) -> dict:
+        """The balance stage's decision for the row with this uid (and these matches, if the
+        uid is shared by several texts)."""
+        assert self.workdir is not None and self.manifest is not None
+        match_root = Path(self.manifest.get("workdir") or self.workdir)
+        if not (match_root / "matches").is_dir():
+            match_root = self.workdir
+        task_ids = [self._task_id(i) for i in self.manifest["inputs"]]
+        hits = find_uid(match_root, task_ids, uid)
+        if not hits:
+            return {"in_pool": False}
+        task_id, row, _ = next((h for h in hits if h[2] == ids), hits[0])
+        decision = decision_at(self.workdir, task_id, row)
+        if decision is None:
+            raise MetacurateError(
+                f"{self.workdir}: no decisions side-car for {task_id}; rerun 'metacurate balance'"
+            )
+        return {"in_pool": True, "task_id": task_id, "row": row, **decision}
+
+    @staticmethod
+    def _task_id(inp: dict) -> str:
+        from metacurate.workdir import task_id_for
+
+        rg = inp.get("row_groups")
+        return task_id_for(inp["path"], tuple(rg) if rg else None)
 
 
 def explain(
@@ -202,6 +246,10 @@ def format_explanation(r: dict) -> str:
             why = ": no matched entry has u < p_e"
         else:
             why = ": no entry matched"
+        if r.get("in_pool") is False:
+            why += " (no row of this run has that uid: what the rule would decide)"
+        elif r.get("selected") is False:
+            why = ": another text of the same image was chosen (--image-column)"
         lines.append(
             f"decision:  uid {r['uid']!r} (uid_hash {r['uid_hash']:#018x}), seed {r['seed']}: "
             f"{'KEPT' if r['kept'] else 'DROPPED'}{why}"

@@ -1,23 +1,19 @@
-"""Where a run keeps its files, and atomic writes (temporary name, then rename)."""
+"""Where a run keeps its files (the layout of docs/formats.md) and what every artifact says
+about itself."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate._version import __version__
+from metacurate.files import remove_temporaries
 
 FORMAT_VERSION = 1
 
 
 class Workdir:
-    """The layout of a match/curate output folder (documented in docs/formats.md)."""
+    """The layout of a match/balance/curate output folder."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -43,8 +39,20 @@ class Workdir:
         return self.root / "stats.json"
 
     @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
     def curated(self) -> Path:
         return self.root / "curated"
+
+    @property
+    def curated_counts(self) -> Path:
+        return self.root / "curated_entry_counts.parquet"
+
+    @property
+    def uids(self) -> Path:
+        return self.root / "uids.npy"
 
     @property
     def balance(self) -> Path:
@@ -53,23 +61,7 @@ class Workdir:
     def curated_file(self, task_id: str) -> Path:
         return self.curated / f"{task_id}.parquet"
 
-    def remove_temporaries(self) -> list[Path]:
-        """Delete what a killed run left half-written (``.NAME.tmp-PID`` files, index
-        folders being saved); finished files are never temporaries."""
-        removed = []
-        for folder in (self.root, self.matches, self.curated, self.balance, self.index):
-            if not folder.is_dir():
-                continue
-            for p in folder.glob("*.tmp-*"):
-                if p.is_dir():
-                    for q in p.iterdir():
-                        q.unlink()
-                    p.rmdir()
-                else:
-                    p.unlink()
-                removed.append(p)
-        return removed
-
+    # match stage, per task
     def sidecar(self, task_id: str) -> Path:
         return self.matches / f"{task_id}.parquet"
 
@@ -78,6 +70,26 @@ class Workdir:
 
     def done(self, task_id: str) -> Path:
         return self.matches / f"{task_id}.done.json"
+
+    # balance stage, per task
+    def selection(self, task_id: str) -> Path:
+        return self.balance / f"{task_id}.select.parquet"
+
+    def decisions(self, task_id: str) -> Path:
+        return self.balance / f"{task_id}.decisions.parquet"
+
+    def curated_partial_counts(self, task_id: str) -> Path:
+        return self.balance / f"{task_id}.counts.parquet"
+
+    def balance_done(self, task_id: str) -> Path:
+        return self.balance / f"{task_id}.done.json"
+
+    def remove_temporaries(self) -> list[Path]:
+        """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""
+        folders = [self.root, self.matches, self.curated, self.balance, self.index]
+        if self.index.is_dir():
+            folders += [p for p in self.index.iterdir() if p.is_dir()]
+        return remove_temporaries(folders)
 
 
 def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:
@@ -90,27 +102,6 @@ def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:
     return f"{safe}-{hashlib.sha1(path.encode('utf-8')).hexdigest()[:10]}{part}"
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def write_json(path: Path, obj: Any, compact: bool = False) -> None:
-    """Write JSON atomically (sorted keys, so equal content gives equal bytes); ``compact``
-    for big lists (one line, C encoder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    if compact:
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    else:
-        text = json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False)
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
 def artifact_metadata(metadata_hash: str, mode: str, **extra: str) -> dict[bytes, bytes]:
     """Key-value metadata stored in every Parquet artifact's schema."""
     kv = {
@@ -121,42 +112,3 @@ def artifact_metadata(metadata_hash: str, mode: str, **extra: str) -> dict[bytes
         **{f"metacurate.{k}": v for k, v in extra.items()},
     }
     return {k.encode(): v.encode() for k, v in kv.items()}
-
-
-def write_parquet(path: Path, table: pa.Table, kv: dict[bytes, bytes]) -> None:
-    """Write a table atomically with self-describing schema metadata."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    pq.write_table(table.replace_schema_metadata(kv), tmp, compression="zstd")
-    os.replace(tmp, path)
-
-
-class ParquetSink:
-    """Streaming atomic Parquet writer: batches go to a temporary file renamed on close.
-
-    ``dictionary=False`` for columns of unique values (side-cars), where dictionary encoding
-    only costs time."""
-
-    def __init__(
-        self, path: Path, schema: pa.Schema, kv: dict[bytes, bytes], dictionary: bool = True
-    ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.tmp = _tmp(path)
-        self.schema = schema.with_metadata(kv)
-        self.writer = pq.ParquetWriter(
-            self.tmp, self.schema, compression="zstd", use_dictionary=dictionary
-        )
-
-    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
-        if isinstance(batch, pa.RecordBatch):
-            batch = pa.Table.from_batches([batch])
-        self.writer.write_table(batch.cast(self.schema))
-
-    def commit(self) -> None:
-        self.writer.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.writer.close()
-        self.tmp.unlink(missing_ok=True)

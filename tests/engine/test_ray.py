@@ -7,8 +7,7 @@ import importlib.util
 import pytest
 
 from metacurate import MetacurateError
-from metacurate.curate import run_curate
-from metacurate.pipeline import MatchConfig
+from metacurate.api import curate
 from tests.conftest import require_system
 from tests.engine.test_resume import snapshot
 
@@ -30,8 +29,17 @@ def test_ray_and_local_engines_write_the_same_bytes(tmp_path, pool, metadata, ra
     outs = {}
     for engine in ("local", "ray"):
         out = tmp_path / engine
-        cfg = MatchConfig(pool=tuple(pool), out=str(out), workers=2, engine=engine, batch_rows=1000)
-        run_curate(cfg, metadata, report=False, t=20.0, seed=5)
+        curate(
+            pool,
+            out,
+            metadata=metadata,
+            report=False,
+            workers=2,
+            engine=engine,
+            batch_rows=1000,
+            t=20.0,
+            seed=5,
+        )
         outs[engine] = snapshot(out)
     assert sorted(outs["local"]) == sorted(outs["ray"])
     assert [k for k in outs["local"] if outs["local"][k] != outs["ray"][k]] == []
@@ -46,6 +54,13 @@ def test_ray_task_user_error_is_a_metacurate_error(tmp_path, metadata, ray_clust
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"text": ["a dog"]}), good)
-    cfg = MatchConfig(pool=(str(good), str(bad)), out=str(tmp_path / "o"), workers=2, engine="ray")
     with pytest.raises(MetacurateError, match="bad.parquet"):
-        run_curate(cfg, metadata, report=False, t=5.0)
+        curate(
+            [str(good), str(bad)],
+            tmp_path / "o",
+            metadata=metadata,
+            report=False,
+            workers=2,
+            engine="ray",
+            t=5.0,
+        )

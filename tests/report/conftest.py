@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from metacurate.curate import curate
+from metacurate.api import curate
 from metacurate.demo import make_sample
 from metacurate.metadata import load_default_metadata
 from tests.conftest import shared_dir

@@ -106,6 +106,14 @@ def make_synthetic_run(
         )
         start += size
     p = balance.entry_probs(counts, t)
+    # the balance stage's decisions for the first file (the only one the report samples)
+    side = pq.read_table(out / "matches" / "part-00000.parquet")
+    keep, prob = balance.decide(side.column("entry_ids"), side.column("uid_hash").to_numpy(), p, 0)
+    (out / "balance").mkdir(exist_ok=True)
+    pq.write_table(
+        pa.table({"selected": np.ones(len(keep), bool), "kept": keep, "keep_prob": prob}),
+        out / "balance" / "part-00000.decisions.parquet",
+    )
     names = [f"entry {i} " + "x" * 150 for i in range(entries)]
     pq.write_table(
         pa.table(

@@ -12,11 +12,11 @@ import pytest
 from metacurate import balance
 from metacurate.errors import MetacurateError
 from metacurate.explain import Explainer, explain, format_explanation
+from metacurate.files import read_json
 from metacurate.match import spacing
 from metacurate.pool.readers import read_batches
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import row_uids
-from metacurate.workdir import read_json
 from tests.report.conftest import cli
 
 

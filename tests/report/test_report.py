@@ -10,10 +10,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from metacurate.curate import curate
+from metacurate.api import curate, match_pool
 from metacurate.demo import make_sample
 from metacurate.metadata import Metadata
-from metacurate.pipeline import MatchConfig, match_pool
 from metacurate.report import load_run, write_report
 from metacurate.report import stats as S
 from tests.report.conftest import SECTION_IDS, Dom, lookup
@@ -139,7 +138,7 @@ def test_report_of_a_match_only_folder(tmp_path):
     meta.write_text("dog\ncat\nred\n")
     small = make_sample(tmp_path / "p.parquet", Metadata.from_list(["dog", "cat", "red"]), 300)
     out = tmp_path / "work"
-    match_pool(MatchConfig(pool=(str(small),), out=str(out), metadata=str(meta)))
+    match_pool((str(small),), str(out), metadata=str(meta))
     text = write_report(out).read_text(encoding="utf-8")
     check_page(text, None)
     assert "not balanced yet" in text

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metacurate.balance import decide
-from metacurate.balance_lang import decide_languages, language_probs
+from metacurate.balance.worldwide import decide_languages, language_probs
 from metacurate.count_lang import (
     add_counts,
     add_sparse_lang,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metacurate import Matcher, MetacurateError
-from metacurate.balance_lang import (
+from metacurate.balance.worldwide import (
     official_p_to_t,
     official_t_to_p,
     t_per_language,

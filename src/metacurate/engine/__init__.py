@@ -1,5 +1,10 @@
-"""Engines schedule tasks; the tasks themselves live in ``tasks.py`` and know nothing of where
-they run. An engine is opened once per command and shared by its stages."""
+"""Engines schedule tasks and nothing else: a stage hands them a task function and items; the
+task functions (``match.task``, ``balance.task``) know nothing of where they run.
+
+An engine is opened once per command and shared by its stages. It calls ``fn(item,
+checkpoint)``: ``checkpoint(name)`` is a hook the caller (a test) hands to the engine to act at
+named points (the kill-and-resume tests SIGKILL there); by default it does nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +12,47 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
-from metacurate.errors import MetacurateError
+from metacurate.config import EngineConfig
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-ENGINES = ("local", "ray")
+#: ``checkpoint(name)``: called by tasks and drivers at named points.
+Checkpoint = Callable[[str], None]
+
+
+def no_checkpoint(name: str) -> None:
+    """The default hook: nothing happens at any point."""
 
 
 class Engine(Protocol):
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
+    checkpoint: Checkpoint
+
+    def map(self, fn: Callable[[T, Checkpoint], R], items: Sequence[T]) -> Iterator[R]: ...
 
     def close(self) -> None: ...
 
 
-def open_engine(kind: str = "local", workers: int = 1, ray_address: str | None = None) -> Engine:
+def open_engine(config: EngineConfig, checkpoint: Checkpoint | None = None) -> Engine:
     """A ``LocalEngine`` or a ``RayEngine``; close it when the command is done."""
-    if kind == "local":
-        from metacurate.engine.local import LocalEngine
-
-        return LocalEngine(workers)
-    if kind == "ray":
+    config.check()
+    hook = checkpoint or no_checkpoint
+    if config.kind == "ray":
         from metacurate.engine.ray_engine import RayEngine
 
-        return RayEngine(workers, ray_address)
-    raise MetacurateError(f"unknown engine {kind!r}; choose one of {', '.join(ENGINES)}")
+        return RayEngine(config.resolved_workers, config.ray_address, hook)
+    from metacurate.engine.local import LocalEngine
+
+    return LocalEngine(config.resolved_workers, hook)
 
 
 @contextmanager
-def engine_for(
-    engine: Engine | None, kind: str, workers: int, ray_address: str | None
-) -> Iterator[Engine]:
+def engine_for(engine: Engine | None, config: EngineConfig) -> Iterator[Engine]:
     """``engine`` as it is, or a new one for this stage only (closed afterwards)."""
     if engine is not None:
         yield engine
         return
-    own = open_engine(kind, workers, ray_address)
+    own = open_engine(config)
     try:
         yield own
     finally:

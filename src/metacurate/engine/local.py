@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from functools import partial
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -36,12 +37,14 @@ class LocalEngine:
     command and reused by every stage. Spawned, not forked: forked thread pools of Arrow (and
     polars) can deadlock."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, checkpoint: Callable[[str], None]) -> None:
         self.workers = max(1, workers)
+        self.checkpoint = checkpoint
         self._pool: Executor | None = None
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        """Yield ``fn(item)`` for every item, in completion order."""
+    def map(self, fn: Callable, items: Sequence[T]) -> Iterator[R]:
+        """Yield ``fn(item, checkpoint)`` for every item, in completion order."""
+        fn = partial(fn, checkpoint=self.checkpoint)
         if self.workers == 1 or len(items) <= 1:
             for item in items:
                 yield fn(item)

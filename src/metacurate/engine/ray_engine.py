@@ -7,6 +7,7 @@ Plain tasks, not Ray Data actor pools: pools that take every CPU deadlock on sma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import TypeVar
 
 from metacurate.engine.local import bounded_map
@@ -25,13 +26,16 @@ class RayEngine:
     process, or a local one of ``workers`` CPUs started for this command (and shut down by
     ``close``). At most ``2 * workers`` tasks are in flight."""
 
-    def __init__(self, workers: int, address: str | None = None) -> None:
+    def __init__(
+        self, workers: int, address: str | None, checkpoint: Callable[[str], None]
+    ) -> None:
         try:
             import ray
         except ImportError:
             raise MetacurateError("--engine ray needs Ray: pip install 'metacurate[ray]'") from None
         self.ray = ray
         self.workers = max(1, workers)
+        self.checkpoint = checkpoint
         self._started_here = False
         if not ray.is_initialized():
             if address:
@@ -41,10 +45,10 @@ class RayEngine:
             self._started_here = True
         self._remote = ray.remote(num_cpus=1, max_retries=2)(_call)
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        """Yield ``fn(item)`` for every item, in completion order, as Ray tasks."""
+    def map(self, fn: Callable, items: Sequence[T]) -> Iterator[R]:
+        """Yield ``fn(item, checkpoint)`` for every item, in completion order, as Ray tasks."""
         ray = self.ray
-        fn_ref = ray.put(fn)
+        fn_ref = ray.put(partial(fn, checkpoint=self.checkpoint))
         for ref in bounded_map(
             lambda item: self._remote.remote(fn_ref, item),
             lambda pending: _wait(ray, pending),

@@ -14,8 +14,6 @@ tests hold both to the naive loop of semantics.md.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +22,11 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.errors import MetacurateError
+from metacurate.files import commit, discard, temp_path
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
 from metacurate.match.spacing import spacing
+from metacurate.metadata.default import as_metadata
 from metacurate.metadata.load import Metadata
 
 MODES = ("metaclip1", "metaclip2", "metaclip2-kana")
@@ -86,8 +86,9 @@ def _as_arrow_text(texts: pa.Array | pa.ChunkedArray | Sequence[str | bytes | No
 class Matcher:
     """Exact substring matcher for one metadata list (mode ``metaclip1``).
 
-    ``native=None`` uses the compiled kernel when available, ``False`` forces the
-    pure-Python matcher (same results, slower).
+    ``metadata``: a ``Metadata``, a list of strings, or a path (``str`` / ``Path``; the string
+    ``"default"`` is the built-in list). ``native=None`` uses the compiled kernel when
+    available, ``False`` forces the pure-Python matcher (same results, slower).
     """
 
     def __new__(cls, metadata: object = None, mode: str = "metaclip1", *args, **kwargs):
@@ -100,15 +101,14 @@ class Matcher:
 
     def __init__(
         self,
-        metadata: Metadata | Sequence[str],
+        metadata: Metadata | Sequence[str] | str | Path,
         mode: str = "metaclip1",
         native: bool | None = None,
         _tables: dict[str, np.ndarray] | None = None,
     ) -> None:
         if mode not in MODES:
             raise MetacurateError(f"unknown matching mode {mode!r}; available: {', '.join(MODES)}")
-        if not isinstance(metadata, Metadata):
-            metadata = Metadata.from_list(list(metadata))
+        metadata = as_metadata(metadata)
         self.metadata: Metadata | None = metadata
         self.n_entries = len(metadata)
         self.metadata_hash = metadata.hash
@@ -259,8 +259,9 @@ class Matcher:
         if not self.native:
             raise MetacurateError("only the native matcher can be saved")
         d = Path(directory)
-        tmp = d.with_name(d.name + f".tmp-{os.getpid()}")
-        tmp.mkdir(parents=True, exist_ok=True)
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path(d)
+        tmp.mkdir()
         for name, arr in self._tables.items():
             np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
         info = {
@@ -274,9 +275,9 @@ class Matcher:
         }
         (tmp / "index.json").write_text(json.dumps(info, indent=1) + "\n")
         if d.exists():  # another process won the race: theirs is identical
-            _rmtree(tmp)
+            discard(tmp)
         else:
-            os.replace(tmp, d)
+            commit(tmp, d)
         return d
 
     @classmethod
@@ -342,10 +343,6 @@ def load_or_build(
         try:
             return Matcher.load(d, metadata, mode=mode)
         except MetacurateError:  # made by another kernel version: it is only a cache
-            _rmtree(d)
+            discard(d)
     Matcher(metadata, mode=mode).save(d)
     return Matcher.load(d, metadata, mode=mode)
-
-
-def _rmtree(path: Path) -> None:
-    shutil.rmtree(path)  # metaclip2 indexes hold a sub-folder

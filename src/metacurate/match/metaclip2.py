@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.errors import MetacurateError
+from metacurate.files import commit, discard, temp_path
 from metacurate.kernel import native_available
 from metacurate.match.matcher import (
     STATUS_EMPTY,
@@ -33,7 +34,6 @@ from metacurate.match.matcher import (
     BatchMatches,
     Matcher,
     _as_arrow_text,
-    _rmtree,
 )
 from metacurate.match.scripts import (
     METACLIP2_MODES,
@@ -43,6 +43,7 @@ from metacurate.match.scripts import (
     unit_regex,
 )
 from metacurate.match.spacing import spacing
+from metacurate.metadata.default import as_metadata
 from metacurate.metadata.load import Metadata
 
 try:  # the compiled kernel is optional: see setup.py
@@ -97,15 +98,14 @@ class Metaclip2Matcher(Matcher):
 
     def __init__(
         self,
-        metadata: Metadata | Sequence[str],
+        metadata: Metadata | Sequence[str] | str | Path,
         mode: str = "metaclip2",
         native: bool | None = None,
         _tables: dict[str, np.ndarray] | None = None,
     ) -> None:
         if mode not in METACLIP2_MODES:
             raise MetacurateError(f"Metaclip2Matcher needs one of {METACLIP2_MODES}, not {mode!r}")
-        if not isinstance(metadata, Metadata):
-            metadata = Metadata.from_list(list(metadata))
+        metadata = as_metadata(metadata)
         _require_kernel()
         if native is None:
             native = worldwide_kernel_available()
@@ -275,16 +275,17 @@ class Metaclip2Matcher(Matcher):
         if not self.native:
             raise MetacurateError("only the native matcher can be saved")
         d = Path(directory)
-        tmp = d.with_name(d.name + f".tmp-{os.getpid()}")
-        tmp.mkdir(parents=True, exist_ok=True)
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path(d)
+        tmp.mkdir()
         self._padded.save(tmp / "padded")
         for name, arr in self._tables.items():
             np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
         (tmp / "index.json").write_text(json.dumps(self._index_info(), indent=1) + "\n")
         if d.exists():  # another process won the race: theirs is identical
-            _rmtree(tmp)
+            discard(tmp)
         else:
-            os.replace(tmp, d)
+            commit(tmp, d)
         return d
 
     def _index_info(self) -> dict[str, object]:

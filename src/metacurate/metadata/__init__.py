@@ -11,12 +11,14 @@ from metacurate.metadata.build import (
 from metacurate.metadata.default import (
     DEFAULT_METADATA_NAME,
     DEFAULT_METADATA_NOTE,
+    as_metadata,
     load_default_metadata,
     load_default_sources,
+    load_metadata,
     resolve_metadata,
 )
 from metacurate.metadata.info import describe_metadata, diff_metadata, unmatchable_reason
-from metacurate.metadata.load import Metadata, load_metadata, metadata_hash
+from metacurate.metadata.load import Metadata, metadata_hash
 
 __all__ = [
     "DEFAULT_METADATA_NAME",
@@ -24,6 +26,7 @@ __all__ = [
     "BuildConfig",
     "BuildResult",
     "Metadata",
+    "as_metadata",
     "build_metadata",
     "describe_metadata",
     "diff_metadata",

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from metacurate.errors import MetacurateError
 from metacurate.metadata.build import SourcesInfo, read_sources
-from metacurate.metadata.load import Metadata, load_metadata
+from metacurate.metadata.load import Metadata
+from metacurate.metadata.load import load_metadata as load_metadata_file
 
 DEFAULT_METADATA_NAME = "metacurate-default-v1"
 DEFAULT_METADATA_FILE = "default_metadata.json.gz"
@@ -61,7 +62,32 @@ def resolve_metadata(spec: str | Path | None) -> Metadata:
     """
     if spec is None or (str(spec) == DEFAULT_METADATA_ALIAS and not Path(spec).exists()):
         return load_default_metadata()
-    return load_metadata(spec)
+    return load_metadata_file(spec)
+
+
+def load_metadata(path: str | Path) -> Metadata:
+    """Metadata from a ``.json`` / ``.txt`` file (``.gz`` too), or the built-in list for
+    ``"default"``: wherever a metadata path is accepted, ``default`` works."""
+    if not isinstance(path, (str, Path)):
+        raise MetacurateError(
+            f"load_metadata takes a path or 'default', got {type(path).__name__}; "
+            "for a list of strings use Metadata.from_list(entries)"
+        )
+    return resolve_metadata(path)
+
+
+def as_metadata(value: object) -> Metadata:
+    """A ``Metadata``, a list/tuple of strings, a path (``str`` / ``Path``) or ``None``
+    (``None`` and ``"default"`` are the built-in list); anything else is refused."""
+    if isinstance(value, Metadata):
+        return value
+    if value is None or isinstance(value, (str, Path)):
+        return resolve_metadata(value)
+    if isinstance(value, (list, tuple)):
+        return Metadata.from_list(list(value))
+    raise MetacurateError(
+        f"metadata must be a Metadata, a list of strings or a path, got {type(value).__name__}"
+    )
 
 
 def is_default_spec(spec: str | Path | None) -> bool:

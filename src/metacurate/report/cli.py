@@ -76,7 +76,7 @@ def run_summary(out_dir: str | Path) -> dict:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print the match stats and the manifest summary of a run folder."""
-    from metacurate.cli import print_manifest, print_stats
+    from metacurate.summary import print_manifest, print_stats
 
     summary = run_summary(args.out_dir)
     if args.json:

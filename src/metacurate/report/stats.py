@@ -16,12 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metacurate import balance
+from metacurate.balance.decisions import read_decisions
 from metacurate.errors import MetacurateError
+from metacurate.files import read_json
 from metacurate.match import WRAPPED, spacing
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
-from metacurate.workdir import Workdir, read_json
+from metacurate.workdir import Workdir
 
 #: Rows read from the side-cars (and their source files) for examples; bounds the report's cost.
 SAMPLE_ROWS = 20_000
@@ -102,7 +103,7 @@ def load_run(out_dir: str | Path) -> Run:
     counts = table.column("count").to_numpy().astype(np.int64)
     t = float(manifest["t"]) if manifest else None
     if manifest and p is None:
-        p = balance.entry_probs(counts, t)
+        notes.append(f"{curated_counts} is missing: p_e and curated counts not shown")
     return Run(
         root=root,
         manifest=manifest,
@@ -217,8 +218,9 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
 def sample_rows(run: Run, limit: int = SAMPLE_ROWS) -> pa.Table:
     """The first ``limit`` rows over the side-cars (input order): ``uid``, ``uid_hash``,
     ``entry_ids``, ``text`` (null when the source is gone) and, after balancing, ``kept`` and
-    ``keep_prob`` recomputed with the run's rule."""
+    ``keep_prob`` as the balance stage decided them (its decisions side-cars)."""
     parts = []
+    taken: list[tuple[dict, int]] = []
     left = limit
     for inp, path in run.sidecars:
         if left <= 0:
@@ -234,6 +236,7 @@ def sample_rows(run: Run, limit: int = SAMPLE_ROWS) -> pa.Table:
                 run.notes.append(f"captions of {inp['path']} not readable now: no examples from it")
             texts = pa.nulls(len(side), pa.string())
         parts.append(side.append_column("text", texts))
+        taken.append((inp, len(side)))
         left -= len(side)
     schema = pa.schema(
         [
@@ -245,12 +248,30 @@ def sample_rows(run: Run, limit: int = SAMPLE_ROWS) -> pa.Table:
     )
     table = pa.concat_tables([t.cast(schema) for t in parts]) if parts else schema.empty_table()
     table = table.combine_chunks()
-    if run.p is not None:
-        ids = table.column("entry_ids")
-        uh = table.column("uid_hash").to_numpy()
-        table = table.append_column("kept", pa.array(balance.keep_mask(ids, uh, run.p, run.seed)))
-        table = table.append_column("keep_prob", pa.array(balance.keep_prob(ids, run.p)))
+    if run.manifest is not None:
+        table = _with_decisions(run, table, [(inp["task_id"], n) for inp, n in taken])
     return table
+
+
+def _with_decisions(run: Run, table: pa.Table, taken: list[tuple[str, int]]) -> pa.Table:
+    """Append ``kept`` and ``keep_prob`` from the balance stage's decisions side-cars (what is
+    on disk, per-image choice included), aligned with the sampled side-car rows."""
+    kept, prob = [], []
+    for task_id, n in taken:
+        d = read_decisions(run.root, task_id, n)
+        if d is None or d.num_rows != n:
+            run.notes.append(f"no decisions for {task_id}: rebalance to see kept/dropped examples")
+            kept.append(pa.nulls(n, pa.bool_()))
+            prob.append(pa.nulls(n, pa.float64()))
+        else:
+            kept.append(d.column("kept").combine_chunks())
+            prob.append(d.column("keep_prob").combine_chunks())
+    if not taken:
+        return table.append_column("kept", pa.array([], pa.bool_())).append_column(
+            "keep_prob", pa.array([], pa.float64())
+        )
+    table = table.append_column("kept", pa.concat_arrays(kept))
+    return table.append_column("keep_prob", pa.concat_arrays(prob))
 
 
 # --- tables --------------------------------------------------------------------------------------
@@ -374,11 +395,11 @@ def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3
                     {
                         "text": clip(texts[r]),
                         "span": span,
-                        "kept": bool(sample.column("kept")[r].as_py())
-                        if run.p is not None
+                        "kept": sample.column("kept")[r].as_py()
+                        if "kept" in sample.column_names
                         else None,
-                        "keep_prob": float(sample.column("keep_prob")[r].as_py())
-                        if run.p is not None
+                        "keep_prob": sample.column("keep_prob")[r].as_py()
+                        if "keep_prob" in sample.column_names
                         else None,
                     }
                 )

@@ -12,7 +12,7 @@ comparison: it takes the count *value* whose inclusive cumulative share over the
 counts, which makes every ``p_e`` 0 (or NaN) and drops the whole language. Here its result is
 clamped to ``>= 1`` and the raw value is kept so a report can show it.
 
-(This module will move to ``balance/worldwide.py`` when ``balance`` becomes a package.)
+
 """
 
 from __future__ import annotations

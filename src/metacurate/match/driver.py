@@ -1,11 +1,11 @@
-"""The stages wired together: ``match_pool`` (match + count). Engines only schedule tasks."""
+"""The match stage over a pool: plan one task per input file (or row-group part), run the
+unfinished ones on the engine, then sum their partial counts into ``entry_counts.parquet``."""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -14,46 +14,18 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from metacurate._version import __version__
+from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
-from metacurate.engine import Engine, engine_for
-from metacurate.engine.tasks import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
-from metacurate.faults import checkpoint
+from metacurate.files import read_json, write_json, write_parquet
+from metacurate.kernel import implementation
 from metacurate.match.matcher import load_or_build
-from metacurate.metadata import Metadata, load_metadata, resolve_metadata
+from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.metadata import Metadata, load_metadata
 from metacurate.pool.readers import ReadOptions
 from metacurate.pool.sources import expand_pool, split_large_files
-from metacurate.workdir import (
-    FORMAT_VERSION,
-    Workdir,
-    artifact_metadata,
-    read_json,
-    write_json,
-    write_parquet,
-)
-
-
-@dataclass(frozen=True)
-class MatchConfig:
-    """Everything ``metacurate match`` needs; the CLI flags map one to one onto it."""
-
-    pool: tuple[str, ...]
-    out: str
-    metadata: str | None = None
-    mode: str = "metaclip1"
-    text_column: str | None = None
-    url_column: str | None = None
-    uid_column: str | None = None
-    format: str | None = None
-    csv_columns: tuple[str, ...] | None = None
-    batch_rows: int = 65_536
-    part_rows: int = 1_000_000
-    workers: int = 1
-    engine: str = "local"
-    ray_address: str | None = None
-    skip_bad_files: bool = False
-    force: bool = False
-    progress: bool | None = None  # None: a bar only when stderr is a terminal
+from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 
 def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
@@ -64,7 +36,7 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
             if not force:
                 raise MetacurateError(
                     f"{wd.root} was made with other metadata (hash {old.hash[:12]}, "
-                    f"now {metadata.hash[:12]}); use another --out, or --force to rebuild it"
+                    f"now {metadata.hash[:12]}); use another out folder, or force to rebuild it"
                 )
             for p in wd.matches.glob("*") if wd.matches.exists() else []:
                 p.unlink()
@@ -82,57 +54,61 @@ def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
     )
 
 
-def match_pool(
-    config: MatchConfig, metadata: Metadata | None = None, engine: Engine | None = None
-) -> dict:
+def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
+    m = config.match
+    return MatchSpec(
+        workdir=str(Workdir(config.workdir).root),
+        metadata_hash=metadata.hash,
+        mode=m.mode,
+        text_column=m.text_column,
+        url_column=m.url_column,
+        uid_column=m.uid_column,
+        read=ReadOptions(csv_columns=m.csv_columns, batch_rows=m.batch_rows),
+        skip_bad_files=m.skip_bad_files,
+    )
+
+
+def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
-    Writes side-cars under ``OUT/matches/``, ``OUT/entry_counts.parquet`` and
-    ``OUT/stats.json``; returns the stats.
+    Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
+    ``WORKDIR/stats.json``; returns the stats.
     """
     started = time.perf_counter()
-    metadata = metadata or resolve_metadata(config.metadata)
-    sources = split_large_files(expand_pool(config.pool, config.format), config.part_rows)
-    wd = Workdir(config.out)
+    m = config.match
+    sources = split_large_files(expand_pool(config.pool, m.format), m.part_rows)
+    wd = Workdir(config.workdir)
     wd.remove_temporaries()
-    _prepare_workdir(wd, metadata, config.force)
-    load_or_build(metadata, wd.index, config.mode)  # build once; workers memory-map it
-    spec = MatchSpec(
-        workdir=str(wd.root),
-        metadata_hash=metadata.hash,
-        mode=config.mode,
-        text_column=config.text_column,
-        url_column=config.url_column,
-        uid_column=config.uid_column,
-        read=ReadOptions(csv_columns=config.csv_columns, batch_rows=config.batch_rows),
-        skip_bad_files=config.skip_bad_files,
-    )
+    _prepare_workdir(wd, metadata, m.force)
+    load_or_build(metadata, wd.index, m.mode)  # build once; workers memory-map it
+    spec = match_spec(config, metadata)
     tasks = [MatchTask(s) for s in sources]
-    todo = [t for t in tasks if config.force or not _is_current(wd.done(t.task_id), t, spec)]
-    show = sys.stderr.isatty() if config.progress is None else config.progress
-    with (
-        tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar,
-        engine_for(engine, config.engine, config.workers, config.ray_address) as eng,
-    ):
-        for record in eng.map(partial(match_task, spec=spec), todo):
+    todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
+    progress = config.engine.progress
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:
+        for record in engine.map(partial(match_task, spec=spec), todo):
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
-    stats = merge_counts(wd, metadata, tasks, config.mode)
+    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
     stats["match_config"] = {
-        "text_column": config.text_column,
-        "url_column": config.url_column,
-        "uid_column": config.uid_column,
-        "csv_columns": list(config.csv_columns) if config.csv_columns else None,
-        "format": config.format,
-        "batch_rows": config.batch_rows,
+        "text_column": m.text_column,
+        "url_column": m.url_column,
+        "uid_column": m.uid_column,
+        "csv_columns": list(m.csv_columns) if m.csv_columns else None,
+        "format": m.format,
+        "batch_rows": m.batch_rows,
     }
+    stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.stats, stats)
     return stats
 
 
-def merge_counts(wd: Workdir, metadata: Metadata, tasks: Sequence[MatchTask], mode: str) -> dict:
+def merge_counts(
+    wd: Workdir, metadata: Metadata, tasks: Sequence[MatchTask], mode: str, checkpoint
+) -> dict:
     """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats."""
     counts = np.zeros(len(metadata), dtype=np.int64)
     stats = empty_stats()

@@ -1,0 +1,227 @@
+"""The balance stage over a matched work folder: choose ``t``, compute ``p_e`` once, run one
+balance task per input file on the engine (finished ones with the same settings are kept),
+then sum the tasks' records into the curated counts, ``uids.npy`` and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from metacurate.balance.rule import entry_probs
+from metacurate.balance.select import choose_one_per_image, pick_scores
+from metacurate.balance.task import BalanceSpec, BalanceTask, balance_task
+from metacurate.balance.threshold import row_threshold, t_for_tail_share, t_for_target_size
+from metacurate.config import BalanceConfig, RunConfig
+from metacurate.count import add_sparse
+from metacurate.engine import Engine
+from metacurate.errors import MetacurateError
+from metacurate.files import read_json, write_json, write_parquet
+from metacurate.match.task import fingerprint
+from metacurate.outputs.manifest import build_manifest
+from metacurate.outputs.uids import write_datacomp_uids
+from metacurate.pool.readers import ReadOptions, read_batches
+from metacurate.pool.sources import Source
+from metacurate.pool.uid import uid_hash
+from metacurate.workdir import Workdir, artifact_metadata
+
+
+def load_match_run(wd: Workdir) -> tuple[dict, pa.Table]:
+    """The match stats and entry counts of a work folder, checked against each other and
+    against the inputs (changed since matched: an error)."""
+    if not wd.stats.exists():
+        raise MetacurateError(
+            f"{wd.root}: no stats.json; run 'metacurate match POOL --out {wd.root}' first"
+        )
+    stats = read_json(wd.stats)
+    counts_table = pq.read_table(wd.entry_counts)
+    kv = counts_table.schema.metadata or {}
+    if kv.get(b"metacurate.metadata_hash", b"").decode() != stats["metadata"]["hash"]:
+        raise MetacurateError(f"{wd.entry_counts} does not belong to {wd.stats}; rerun match")
+    for inp in stats["inputs"]:
+        if inp["error"] is None and fingerprint(inp["path"]) != inp["fingerprint"]:
+            raise MetacurateError(
+                f"{inp['path']} changed since it was matched; rerun 'metacurate match'"
+            )
+    return stats, counts_table
+
+
+def read_options(match_config: dict) -> ReadOptions:
+    """The reader settings the match stage used (columns of a headerless CSV, batch size)."""
+    csv_columns = match_config.get("csv_columns")
+    return ReadOptions(
+        csv_columns=tuple(csv_columns) if csv_columns else None,
+        batch_rows=match_config.get("batch_rows", ReadOptions.batch_rows),
+    )
+
+
+def choose_t(
+    cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts: np.ndarray
+) -> tuple[float, dict]:
+    """The threshold ``t`` from the option given, and how it was chosen."""
+    if cfg.t is not None:
+        return float(cfg.t), {"t_from": "t"}
+    if cfg.tail_share is not None:
+        return t_for_tail_share(counts, cfg.tail_share), {"t_from": "tail_share"}
+    thresholds = []
+    for i in inputs:
+        tab = pq.read_table(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
+        tau = row_threshold(
+            tab.column("entry_ids"), tab.column("uid_hash").to_numpy(), counts, cfg.seed, cfg.epoch
+        )
+        select = out.selection(i["task_id"])
+        if select.exists():
+            tau[~pq.read_table(select).column("selected").to_numpy()] = np.inf
+        thresholds.append(tau)
+    t, size = t_for_target_size(thresholds, cfg.target_size)
+    return t, {"t_from": "target_size", "target_size": cfg.target_size, "target_realised": size}
+
+
+def _image_and_text_hashes(
+    wd: Workdir, inp: dict, image_column: str, read: ReadOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    columns = read_json(wd.done(inp["task_id"])).get("columns")  # None: an empty file
+    if not columns:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    image, text = [], []
+    src = Source.from_dict(inp)
+    for batch in read_batches(src, read, columns=[image_column, columns["text"]]):
+        image.append(uid_hash(batch.column(0)))
+        text.append(uid_hash(batch.column(1)))
+    if not image:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    return np.concatenate(image), np.concatenate(text)
+
+
+def select_texts(
+    wd: Workdir, out: Workdir, inputs: list[dict], cfg: BalanceConfig, read: ReadOptions
+) -> None:
+    """Write ``OUT/balance/<task>.select.parquet``: per image, the one matched text that goes
+    through the keep rule (``balance.select``). Holds 32 bytes per matched row in memory (the
+    choice is global across files)."""
+    images, scores, files, rows, lengths = [], [], [], [], []
+    for f, inp in enumerate(inputs):
+        side = pq.read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
+        img, txt = _image_and_text_hashes(wd, inp, cfg.image_column, read)
+        matched = np.flatnonzero(pc.list_value_length(side.column("entry_ids")).to_numpy() > 0)
+        uh = side.column("uid_hash").to_numpy()
+        images.append(img[matched])
+        scores.append(pick_scores(uh[matched], txt[matched], cfg.seed, cfg.epoch))
+        files.append(np.full(len(matched), f, dtype=np.int64))
+        rows.append(matched)
+        lengths.append(side.num_rows)
+    if not images:
+        return
+    img, score, file, row = (np.concatenate(x) for x in (images, scores, files, rows))
+    chosen = choose_one_per_image(img, score, file, row)
+    for f, inp in enumerate(inputs):
+        mask = np.zeros(lengths[f], bool)
+        mask[row[chosen][file[chosen] == f]] = True
+        write_parquet(out.selection(inp["task_id"]), pa.table({"selected": pa.array(mask)}), {})
+
+
+def _record_digest(wd: Workdir, task_id: str) -> str:
+    """Identity of a match task's result: its completion record without the timing."""
+    record = {k: v for k, v in read_json(wd.done(task_id)).items() if k != "seconds"}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
+    path = out.balance_done(task.task_id)
+    if not path.exists():
+        return False
+    r = read_json(path)
+    return r.get("config") == spec.config() and r.get("sidecar_record") == task.sidecar_record
+
+
+def run_balance(config: RunConfig, engine: Engine) -> dict:
+    """Balance ``config.workdir`` into ``config.out``; returns the manifest (written last)."""
+    cfg = config.balance
+    if cfg is None:
+        raise MetacurateError("balancing needs one of t, target_size, tail_share")
+    cfg.check()
+    started = time.perf_counter()
+    wd, out = Workdir(config.workdir), Workdir(config.out)
+    out.remove_temporaries()
+    stats, counts_table = load_match_run(wd)
+    counts = counts_table.column("count").to_numpy()
+    inputs = [i for i in stats["inputs"] if i["error"] is None]
+    read = read_options(stats["match_config"])
+    out.balance.mkdir(parents=True, exist_ok=True)
+    for old in out.balance.glob("*.select.parquet"):
+        old.unlink()
+    if cfg.image_column:
+        select_texts(wd, out, inputs, cfg, read)
+    t, how = choose_t(cfg, wd, out, inputs, counts)
+    spec = BalanceSpec(
+        workdir=str(wd.root),
+        out=str(out.root),
+        t=t,
+        p=entry_probs(counts, t),
+        seed=cfg.seed,
+        metadata_hash=stats["metadata"]["hash"],
+        mode=stats["mode"],
+        epoch=cfg.epoch,
+        image_column=cfg.image_column,
+        read=read,
+    )
+    tasks = [
+        BalanceTask(i["task_id"], Source.from_dict(i), _record_digest(wd, i["task_id"]))
+        for i in inputs
+    ]
+    out.curated.mkdir(parents=True, exist_ok=True)
+    current = {task.task_id for task in tasks if _is_current(out, task, spec)}
+    for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
+        if old.stem not in current:
+            old.unlink()
+    todo = [task for task in tasks if task.task_id not in current]
+    show = sys.stderr.isatty() if config.engine.progress is None else config.engine.progress
+    with tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar:
+        for _ in engine.map(partial(balance_task, spec=spec), todo):
+            bar.update(1)
+    records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
+    manifest = build_manifest(
+        config, stats, counts, t, how, records, inputs, curated_files, wrote_uids
+    )
+    manifest["seconds"] = round(time.perf_counter() - started, 3)
+    write_json(out.manifest, manifest)  # last: the run is complete
+    return manifest
+
+
+def _merge_tasks(
+    out: Workdir, tasks: list[BalanceTask], spec: BalanceSpec, counts_table: pa.Table
+) -> tuple[list[dict], list, bool]:
+    """Sum the tasks' records into ``curated_entry_counts.parquet`` and ``uids.npy``."""
+    counts = counts_table.column("count").to_numpy()
+    records = [read_json(out.balance_done(task.task_id)) for task in tasks]
+    kept_counts = add_sparse(
+        np.zeros(len(counts), dtype=np.int64),
+        (pq.read_table(out.curated_partial_counts(task.task_id)) for task in tasks),
+    )
+    curated_files = [out.curated_file(task.task_id) for task in tasks]
+    wrote_uids = write_datacomp_uids(out.uids, curated_files)
+    kv_extra = {"t": repr(spec.t), "seed": str(spec.seed)}
+    if spec.epoch is not None:
+        kv_extra["epoch"] = str(spec.epoch)
+    write_parquet(
+        out.curated_counts,
+        pa.table(
+            {
+                "entry_id": counts_table.column("entry_id"),
+                "entry": counts_table.column("entry"),
+                "count": pa.array(counts),
+                "p": pa.array(spec.p),
+                "count_curated": pa.array(kept_counts),
+            }
+        ),
+        artifact_metadata(spec.metadata_hash, spec.mode, **kv_extra),
+    )
+    return records, curated_files, wrote_uids

@@ -1,0 +1,172 @@
+"""The one typed run config: match, balance and engine parts, one default per option.
+
+The CLI builds a :class:`RunConfig` from its flags, the Python API accepts the same objects
+(or keyword shortcuts that build them), ``--dry-run`` prints :meth:`RunConfig.to_dict` and the
+manifest records it whole. A new option is one field here plus one CLI line.
+
+Errors from :meth:`check` are :class:`ConfigError`: the API shows the parameter name
+(``t=-1``), the CLI the flag (``--t -1``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from metacurate.errors import MetacurateError
+
+MODES = ("metaclip1",)
+ENGINES = ("local", "ray")
+FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
+
+
+class ConfigError(MetacurateError):
+    """A bad option value; ``field`` is the config field it names."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        self.detail = message
+        super().__init__(f"{field_name}: {message}")
+
+    def for_flag(self) -> str:
+        """The same message naming the command-line flag."""
+        return f"--{self.field.replace('_', '-')}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """How captions are read and matched (``metacurate match``)."""
+
+    metadata: str | None = None  # a path, "default" or None: the built-in list
+    mode: str = "metaclip1"
+    text_column: str | None = None
+    url_column: str | None = None
+    uid_column: str | None = None
+    format: str | None = None  # None: from the file extension
+    csv_columns: tuple[str, ...] | None = None  # names for a CSV/TSV without a header row
+    batch_rows: int = 65_536
+    part_rows: int = 1_000_000
+    skip_bad_files: bool = False
+    force: bool = False
+
+    def check(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError("mode", f"unknown mode {self.mode!r}; one of {', '.join(MODES)}")
+        if self.format is not None and self.format not in FORMATS:
+            raise ConfigError("format", f"unknown format {self.format!r}; one of {FORMATS}")
+        for name in ("batch_rows", "part_rows"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class BalanceConfig:
+    """How ``t`` is chosen and rows decided (``metacurate balance``): exactly one of ``t``,
+    ``target_size``, ``tail_share``."""
+
+    t: float | None = None
+    target_size: int | None = None
+    tail_share: float | None = None
+    seed: int = 0
+    epoch: int | None = None  # online balancing's epoch k; None: the offline decision
+    image_column: str | None = None  # several texts per image: one chosen text competes
+
+    def check(self) -> None:
+        given = [n for n in ("t", "target_size", "tail_share") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ConfigError(
+                "t", f"give exactly one of t, target_size, tail_share (got {given or 'none'})"
+            )
+        if self.t is not None and not (math.isfinite(self.t) and self.t > 0):
+            raise ConfigError("t", f"must be a finite number > 0, got {self.t}")
+        if self.target_size is not None and self.target_size < 1:
+            raise ConfigError("target_size", f"must be >= 1, got {self.target_size}")
+        if self.tail_share is not None and not 0.0 <= self.tail_share <= 1.0:
+            raise ConfigError("tail_share", f"must be in [0, 1], got {self.tail_share}")
+        if not 0 <= self.seed < 2**64:
+            raise ConfigError("seed", f"must be in [0, 2**64), got {self.seed}")
+        if self.epoch is not None and not 0 <= self.epoch < 2**64 - 1:
+            raise ConfigError("epoch", f"must be in [0, 2**64 - 1), got {self.epoch}")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where tasks run. ``workers=None``: every core of this machine."""
+
+    kind: str = "local"
+    workers: int | None = None
+    ray_address: str | None = None
+    progress: bool | None = None  # None: a bar only when stderr is a terminal
+
+    def check(self) -> None:
+        if self.kind not in ENGINES:
+            raise ConfigError("engine", f"unknown engine {self.kind!r}; one of {ENGINES}")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError("workers", f"must be >= 1, got {self.workers}")
+
+    @property
+    def resolved_workers(self) -> int:
+        return self.workers if self.workers is not None else (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole run: what is read (``pool``), where side-cars live (``workdir``), where the
+    curated set goes (``out``), and the three parts. ``curate`` uses one folder for both."""
+
+    pool: tuple[str, ...] = ()
+    workdir: str = ""
+    out: str = ""
+    match: MatchConfig = field(default_factory=MatchConfig)
+    balance: BalanceConfig | None = None
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    command: str | None = None  # the command line, recorded in the manifest
+
+    def check(self) -> None:
+        self.match.check()
+        self.engine.check()
+        if self.balance is not None:
+            self.balance.check()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what ``--dry-run`` prints and the manifest records."""
+        d = asdict(self)
+        d["pool"] = list(self.pool)
+        if self.match.csv_columns is not None:
+            d["match"]["csv_columns"] = list(self.match.csv_columns)
+        d["engine"]["workers_resolved"] = self.engine.resolved_workers
+        return d
+
+
+def split_shortcuts(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Sort keyword shortcuts (``t=50, workers=2, text_column="TEXT"``) into the config part
+    each belongs to; an unknown name is an error that lists the known ones."""
+    parts: dict[str, dict[str, Any]] = {"match": {}, "balance": {}, "engine": {}}
+    names = {
+        "match": {f.name for f in fields(MatchConfig)},
+        "balance": {f.name for f in fields(BalanceConfig)},
+        "engine": {f.name for f in fields(EngineConfig)} | {"engine"},
+    }
+    for key, value in options.items():
+        part = next((p for p, n in names.items() if key in n), None)
+        if part is None:
+            known = sorted(set().union(*names.values()))
+            raise MetacurateError(f"unknown option {key}=; known: {', '.join(known)}")
+        parts[part]["kind" if key == "engine" else key] = value
+    return parts
+
+
+def with_shortcuts(config: RunConfig, options: dict[str, Any]) -> RunConfig:
+    """``config`` with keyword shortcuts applied over its parts."""
+    parts = split_shortcuts(options)
+    balance = config.balance
+    if parts["balance"]:
+        balance = replace(balance or BalanceConfig(), **parts["balance"])
+    return replace(
+        config,
+        match=replace(config.match, **parts["match"]),
+        balance=balance,
+        engine=replace(config.engine, **parts["engine"]),
+    )

@@ -1,0 +1,208 @@
+"""The match task: one input file → its side-car, partial counts and completion record.
+
+The same function runs inline, in a local process pool or as a Ray task; it knows nothing of
+where it runs. Side-car schema (docs/formats.md): one row per input row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from metacurate.count import count_entries, sparse_counts_table
+from metacurate.errors import MetacurateError
+from metacurate.files import ParquetSink, write_json, write_parquet
+from metacurate.kernel import native_available
+from metacurate.match.matcher import STATUS_NAMES, Matcher, index_dir, load_or_build
+from metacurate.metadata import load_metadata
+from metacurate.pool.columns import Columns, resolve_columns
+from metacurate.pool.readers import ReadOptions, read_batches, read_schema
+from metacurate.pool.sources import Source
+from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
+from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
+
+SIDECAR_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("uid", pa.string()),
+        ("uid_hash", pa.uint64()),
+        ("entry_ids", pa.list_(pa.int32())),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class MatchSpec:
+    """What every match task of a run shares; its ``config_hash`` names side-car validity."""
+
+    workdir: str
+    metadata_hash: str
+    mode: str = "metaclip1"
+    text_column: str | None = None
+    url_column: str | None = None
+    uid_column: str | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
+    skip_bad_files: bool = False
+
+    def config_hash(self) -> str:
+        """Hash of everything that changes a side-car's content."""
+        cfg = {
+            "format_version": FORMAT_VERSION,
+            "uid_version": UID_VERSION,
+            "metadata_hash": self.metadata_hash,
+            "mode": self.mode,
+            "columns": [self.text_column, self.url_column, self.uid_column],
+            "csv_columns": self.read.csv_columns,
+            "wds": [self.read.wds_text_key, self.read.wds_json_field],
+        }
+        return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class MatchTask:
+    """Match one input file (or a row-group range of a big Parquet file)."""
+
+    source: Source
+
+    @property
+    def task_id(self) -> str:
+        return task_id_for(self.source.path, self.source.row_groups)
+
+
+def fingerprint(path: str) -> dict[str, int | str]:
+    """What identifies an input file's content cheaply: path, size, mtime."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise MetacurateError(f"{path}: cannot read input file ({exc.strerror})") from None
+    return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def task_matcher(spec: MatchSpec) -> Matcher:
+    """The matcher of this task: the index the driver built, memory-mapped (shared by every
+    worker through the page cache); the Python fallback rebuilds from the metadata copy."""
+    wd = Workdir(spec.workdir)
+    d = index_dir(wd.index, spec.metadata_hash, spec.mode)
+    if native_available() and (d / "index.json").exists():
+        return Matcher.load(d, spec.metadata_hash, spec.mode)
+    metadata = load_metadata(wd.metadata)
+    if metadata.hash != spec.metadata_hash:
+        raise MetacurateError(f"{wd.metadata} changed during the run; rerun the command")
+    return load_or_build(metadata, wd.index, spec.mode)
+
+
+def empty_stats() -> dict[str, int]:
+    return {
+        "rows": 0,
+        "rows_null": 0,
+        "rows_empty": 0,
+        "rows_invalid_utf8": 0,
+        "rows_matched": 0,
+        "total_matches": 0,
+    }
+
+
+def _add_batch_stats(stats: dict[str, int], status: np.ndarray, entry_ids: pa.ListArray) -> None:
+    by_status = np.bincount(status, minlength=len(STATUS_NAMES))
+    stats["rows"] += len(status)
+    for code, name in STATUS_NAMES.items():
+        if name != "text":
+            stats[f"rows_{name}"] += int(by_status[code])
+    lengths = np.diff(entry_ids.offsets.to_numpy())
+    stats["rows_matched"] += int(np.count_nonzero(lengths))
+    stats["total_matches"] += int(lengths.sum())
+
+
+def _match_rows(
+    src: Source,
+    cols: Columns,
+    spec: MatchSpec,
+    matcher: Matcher,
+    sink: ParquetSink,
+    stats: dict[str, int],
+    counts: np.ndarray,
+    checkpoint: Callable[[str], None],
+) -> None:
+    """Match every batch of ``src`` into ``sink``; add to ``stats`` and ``counts``."""
+    wanted = [c for c in (cols.text, cols.url, cols.uid) if c is not None]
+    for batch in read_batches(src, spec.read, columns=wanted):
+        text = batch.column(cols.text)
+        try:
+            res = matcher.match_arrow(text)
+        except MetacurateError as exc:
+            raise MetacurateError(f"{src.path}: column {cols.text!r}: {exc}") from None
+        uids = row_uids(
+            batch.column(cols.uid) if cols.uid else None,
+            batch.column(cols.url) if cols.url else None,
+            text,
+        )
+        row0 = src.first_row + stats["rows"]
+        rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
+        sink.write(
+            pa.record_batch(
+                [pa.array(rows), uids, pa.array(uid_hash(uids)), res.entry_ids],
+                schema=SIDECAR_SCHEMA,
+            )
+        )
+        counts += count_entries(res.entry_ids, len(counts))
+        _add_batch_stats(stats, res.status, res.entry_ids)
+        checkpoint("match-batch")
+
+
+def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], None]) -> dict:
+    """Match ``task.source``; write side-car, partial counts, then the completion record.
+
+    Returns the completion record. A bad file raises ``MetacurateError`` naming it, or with
+    ``skip_bad_files`` is recorded as skipped (its record carries the error, no side-car).
+    """
+    wd = Workdir(spec.workdir)
+    src = task.source
+    tid = task.task_id
+    started = time.perf_counter()
+    record = {
+        "task_id": tid,
+        "source": asdict(src),
+        "fingerprint": fingerprint(src.path),
+        "config_hash": spec.config_hash(),
+        "metadata_hash": spec.metadata_hash,
+        "mode": spec.mode,
+        "error": None,
+    }
+    matcher = task_matcher(spec)
+    stats = empty_stats()
+    counts = np.zeros(matcher.n_entries, dtype=np.int64)
+    kv = artifact_metadata(spec.metadata_hash, spec.mode, source=src.path)
+    sink = None
+    try:
+        schema = read_schema(src, spec.read)
+        sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
+        if schema.names:  # an empty file has no columns, no rows, nothing to match
+            cols = resolve_columns(
+                schema, spec.text_column, spec.url_column, spec.uid_column, where=src.path
+            )
+            record["columns"] = asdict(cols)
+            _match_rows(src, cols, spec, matcher, sink, stats, counts, checkpoint)
+        sink.commit()
+    except (MetacurateError, OSError, pa.ArrowException) as exc:
+        if not isinstance(exc, MetacurateError):
+            exc = MetacurateError(f"{src.path}: cannot read ({exc})")
+        if sink is not None:
+            sink.abort()
+        if not spec.skip_bad_files:
+            raise exc from None
+        wd.sidecar(tid).unlink(missing_ok=True)
+        record["error"] = str(exc)
+        counts[:] = 0
+        stats = empty_stats()
+    write_parquet(wd.partial_counts(tid), sparse_counts_table(counts), kv)
+    record["stats"] = stats
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    write_json(wd.done(tid), record)  # last: its presence means the task finished
+    return record

@@ -1,0 +1,71 @@
+"""``manifest.json``: what a balanced run made and from what, written last by the balance
+stage (docs/formats.md). It records the whole run config."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from metacurate._version import __version__
+from metacurate.balance.keyed_hash import HASH_VERSION
+from metacurate.balance.rule import EXPECTED_SIZE_NOTE, sum_min_count_t
+from metacurate.balance.threshold import tail_share
+from metacurate.config import RunConfig
+from metacurate.pool.uid import UID_VERSION
+from metacurate.workdir import FORMAT_VERSION, Workdir
+
+
+def build_manifest(
+    config: RunConfig,
+    stats: dict,
+    counts: np.ndarray,
+    t: float,
+    how: dict,
+    records: list[dict],
+    inputs: list[dict],
+    curated_files: list[Path],
+    wrote_uids: bool,
+) -> dict:
+    """The manifest of a balance run over the match ``stats`` (``seconds`` added by the
+    caller)."""
+    cfg = config.balance
+    assert cfg is not None
+    return {
+        "format_version": FORMAT_VERSION,
+        "metacurate_version": __version__,
+        "hash_version": HASH_VERSION,
+        "uid_version": UID_VERSION,
+        "command": config.command,
+        "config": config.to_dict(),
+        "workdir": str(Workdir(config.workdir).root),
+        "metadata": stats["metadata"],
+        "mode": stats["mode"],
+        "matcher": stats.get("matcher"),
+        "t": t,
+        **how,
+        "seed": cfg.seed,
+        "epoch": cfg.epoch,
+        "image_column": cfg.image_column,
+        "tail_share": tail_share(counts, t),
+        "pool_rows": stats["rows"],
+        "pool_rows_matched": stats["rows_matched"],
+        "curated_rows": sum(r["curated_rows"] for r in records),
+        "expected_rows": math.fsum(r["expected_rows"] for r in records),
+        "sum_min_count_t": sum_min_count_t(counts, t),
+        "expected_note": EXPECTED_SIZE_NOTE,
+        "uids_npy": wrote_uids,
+        "inputs": [
+            {
+                "path": i["path"],
+                "format": i["format"],
+                "row_groups": i.get("row_groups"),
+                "fingerprint": i["fingerprint"],
+                "rows": i["rows"],
+                "curated": f"curated/{i['task_id']}.parquet" if f.exists() else None,
+            }
+            for i, f in zip(inputs, curated_files, strict=True)
+        ],
+        "skipped_inputs": [i for i in stats["inputs"] if i["error"] is not None],
+    }

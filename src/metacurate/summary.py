@@ -1,0 +1,43 @@
+"""Printed summaries of a run (match stats, balance manifest), shared by every command."""
+
+from __future__ import annotations
+
+import json
+
+
+def print_stats(stats: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(stats, indent=1, sort_keys=True))
+        return
+    rows = stats["rows"] or 1
+    print(f"rows:               {stats['rows']:,}")
+    print(
+        f"rows with no text:  {stats['rows_no_text']:,}  "
+        f"(null {stats['rows_null']:,}, empty {stats['rows_empty']:,}, "
+        f"invalid UTF-8 {stats['rows_invalid_utf8']:,})"
+    )
+    print(f"rows matched:       {stats['rows_matched']:,}  ({stats['rows_matched'] / rows:.1%})")
+    print(f"total matches:      {stats['total_matches']:,}")
+    print(f"entries hit:        {stats['entries_hit']:,} of {stats['metadata']['entries']:,}")
+    for bad in stats["bad_files"]:
+        print(f"skipped bad file:   {bad['error']}")
+    print(f"seconds:            {stats['seconds']}")
+
+
+def print_manifest(m: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(m, indent=1, sort_keys=True))
+        return
+    extra = ""
+    if m["t_from"] == "target_size":
+        extra = f"  (chosen for --target-size {m['target_size']:,})"
+    elif m["t_from"] == "tail_share":
+        extra = "  (chosen for the tail share asked)"
+    print(f"t:                  {m['t']:.6g}{extra}")
+    print(f"tail share:         {m['tail_share']:.4f}")
+    print(f"pool rows:          {m['pool_rows']:,}  (matched {m['pool_rows_matched']:,})")
+    print(
+        f"curated rows:       {m['curated_rows']:,}  (expected {m['expected_rows']:,.1f}; "
+        f"sum_e min(count, t) = {m['sum_min_count_t']:,.1f})"
+    )
+    print(f"                    {m['expected_note']}")
