@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
+from metacurate.files import write_parquet
 from metacurate.metadata.worldwide import WorldwideMetadata, check_language_code
 
 LANG_COUNTS_SCHEMA = pa.schema(
@@ -89,7 +90,10 @@ def add_sparse_lang(
 
 
 def write_language_counts(
-    out_dir: str | Path, metadata: WorldwideMetadata, counts: Mapping[str, np.ndarray]
+    out_dir: str | Path,
+    metadata: WorldwideMetadata,
+    counts: Mapping[str, np.ndarray],
+    kv: dict[bytes, bytes] | None = None,
 ) -> list[Path]:
     """``{lang}.parquet`` (entry_id, entry, count) per language of ``metadata``; a language
     without matches gets zeros. Returns the files written."""
@@ -105,11 +109,10 @@ def write_language_counts(
                 "entry": pa.array(md.entries, type=pa.string()),
                 "count": pa.array(np.asarray(c, dtype=np.int64)),
             }
-        ).replace_schema_metadata({"metadata_hash": md.hash, "lang": lang})
+        )
         path = d / f"{lang}.parquet"
-        tmp = path.with_name(f".{path.name}.tmp")
-        pq.write_table(table, tmp)
-        tmp.replace(path)
+        meta = {**(kv or {}), b"metadata_hash": md.hash.encode(), b"lang": lang.encode()}
+        write_parquet(path, table, meta)
         written.append(path)
     return written
 

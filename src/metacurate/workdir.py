@@ -35,6 +35,11 @@ class Workdir:
         return self.root / "entry_counts.parquet"
 
     @property
+    def lang_counts(self) -> Path:
+        """metaclip2 modes: ``counts/{lang}.parquet``, one count file per language."""
+        return self.root / "counts"
+
+    @property
     def stats(self) -> Path:
         return self.root / "stats.json"
 
@@ -87,6 +92,7 @@ class Workdir:
     def remove_temporaries(self) -> list[Path]:
         """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""
         folders = [self.root, self.matches, self.curated, self.balance, self.index]
+        folders.append(self.lang_counts)
         if self.index.is_dir():
             folders += [p for p in self.index.iterdir() if p.is_dir()]
         return remove_temporaries(folders)

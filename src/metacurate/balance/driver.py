@@ -20,6 +20,7 @@ from metacurate.balance.rule import entry_probs
 from metacurate.balance.select import choose_one_per_image, pick_scores
 from metacurate.balance.task import BalanceSpec, BalanceTask, balance_task
 from metacurate.balance.threshold import row_threshold, t_for_tail_share, t_for_target_size
+from metacurate.balance.worldwide import worldwide_probs
 from metacurate.config import BalanceConfig, RunConfig
 from metacurate.count import add_sparse
 from metacurate.engine import Engine
@@ -160,12 +161,17 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         old.unlink()
     if cfg.image_column:
         select_texts(wd, out, inputs, cfg, read)
-    t, how = choose_t(cfg, wd, out, inputs, counts)
+    if "worldwide" in stats:  # metaclip2 modes: t is English's, each language its own
+        t, how, p = worldwide_probs(cfg, stats, counts)
+    else:
+        t, how = choose_t(cfg, wd, out, inputs, counts)
+        p = entry_probs(counts, t)
     spec = BalanceSpec(
+        worldwide="worldwide" in stats,
         workdir=str(wd.root),
         out=str(out.root),
         t=t,
-        p=entry_probs(counts, t),
+        p=p,
         seed=cfg.seed,
         metadata_hash=stats["metadata"]["hash"],
         mode=stats["mode"],

@@ -144,3 +144,24 @@ def decide_languages(
         sub = entry_ids if len(idx) == n else entry_ids.take(pa.array(idx))
         keep[idx], prob[idx] = decide(sub, uid_hash[idx], p, seed, epoch)
     return keep, prob
+
+
+def worldwide_probs(
+    cfg: object, stats: Mapping, counts: np.ndarray
+) -> tuple[float, dict, np.ndarray]:
+    """For a metaclip2 run: ``t_en`` (``cfg.t``), how every language's ``t`` was chosen, and
+    ``p_e`` of every run-wide entry (each language's entries under its own ``t``)."""
+    from metacurate.match.worldwide_run import Layout
+
+    t_en = getattr(cfg, "t", None)
+    if t_en is None:
+        raise MetacurateError(
+            "metaclip2 modes take --t, English's t (the paper: 170000); every other language's "
+            "t follows from it, so --target-size and --tail-share are not available here"
+        )
+    layout = Layout.from_dict(stats["worldwide"])
+    by_lang = layout.split(np.asarray(counts))
+    th = t_per_language(by_lang, float(t_en), rule=getattr(cfg, "t_rule", "metacurate"))
+    parts = [entry_probs(by_lang[lang], th.t[lang]) for lang in layout.languages]
+    p = np.concatenate(parts) if parts else np.zeros(0)
+    return float(t_en), {"t_from": "t_en", "worldwide_t": th.as_manifest()}, p

@@ -16,13 +16,22 @@ from tqdm import tqdm
 from metacurate._version import __version__
 from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
+from metacurate.count_lang import write_language_counts
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_json, write_parquet
 from metacurate.kernel import implementation
 from metacurate.match.matcher import load_or_build
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.match.worldwide_run import (
+    Layout,
+    build_indexes,
+    combine,
+    merge_lang_stats,
+    split_metadata,
+)
 from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
 from metacurate.pool.sources import expand_pool, split_large_files
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
@@ -54,9 +63,12 @@ def _is_current(record_path: Path, task: MatchTask, spec: MatchSpec) -> bool:
     )
 
 
-def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
+def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = None) -> MatchSpec:
     m = config.match
     return MatchSpec(
+        lang_column=m.lang_column,
+        lid_model=m.lid_model,
+        layout=layout,
         workdir=str(Workdir(config.workdir).root),
         metadata_hash=metadata.hash,
         mode=m.mode,
@@ -68,20 +80,28 @@ def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
     )
 
 
-def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
+def run_match(config: RunConfig, metadata: Metadata | WorldwideMetadata, engine: Engine) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
-    ``WORKDIR/stats.json``; returns the stats.
+    ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
+    the stats.
     """
     started = time.perf_counter()
     m = config.match
+    ww, layout = None, None
+    if isinstance(metadata, WorldwideMetadata):
+        ww = metadata
+        metadata, layout = combine(ww)
     sources = split_large_files(expand_pool(config.pool, m.format), m.part_rows)
     wd = Workdir(config.workdir)
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, m.force)
-    load_or_build(metadata, wd.index, m.mode)  # build once; workers memory-map it
-    spec = match_spec(config, metadata)
+    if ww is None:
+        load_or_build(metadata, wd.index, m.mode)  # build once; workers memory-map it
+    else:
+        build_indexes(ww, wd.index, m.mode)  # one index per language, mapped by workers
+    spec = match_spec(config, metadata, layout)
     tasks = [MatchTask(s) for s in sources]
     todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
     progress = config.engine.progress
@@ -91,6 +111,8 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
     stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
+    if layout is not None:
+        stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
     stats["match_config"] = {
         "text_column": m.text_column,
         "url_column": m.url_column,
@@ -149,4 +171,26 @@ def merge_counts(
         "entries_hit": hit,
         "entries_never_hit": len(metadata) - hit,
         "inputs": inputs,
+    }
+
+
+def finish_worldwide(
+    wd: Workdir,
+    metadata: Metadata,
+    layout: Layout,
+    tasks: Sequence[MatchTask],
+    lang_column: str | None,
+    lid_model: str,
+) -> dict:
+    """Per-language count files ``WORKDIR/counts/{lang}.parquet`` and the stats' languages."""
+    counts = pq.read_table(wd.entry_counts, columns=["count"]).column(0).to_numpy()
+    write_language_counts(
+        wd.lang_counts, split_metadata(metadata, layout), layout.split(counts),
+        artifact_metadata(layout.hash, "worldwide"),
+    )  # fmt: skip
+    records = [read_json(wd.done(t.task_id)) for t in tasks]
+    return {
+        "worldwide": layout.as_dict(),
+        "languages": merge_lang_stats(records),
+        "language_source": f"column {lang_column}" if lang_column else f"lid {lid_model}",
     }

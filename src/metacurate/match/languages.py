@@ -12,7 +12,7 @@ Two steps, both pure functions of a batch:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +20,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metacurate.errors import MetacurateError
 from metacurate.kernel import native_available
 from metacurate.match.lid import LanguageIdentifier
-from metacurate.match.matcher import BatchMatches, Matcher, _as_arrow_text, load_or_build
+from metacurate.match.matcher import (
+    BatchMatches,
+    Matcher,
+    _as_arrow_text,
+    index_dir,
+    load_or_build,
+)
 from metacurate.match.metaclip2 import worldwide_kernel_available
 from metacurate.metadata.languages import FALLBACK, map_labels
 from metacurate.metadata.worldwide import WorldwideMetadata
@@ -73,25 +80,40 @@ class LanguageMatchers:
         mode: str = "metaclip2",
         cache_dir: str | Path | None = None,
         native: bool | None = None,
+        hashes: Mapping[str, str] | None = None,
     ) -> None:
         self.metadata = metadata
         self.mode = mode
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self.native = native
+        self.hashes = dict(hashes or {})  # known hashes: a saved index maps without the list
         self._matchers: dict[str, Matcher] = {}
 
     def matcher(self, lang: str) -> Matcher:
         """The matcher of ``lang`` (built, or mapped from the cache, on first use)."""
         m = self._matchers.get(lang)
         if m is None:
+            cached = self.native is None and self.cache_dir is not None and _cacheable(self.mode)
             if lang not in self.metadata:
                 m = Matcher([], mode=self.mode, native=self.native)
-            elif self.native is None and self.cache_dir is not None and _cacheable(self.mode):
+            elif cached and lang in self.hashes:
+                m = self._mapped(lang)
+            elif cached:
                 m = load_or_build(self.metadata.get(lang), self.cache_dir / lang, mode=self.mode)
             else:
                 m = Matcher(self.metadata.get(lang), mode=self.mode, native=self.native)
             self._matchers[lang] = m
         return m
+
+    def _mapped(self, lang: str) -> Matcher:
+        assert self.cache_dir is not None
+        d = index_dir(self.cache_dir / lang, self.hashes[lang], self.mode)
+        if (d / "index.json").exists():
+            try:
+                return Matcher.load(d, self.hashes[lang], mode=self.mode)
+            except MetacurateError:  # another kernel version: rebuilt below
+                pass
+        return load_or_build(self.metadata.get(lang), self.cache_dir / lang, mode=self.mode)
 
     def match_arrow(
         self, texts: pa.Array | pa.ChunkedArray | Sequence[str | None], langs: pa.Array

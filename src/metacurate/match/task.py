@@ -21,7 +21,14 @@ from metacurate.errors import MetacurateError
 from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.kernel import native_available
 from metacurate.match.matcher import STATUS_NAMES, Matcher, index_dir, load_or_build
-from metacurate.metadata import load_metadata
+from metacurate.match.worldwide_run import (
+    LANG_FIELDS,
+    Layout,
+    WorldwideTaskMatcher,
+    split_metadata,
+)
+from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, read_batches, read_schema
 from metacurate.pool.sources import Source
@@ -50,6 +57,9 @@ class MatchSpec:
     uid_column: str | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
     skip_bad_files: bool = False
+    lang_column: str | None = None  # metaclip2 modes (match/worldwide_run.py)
+    lid_model: str = "fasttext-lid176"
+    layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -62,6 +72,8 @@ class MatchSpec:
             "csv_columns": self.read.csv_columns,
             "wds": [self.read.wds_text_key, self.read.wds_json_field],
         }
+        if self.layout is not None:
+            cfg["worldwide"] = [self.layout.hash, self.lang_column, self.lid_model]
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -85,9 +97,38 @@ def fingerprint(path: str) -> dict[str, int | str]:
     return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def task_matcher(spec: MatchSpec) -> Matcher:
+def sidecar_schema(spec: MatchSpec) -> pa.Schema:
+    """The side-car schema: ``lang``, ``lid_label``, ``lid_score`` added in metaclip2 modes."""
+    if spec.layout is None:
+        return SIDECAR_SCHEMA
+    return pa.schema(list(SIDECAR_SCHEMA) + [pa.field(n, t) for n, t in LANG_FIELDS])
+
+
+def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
+    wd = Workdir(spec.workdir)
+    assert spec.layout is not None
+    loaded: list[Metadata] = []
+
+    def whole() -> Metadata:  # read only when an index has to be (re)built here
+        if not loaded:
+            loaded.append(load_metadata(wd.metadata))
+        return loaded[0]
+
+    ww = WorldwideMetadata(
+        spec.layout.name,
+        list(spec.layout.languages),
+        lambda lang: split_metadata(whole(), spec.layout).get(lang),
+    )
+    return WorldwideTaskMatcher(
+        spec.layout, ww, spec.mode, wd.index, spec.lang_column, spec.lid_model
+    )
+
+
+def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
     """The matcher of this task: the index the driver built, memory-mapped (shared by every
     worker through the page cache); the Python fallback rebuilds from the metadata copy."""
+    if spec.layout is not None:
+        return _worldwide_matcher(spec)
     wd = Workdir(spec.workdir)
     d = index_dir(wd.index, spec.metadata_hash, spec.mode)
     if native_available() and (d / "index.json").exists():
@@ -96,6 +137,15 @@ def task_matcher(spec: MatchSpec) -> Matcher:
     if metadata.hash != spec.metadata_hash:
         raise MetacurateError(f"{wd.metadata} changed during the run; rerun the command")
     return load_or_build(metadata, wd.index, spec.mode)
+
+
+def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (dictionary-encoded columns decoded)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    return arr
 
 
 def empty_stats() -> dict[str, int]:
@@ -131,11 +181,17 @@ def _match_rows(
     checkpoint: Callable[[str], None],
 ) -> None:
     """Match every batch of ``src`` into ``sink``; add to ``stats`` and ``counts``."""
-    wanted = [c for c in (cols.text, cols.url, cols.uid) if c is not None]
-    for batch in read_batches(src, spec.read, columns=wanted):
+    wanted = [c for c in (cols.text, cols.url, cols.uid, spec.lang_column) if c is not None]
+    schema = sidecar_schema(spec)
+    for batch in read_batches(src, spec.read, columns=list(dict.fromkeys(wanted))):
         text = batch.column(cols.text)
+        extra: list[pa.Array] = []
         try:
-            res = matcher.match_arrow(text)
+            if isinstance(matcher, WorldwideTaskMatcher):
+                langs = batch.column(spec.lang_column) if spec.lang_column else None
+                res, extra = matcher.match(_plain(text), _plain(langs) if langs else None)
+            else:
+                res = matcher.match_arrow(text)
         except MetacurateError as exc:
             raise MetacurateError(f"{src.path}: column {cols.text!r}: {exc}") from None
         uids = row_uids(
@@ -147,8 +203,8 @@ def _match_rows(
         rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
         sink.write(
             pa.record_batch(
-                [pa.array(rows), uids, pa.array(uid_hash(uids)), res.entry_ids],
-                schema=SIDECAR_SCHEMA,
+                [pa.array(rows), uids, pa.array(uid_hash(uids)), res.entry_ids, *extra],
+                schema=schema,
             )
         )
         counts += count_entries(res.entry_ids, len(counts))
@@ -182,11 +238,17 @@ def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], Non
     sink = None
     try:
         schema = read_schema(src, spec.read)
-        sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False)
+        sink = ParquetSink(wd.sidecar(tid), sidecar_schema(spec), kv, dictionary=False)
         if schema.names:  # an empty file has no columns, no rows, nothing to match
             cols = resolve_columns(
                 schema, spec.text_column, spec.url_column, spec.uid_column, where=src.path
             )
+            if spec.lang_column and spec.lang_column not in schema.names:
+                raise MetacurateError(
+                    f"{src.path}: no language column {spec.lang_column!r} (columns: "
+                    f"{', '.join(schema.names)}); name it with --lang-column or omit the flag "
+                    "to identify languages"
+                )
             record["columns"] = asdict(cols)
             _match_rows(src, cols, spec, matcher, sink, stats, counts, checkpoint)
         sink.commit()
@@ -203,6 +265,8 @@ def match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], Non
         stats = empty_stats()
     write_parquet(wd.partial_counts(tid), sparse_counts_table(counts), kv)
     record["stats"] = stats
+    if isinstance(matcher, WorldwideTaskMatcher):
+        record["lang_stats"] = {} if record["error"] else matcher.lang_stats
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
     return record
