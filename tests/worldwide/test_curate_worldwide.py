@@ -119,6 +119,10 @@ def test_counts_t_and_files_are_exact(world, tmp_path):
     assert {"lang", "lid_label", "lid_score"} <= set(side.column_names)
     assert side.column("lid_label").null_count == side.num_rows  # languages came from the column
     assert not list(out.rglob("*.pkl"))
+    from metacurate.report import write_report
+
+    page = write_report(out).read_text(encoding="utf-8")
+    assert 'id="languages"' in page and all(f"<td>{x}</td>" in page for x in ww.languages)
 
 
 def test_one_vs_two_workers_and_one_vs_many_files(world, tmp_path):

@@ -18,6 +18,7 @@ import numpy as np
 
 from metacurate._version import __version__
 from metacurate.report import stats as S
+from metacurate.report.languages import languages_html
 
 SECTIONS = (
     ("summary", "Summary"),
@@ -373,8 +374,13 @@ def render_report(run: S.Run) -> str:
 
     parts["samples"] = _samples_html(run, S.band_samples(run, sample), len(sample))
 
-    nav = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title in SECTIONS)
-    sections = {sid: _section(sid, title, parts[sid]) for sid, title in SECTIONS}
+    shown = list(SECTIONS)
+    langs = languages_html(run)  # metaclip2 modes: the language table after the summary
+    if langs is not None:
+        parts["languages"] = langs
+        shown.insert(1, ("languages", "Languages"))
+    nav = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title in shown)
+    sections = {sid: _section(sid, title, parts[sid]) for sid, title in shown}
     sections["ranked-counts"] = (  # the two curves side by side on a laptop screen
         f'<div class="grid">{sections["ranked-counts"]}{sections.pop("cumulative")}</div>'
     )
