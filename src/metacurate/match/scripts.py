@@ -74,13 +74,15 @@ def mode_ranges(mode: str) -> tuple[tuple[int, int], ...]:
 
 
 @cache
-def _range_set(mode: str) -> frozenset[str]:
-    return frozenset(chr(c) for lo, hi in mode_ranges(mode) for c in range(lo, hi + 1))
+def no_space_set(mode: str) -> frozenset[str]:
+    """Every no-space character of ``mode`` (punctuation included), as a set."""
+    ranges = frozenset(chr(c) for lo, hi in mode_ranges(mode) for c in range(lo, hi + 1))
+    return ranges | PUNCTUATION
 
 
 def is_no_space(char: str, mode: str = "metaclip2") -> bool:
     """True when ``char`` is "CJK or similar" (including punctuation) under ``mode``."""
-    return char in PUNCTUATION or char in _range_set(mode)
+    return char in no_space_set(mode)
 
 
 def pad(entry: str, mode: str = "metaclip2") -> str:
