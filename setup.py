@@ -1,8 +1,9 @@
-"""Build hook for the optional native matching kernel (see docs/performance.md).
+"""Build hook for the optional native kernels (see docs/performance.md).
 
-The kernel is plain C99 against the CPython API, compiled by setuptools on install. If no
-compiler is available the build still succeeds and metacurate uses its pure-Python matcher,
-which gives identical results (tested), only slower.
+The kernels are plain C99 against the CPython API, compiled by setuptools on install:
+``_native`` (metaclip1 matching, uid hashing, the keep decision) and ``_worldwide`` (the
+metaclip2 modes' unit-span matcher). If no compiler is available the build still succeeds and
+metacurate uses its pure-Python paths, which give identical results (tested), only slower.
 """
 
 from setuptools import Extension, setup
@@ -14,6 +15,12 @@ setup(
             sources=["src/metacurate/kernel/_native.c"],
             extra_compile_args=["-O3", "-std=c99"],
             optional=True,
-        )
+        ),
+        Extension(
+            "metacurate.kernel._worldwide",
+            sources=["src/metacurate/kernel/_worldwide.c"],
+            extra_compile_args=["-O3", "-std=c99"],
+            optional=True,
+        ),
     ]
 )

@@ -209,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     notice = NOTICE_HEAD.format(
         name=DEFAULT_METADATA_NAME, wordfreq_version=wf_version
     ) + wordnet_licence(Path(args.copyright))
-    (args.out_dir / "NOTICE.txt").write_text(notice, encoding="utf-8")
+    notice_path = args.out_dir / "NOTICE.txt"
+    old = notice_path.read_text(encoding="utf-8") if notice_path.exists() else ""
+    mark = "metacurate built-in WORLDWIDE default metadata"  # make_worldwide_default.py's part
+    if mark in old:
+        notice = notice.rstrip("\n") + "\n\n\n" + old[old.index(mark) :]
+    notice_path.write_text(notice, encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size:,} bytes), {side} ({side.stat().st_size:,} bytes)")
     print(f"entries {len(metadata):,}  hash {metadata.hash}")
     for name in union.source_names:

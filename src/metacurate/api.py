@@ -20,6 +20,7 @@ from metacurate.files import write_json
 from metacurate.kernel import require_native
 from metacurate.lock import output_locks
 from metacurate.match.driver import run_match
+from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
 from metacurate.metadata import Metadata, as_metadata
 from metacurate.workdir import Workdir
 
@@ -68,6 +69,8 @@ def _need(cfg: RunConfig, *names: str) -> None:
 
 
 def _run_match(cfg: RunConfig, metadata: Metadata | None, engine: Engine) -> dict:
+    if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
+        return run_match(cfg, resolve_worldwide(cfg.match.metadata), engine)
     return run_match(cfg, metadata or as_metadata(cfg.match.metadata), engine)
 
 

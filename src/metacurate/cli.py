@@ -17,7 +17,9 @@ from metacurate._version import __version__
 from metacurate.config import (
     ENGINES,
     FORMATS,
+    LID_MODELS,
     MODES,
+    T_RULES,
     BalanceConfig,
     ConfigError,
     EngineConfig,
@@ -33,7 +35,9 @@ EXAMPLES = {
     "  metacurate balance work/ --out to-download/ --t 20000 --success-rate 0.8\n"
     "  metacurate balance work/ --out final/ --t 20000 --available shards/",
     "curate": "metacurate curate laion/*.parquet --metadata metadata.json --t 20000 --out out/\n"
-    "  metacurate curate cc3m.tsv --columns caption,url --target-size 10000 --out out/",
+    "  metacurate curate cc3m.tsv --columns caption,url --target-size 10000 --out out/\n"
+    "  metacurate curate pool.parquet --mode metaclip2 --lang-column lang "
+    "--metadata metadata_dir/ --t 170000 --out out/",
     "demo": "metacurate demo --out metacurate-demo/",
 }
 
@@ -52,7 +56,24 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--metadata", "-m", help="metadata .json/.txt, or 'default' (default: built-in list)"
     )
-    p.add_argument("--mode", default=d.mode, choices=MODES, help="matching mode")
+    p.add_argument(
+        "--mode",
+        default=d.mode,
+        choices=MODES,
+        help="matching mode; metaclip2 / metaclip2-kana: per-language metadata (a folder of "
+        "{lang}.json, or 'worldwide-default'), see docs/worldwide.md",
+    )
+    p.add_argument(
+        "--lang-column",
+        help="metaclip2 modes: the pool's language column (default: identify each text's "
+        "language with --lid-model)",
+    )
+    p.add_argument(
+        "--lid-model",
+        default=d.lid_model,
+        choices=LID_MODELS,
+        help=f"metaclip2 modes without --lang-column (default {d.lid_model})",
+    )
     p.add_argument("--text-column", help="caption column (default: auto-detect text/caption/...)")
     p.add_argument("--url-column", help="image URL column (default: auto-detect url/URL/...)")
     p.add_argument("--uid-column", help="row identity column (default: auto-detect uid/key)")
@@ -134,6 +155,13 @@ def add_balance_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tail-share", type=float, metavar="P", help="choose t by tail share P")
     p.add_argument("--seed", type=int, default=0, help="seed of the keep decision (default 0)")
     p.add_argument(
+        "--t-rule",
+        default="metacurate",
+        choices=T_RULES,
+        help="metaclip2 modes: --t is English's t; each language's t keeps English's tail "
+        "share (metacurate), or the official p_to_t clamped to >= 1 (official)",
+    )
+    p.add_argument(
         "--epoch",
         type=int,
         help="the curated set of online-balancing epoch K (default: the offline decision)",
@@ -180,6 +208,8 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             part_rows=args.part_rows,
             skip_bad_files=args.skip_bad_files,
             force=args.force,
+            lang_column=args.lang_column,
+            lid_model=args.lid_model,
         )
     if hasattr(args, "seed"):
         balance = BalanceConfig(
@@ -192,6 +222,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             allow_t_below_1=args.allow_t_below_1,
             available=getattr(args, "available", None),
             success_rate=getattr(args, "success_rate", None),
+            t_rule=args.t_rule,
         )
     workdir = getattr(args, "workdir", None) or args.out
     return RunConfig(
@@ -380,6 +411,13 @@ def register_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", default="metacurate-demo", help="output folder")
     p.add_argument("--t", type=float, default=50.0, help="threshold t (default 50)")
     p.add_argument("--seed", type=int, default=0, help="seed of the keep decision (default 0)")
+    p.add_argument(
+        "--t-rule",
+        default="metacurate",
+        choices=T_RULES,
+        help="metaclip2 modes: --t is English's t; each language's t keeps English's tail "
+        "share (metacurate), or the official p_to_t clamped to >= 1 (official)",
+    )
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_demo)

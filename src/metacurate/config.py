@@ -17,7 +17,9 @@ from typing import Any
 
 from metacurate.errors import MetacurateError
 
-MODES = ("metaclip1",)
+MODES = ("metaclip1", "metaclip2", "metaclip2-kana")  # metacurate.match.MODES
+LID_MODELS = ("fasttext-lid176", "py3langid")  # metacurate.match.lid.LID_MODELS
+T_RULES = ("metacurate", "official")  # metacurate.balance.worldwide.T_RULES
 ENGINES = ("local", "ray")
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
@@ -50,10 +52,16 @@ class MatchConfig:
     part_rows: int = 1_000_000
     skip_bad_files: bool = False
     force: bool = False
+    lang_column: str | None = None  # metaclip2 modes: the pool's language column; None: LID
+    lid_model: str = "fasttext-lid176"
 
     def check(self) -> None:
         if self.mode not in MODES:
             raise ConfigError("mode", f"unknown mode {self.mode!r}; one of {', '.join(MODES)}")
+        if self.lid_model not in LID_MODELS:
+            raise ConfigError("lid_model", f"unknown model {self.lid_model!r}; one of {LID_MODELS}")
+        if self.mode == "metaclip1" and self.lang_column is not None:
+            raise ConfigError("lang_column", "needs --mode metaclip2 or metaclip2-kana")
         if self.format is not None and self.format not in FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; one of {FORMATS}")
         for name in ("batch_rows", "part_rows"):
@@ -75,8 +83,11 @@ class BalanceConfig:
     allow_t_below_1: bool = False  # target_size may choose t < 1 (sub-samples entries seen once)
     available: str | None = None  # img2dataset output: re-count and balance downloaded rows
     success_rate: float | None = None  # planning: curate at t / rate before downloading
+    t_rule: str = "metacurate"  # metaclip2 modes: how t_lang follows from t (= t_en)
 
     def check(self) -> None:
+        if self.t_rule not in T_RULES:
+            raise ConfigError("t_rule", f"unknown rule {self.t_rule!r}; one of {T_RULES}")
         given = [n for n in ("t", "target_size", "tail_share") if getattr(self, n) is not None]
         if len(given) != 1:
             raise ConfigError(

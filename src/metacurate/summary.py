@@ -33,6 +33,8 @@ def print_manifest(m: dict, as_json: bool) -> None:
         extra = f"  (chosen for --target-size {m['target_size']:,})"
     elif m["t_from"] == "tail_share":
         extra = "  (chosen for the tail share asked)"
+    elif m["t_from"] == "t_en":
+        extra = "  (English; every language has its own, below)"
     print(f"t:                  {m['t']:.6g}{extra}")
     print(f"tail share:         {m['tail_share']:.4f}")
     print(f"pool rows:          {m['pool_rows']:,}  (matched {m['pool_rows_matched']:,})")
@@ -46,6 +48,8 @@ def print_manifest(m: dict, as_json: bool) -> None:
     for skipped in m.get("skipped_inputs", []):
         print(f"skipped input:      {skipped['error']} (retried by the next run)")
     _print_download(m)
+    if m.get("languages"):
+        print_languages(m["languages"])
 
 
 def _print_download(m: dict) -> None:
@@ -68,3 +72,17 @@ def _print_download(m: dict) -> None:
         print(f"  expected final    {plan['expected_final']:,.0f}  (after re-balancing)")
         print(f"  download with:    {plan['img2dataset']}")
         print(f"  then:             {plan['then']}")
+
+
+def print_languages(rows: list[dict]) -> None:
+    """metaclip2 modes: one line per language with pool rows."""
+    print(f"{'lang':<8}{'pool rows':>11}{'matched':>10}{'t':>10}{'tail share':>12}{'curated':>10}")
+    for r in sorted(rows, key=lambda r: (r["lang"] == "other", -r["pool_rows"], r["lang"])):
+        if not r["pool_rows"]:
+            continue
+        t = "-" if r["t"] is None else f"{r['t']:.6g}"
+        share = "-" if r["tail_share"] is None else f"{r['tail_share']:.4f}"
+        print(
+            f"{r['lang']:<8}{r['pool_rows']:>11,}{r['pool_rows_matched']:>10,}{t:>10}"
+            f"{share:>12}{r['curated_rows']:>10,}"
+        )

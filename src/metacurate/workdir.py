@@ -39,6 +39,11 @@ class Workdir:
         return self.root / "entry_counts.parquet"
 
     @property
+    def lang_counts(self) -> AnyPath:
+        """metaclip2 modes: ``counts/{lang}.parquet``, one count file per language."""
+        return self.root / "counts"
+
+    @property
     def stats(self) -> AnyPath:
         return self.root / "stats.json"
 
@@ -94,7 +99,9 @@ class Workdir:
 
     def remove_temporaries(self) -> list[AnyPath]:
         """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""
-        return remove_temporaries([self.root, self.matches, self.curated, self.balance])
+        return remove_temporaries(
+            [self.root, self.matches, self.curated, self.balance, self.lang_counts]
+        )
 
 
 def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:

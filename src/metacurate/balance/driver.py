@@ -25,6 +25,7 @@ from metacurate.balance.threshold import (
     t_for_target_size,
     tail_share,
 )
+from metacurate.balance.worldwide import worldwide_probs
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
 from metacurate.download.available import Availability, availability
@@ -220,15 +221,27 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     avail = _select(wd, out, inputs, cfg, read, len(counts))
     if avail is not None:  # balance what was downloaded: counts over those rows only
         counts, counts_table = avail.counts, avail.counts_table(counts_table)
-    t, how = choose_t(cfg, wd, out, inputs, counts)
-    if cfg.success_rate is not None:  # before a download: inflate t for the losses
-        how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
-        t = how["download_plan"]["t_download"]
+    worldwide = "worldwide" in stats
+    if worldwide:  # metaclip2 modes: t is English's, each language its own
+        if cfg.success_rate is not None:
+            raise ConfigError(
+                "success_rate",
+                "download planning is not available in metaclip2 modes yet; balance with "
+                "--t (English's t) and re-balance the downloaded rows with --available",
+            )
+        t, how, p = worldwide_probs(cfg, stats, counts)
+    else:
+        t, how = choose_t(cfg, wd, out, inputs, counts)
+        if cfg.success_rate is not None:  # before a download: inflate t for the losses
+            how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
+            t = how["download_plan"]["t_download"]
+        p = entry_probs(counts, t)
     spec = BalanceSpec(
+        worldwide=worldwide,
         workdir=portable(wd.root),
         out=portable(out.root),
         t=t,
-        p=entry_probs(counts, t),
+        p=p,
         seed=cfg.seed,
         metadata_hash=stats["metadata"]["hash"],
         mode=stats["mode"],

@@ -45,6 +45,7 @@ class BalanceSpec:
     image_column: str | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
     available: str | None = None  # digest of the downloaded-rows masks (--available)
+    worldwide: bool = False  # metaclip2 modes: side-cars and curated rows carry ``lang``
 
     def config(self) -> dict:
         """What a finished balance task must agree with to be reused."""
@@ -113,9 +114,8 @@ def _decide_rows(
     and curated rows; returns (rows, kept, expected)."""
     wd, out = Workdir(spec.workdir), Workdir(spec.out)
     rows_per = spec.read.batch_rows
-    side = RowStream.of_parquet(
-        wd.sidecar(task.task_id), ["uid", "uid_hash", "entry_ids"], rows_per
-    )
+    columns = ["uid", "uid_hash", "entry_ids"] + (["lang"] if spec.worldwide else [])
+    side = RowStream.of_parquet(wd.sidecar(task.task_id), columns, rows_per)
     select_path = out.selection(task.task_id)
     select = (  # several texts per image: only the chosen text of each image competes
         RowStream.of_parquet(select_path, ["selected"], rows_per) if select_path.exists() else None
@@ -135,6 +135,15 @@ def _decide_rows(
             )
         )
         table = curated_table(batch, keep, part.column("uid"), ids, prob)
+        if spec.worldwide:
+            lang = part.column("lang").combine_chunks()
+            if "lang" in table.column_names:  # the pool's own column stays, renamed
+                i = table.column_names.index("lang")
+                table = table.rename_columns(
+                    [n if k != i else "lang_source" for k, n in enumerate(table.column_names)]
+                )
+            table = table.append_column("lang", lang.filter(pa.array(keep)))
+            _add_lang_rows(sinks.lang_rows, lang, keep, prob)
         sinks.write_curated(table)
         counts += count_entries(table.column("entry_ids").combine_chunks(), len(spec.p))
         rows, kept, expected = rows + n, kept + table.num_rows, expected + float(prob.sum())
@@ -146,6 +155,19 @@ def _decide_rows(
     return rows, kept, expected
 
 
+def _add_lang_rows(
+    acc: dict[str, list[float]], lang: pa.Array, keep: np.ndarray, prob: np.ndarray
+) -> None:
+    """Rows, kept rows and expected rows per language (metaclip2 modes)."""
+    names = np.asarray(lang.to_pylist(), dtype=object)
+    for x in sorted(set(names)):
+        sel = names == x
+        a = acc.setdefault(x, [0, 0, 0.0])
+        a[0] += int(sel.sum())
+        a[1] += int(keep[sel].sum())
+        a[2] += float(prob[sel].sum())
+
+
 class _Sinks:
     """The decisions side-car and the curated file of one task (the curated file is opened
     at the first batch, with the source's schema; an empty input gets none)."""
@@ -154,6 +176,7 @@ class _Sinks:
         self.out, self.task_id, self.kv = out, task_id, kv
         self.decisions = ParquetSink(out.decisions(task_id), DECISIONS_SCHEMA, kv)
         self.curated: ParquetSink | None = None
+        self.lang_rows: dict[str, list[float]] = {}  # lang -> [rows, kept, expected]
 
     def write_curated(self, table: pa.Table) -> None:
         if self.curated is None:  # keep the source's own schema metadata (pandas...), add ours
@@ -203,5 +226,7 @@ def balance_task(task: BalanceTask, spec: BalanceSpec, checkpoint: Callable[[str
         "curated_rows": kept,
         "expected_rows": expected,
     }
+    if spec.worldwide:
+        record["lang_rows"] = sinks.lang_rows
     write_json(out.balance_done(task.task_id), record)  # last
     return record

@@ -1,7 +1,17 @@
-"""Matching: ``spacing()``, the exact metaclip1 matcher and uid hashing."""
+"""Matching: ``spacing()``, the exact matcher (modes in ``MODES``) and uid hashing."""
 
 from metacurate.match.index_cache import load_or_build
-from metacurate.match.matcher import BatchMatches, Matcher, native_available
+from metacurate.match.matcher import MODES, BatchMatches, Matcher, native_available
+from metacurate.match.scripts import pad
 from metacurate.match.spacing import WRAPPED, spacing
 
-__all__ = ["WRAPPED", "BatchMatches", "Matcher", "load_or_build", "native_available", "spacing"]
+__all__ = [
+    "MODES",
+    "WRAPPED",
+    "BatchMatches",
+    "Matcher",
+    "load_or_build",
+    "native_available",
+    "pad",
+    "spacing",
+]

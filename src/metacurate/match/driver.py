@@ -15,6 +15,7 @@ from tqdm import tqdm
 from metacurate._version import __version__
 from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
+from metacurate.count_lang import write_language_counts
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
 from metacurate.files import read_json, write_json, write_parquet, write_text
@@ -22,7 +23,15 @@ from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.index_cache import cache_root, host, verified_index
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.match.worldwide_run import (
+    Layout,
+    build_indexes,
+    combine,
+    merge_lang_stats,
+    split_metadata,
+)
 from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
 from metacurate.pool.sources import expand_pool, split_large_files
 from metacurate.storage import AnyPath, portable, read_table
@@ -60,10 +69,13 @@ def _is_current(record_path: AnyPath, task: MatchTask, spec: MatchSpec) -> bool:
     return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == now
 
 
-def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
+def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = None) -> MatchSpec:
     m = config.match
     endpoint = config.engine.s3_endpoint
     return MatchSpec(
+        lang_column=m.lang_column,
+        lid_model=m.lid_model,
+        layout=layout,
         workdir=portable(Workdir(config.workdir, endpoint).root),
         metadata_hash=metadata.hash,
         mode=m.mode,
@@ -78,14 +90,19 @@ def match_spec(config: RunConfig, metadata: Metadata) -> MatchSpec:
     )
 
 
-def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
+def run_match(config: RunConfig, metadata: Metadata | WorldwideMetadata, engine: Engine) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
-    ``WORKDIR/stats.json``; returns the stats.
+    ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
+    the stats.
     """
     started = time.perf_counter()
     m = config.match
+    ww, layout = None, None
+    if isinstance(metadata, WorldwideMetadata):
+        ww = metadata
+        metadata, layout = combine(ww)
     endpoint = config.engine.s3_endpoint
     sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
     check_out_apart(config.pool, sources, config.workdir, endpoint)
@@ -93,8 +110,10 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
     wd = Workdir(config.workdir, endpoint)
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, m.force)
-    spec = match_spec(config, metadata)
-    if native_available():  # verified (or built) once per run; workers memory-map it
+    spec = match_spec(config, metadata, layout)
+    if ww is not None:  # one index per language in the cache, mapped by workers
+        build_indexes(ww, Path(spec.index_cache), m.mode)
+    elif native_available():  # verified (or built) once per run; workers memory-map it
         verified_index(metadata, Path(spec.index_cache), m.mode)
     tasks = [MatchTask(s) for s in sources]
     todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
@@ -105,6 +124,8 @@ def run_match(config: RunConfig, metadata: Metadata, engine: Engine) -> dict:
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
     stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
+    if layout is not None:
+        stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
     stats["match_config"] = {
         "text_column": m.text_column,
         "url_column": m.url_column,
@@ -171,4 +192,26 @@ def merge_counts(
         "entries_hit": hit,
         "entries_never_hit": len(metadata) - hit,
         "inputs": inputs,
+    }
+
+
+def finish_worldwide(
+    wd: Workdir,
+    metadata: Metadata,
+    layout: Layout,
+    tasks: Sequence[MatchTask],
+    lang_column: str | None,
+    lid_model: str,
+) -> dict:
+    """Per-language count files ``WORKDIR/counts/{lang}.parquet`` and the stats' languages."""
+    counts = read_table(wd.entry_counts, columns=["count"]).column(0).to_numpy()
+    write_language_counts(
+        wd.lang_counts, split_metadata(metadata, layout), layout.split(counts),
+        artifact_metadata(layout.hash, "worldwide"),
+    )  # fmt: skip
+    records = [read_json(wd.done(t.task_id)) for t in tasks if wd.done(t.task_id).exists()]
+    return {
+        "worldwide": layout.as_dict(),
+        "languages": merge_lang_stats(records),
+        "language_source": f"column {lang_column}" if lang_column else f"lid {lid_model}",
     }

@@ -1,4 +1,8 @@
-"""The exact metaclip1 matcher: ``Matcher(metadata).match(text)`` and ``.match_batch(texts)``.
+"""The exact matcher: ``Matcher(metadata, mode).match(text)`` and ``.match_batch(texts)``.
+
+``mode="metaclip1"`` (the default) is implemented here; ``"metaclip2"`` and ``"metaclip2-kana"``
+(Meta CLIP 2, semantics.md section 4) give a :class:`~metacurate.match.metaclip2.Metaclip2Matcher`,
+a subclass with the same interface (see ``metaclip2.py``).
 
 Both implementations use the same idea (see ``_native.c`` for why it is exact): split
 ``spacing(text)`` into space-separated tokens and look up growing token spans in a table of
@@ -26,7 +30,8 @@ from metacurate.match.spacing import spacing
 from metacurate.metadata.default import as_metadata
 from metacurate.metadata.load import Metadata
 
-MODES = ("metaclip1",)
+MODES = ("metaclip1", "metaclip2", "metaclip2-kana")
+_METACLIP2_MODES = MODES[1:]
 INDEX_FORMAT = "metacurate-span-index"
 INDEX_VERSION = 1
 
@@ -86,6 +91,14 @@ class Matcher:
     ``"default"`` is the built-in list). ``native=None`` uses the compiled kernel when
     available, ``False`` forces the pure-Python matcher (same results, slower).
     """
+
+    def __new__(cls, metadata: object = None, mode: str = "metaclip1", *args, **kwargs):
+        """``mode="metaclip2"`` or ``"metaclip2-kana"`` makes a ``Metaclip2Matcher``."""
+        if cls is Matcher and mode in _METACLIP2_MODES:
+            from metacurate.match.metaclip2 import Metaclip2Matcher
+
+            cls = Metaclip2Matcher
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -292,6 +305,10 @@ class Matcher:
         and is never matched with. ``verify=False`` checks shapes and sizes only: for a worker
         mapping an index its driver verified in full this run (``match.index_cache``).
         """
+        if cls is Matcher and mode in _METACLIP2_MODES:
+            from metacurate.match.metaclip2 import Metaclip2Matcher
+
+            return Metaclip2Matcher.load(directory, metadata, mode=mode)
         d = Path(directory)
         expected_hash = metadata if isinstance(metadata, str) else metadata.hash
         n_entries = None if isinstance(metadata, str) else len(metadata)

@@ -23,7 +23,14 @@ from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.kernel import native_available
 from metacurate.match.index_cache import cache_root, host, mapped_index, verified_index
 from metacurate.match.matcher import STATUS_NAMES, Matcher
-from metacurate.metadata import load_metadata
+from metacurate.match.worldwide_run import (
+    LANG_FIELDS,
+    Layout,
+    WorldwideTaskMatcher,
+    split_metadata,
+)
+from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
 from metacurate.pool.sources import Source
@@ -56,6 +63,9 @@ class MatchSpec:
     index_cache: str = ""  # the cache folder the driver verified the index in...
     index_host: str = ""  # ...on this machine
     index_cache_given: bool = False  # set by the user: other machines use it too
+    lang_column: str | None = None  # metaclip2 modes (match/worldwide_run.py)
+    lid_model: str = "fasttext-lid176"
+    layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -68,6 +78,8 @@ class MatchSpec:
             "csv_columns": self.read.csv_columns,
             "wds": [self.read.wds_text_key, self.read.wds_json_field],
         }
+        if self.layout is not None:
+            cfg["worldwide"] = [self.layout.hash, self.lang_column, self.lid_model]
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -91,14 +103,48 @@ def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
     return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def task_matcher(spec: MatchSpec) -> Matcher:
-    """The matcher of this task: the cached index the driver verified, memory-mapped (shared
-    by every worker of a machine through the page cache). A machine without it (another Ray
-    node) builds its own from the run's metadata copy; so does the Python fallback."""
-    wd = Workdir(spec.workdir)
+def sidecar_schema(spec: MatchSpec) -> pa.Schema:
+    """The side-car schema: ``lang``, ``lid_label``, ``lid_score`` added in metaclip2 modes."""
+    if spec.layout is None:
+        return SIDECAR_SCHEMA
+    return pa.schema(list(SIDECAR_SCHEMA) + [pa.field(n, t) for n, t in LANG_FIELDS])
+
+
+def _index_root(spec: MatchSpec) -> tuple[Path, bool]:
+    """The index cache folder a worker uses, and whether it is the driver's machine."""
     same_host = spec.index_host == host()
     given = spec.index_cache and (same_host or spec.index_cache_given)
-    root = Path(spec.index_cache) if given else cache_root()  # elsewhere: that machine's own
+    return (Path(spec.index_cache) if given else cache_root()), same_host
+
+
+def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
+    wd = Workdir(spec.workdir)
+    assert spec.layout is not None
+    loaded: list[Metadata] = []
+
+    def whole() -> Metadata:  # read only when an index has to be (re)built here
+        if not loaded:
+            loaded.append(load_metadata(wd.metadata))
+        return loaded[0]
+
+    ww = WorldwideMetadata(
+        spec.layout.name,
+        list(spec.layout.languages),
+        lambda lang: split_metadata(whole(), spec.layout).get(lang),
+    )
+    root, _ = _index_root(spec)
+    return WorldwideTaskMatcher(spec.layout, ww, spec.mode, root, spec.lang_column, spec.lid_model)
+
+
+def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
+    """The matcher of this task: the cached index the driver verified, memory-mapped (shared
+    by every worker of a machine through the page cache). A machine without it (another Ray
+    node) builds its own from the run's metadata copy; so does the Python fallback. metaclip2
+    modes: one index per language, in the same cache."""
+    if spec.layout is not None:
+        return _worldwide_matcher(spec)
+    wd = Workdir(spec.workdir)
+    root, same_host = _index_root(spec)  # elsewhere: that machine's own cache
     if native_available():
         matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host)
         if matcher is not None:
@@ -109,6 +155,15 @@ def task_matcher(spec: MatchSpec) -> Matcher:
     if not native_available():
         return Matcher(metadata, mode=spec.mode)
     return verified_index(metadata, root, spec.mode)
+
+
+def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (dictionary-encoded columns decoded)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    return arr
 
 
 def empty_stats() -> dict[str, int]:
@@ -155,13 +210,19 @@ def _match_rows(
     checkpoint: Callable[[str], None],
 ) -> None:
     """Match every batch of ``src`` into ``sink``; add to ``stats`` and ``counts``."""
-    wanted = [c for c in (cols.text, cols.url, cols.uid) if c is not None]
+    wanted = [c for c in (cols.text, cols.url, cols.uid, spec.lang_column) if c is not None]
+    schema = sidecar_schema(spec)
     hashes = []
-    for batch in read_batches(src, spec.read, columns=wanted):
+    for batch in read_batches(src, spec.read, columns=list(dict.fromkeys(wanted))):
         batch = decode_dictionaries(batch)
         text = batch.column(cols.text)
+        extra: list[pa.Array] = []
         try:
-            res = matcher.match_arrow(text)
+            if isinstance(matcher, WorldwideTaskMatcher):
+                langs = batch.column(spec.lang_column) if spec.lang_column else None
+                res, extra = matcher.match(_plain(text), _plain(langs) if langs else None)
+            else:
+                res = matcher.match_arrow(text)
         except MetacurateError as exc:
             raise InputError(f"{src.path}: column {cols.text!r}: {exc}") from None
         uids = row_uids(
@@ -174,8 +235,8 @@ def _match_rows(
         hashes.append(uid_hash(uids))
         sink.write(
             pa.record_batch(
-                [pa.array(rows), uids, pa.array(hashes[-1]), res.entry_ids],
-                schema=SIDECAR_SCHEMA,
+                [pa.array(rows), uids, pa.array(hashes[-1]), res.entry_ids, *extra],
+                schema=schema,
             )
         )
         counts += count_entries(res.entry_ids, len(counts))
@@ -192,13 +253,20 @@ def _columns(src: Source, spec: MatchSpec) -> Columns | None:
     if not schema.names:  # an empty file has no columns, no rows, nothing to match
         return None
     try:
-        return resolve_columns(
+        cols = resolve_columns(
             schema, spec.text_column, spec.url_column, spec.uid_column, where=src.path
         )
     except InputError:
         raise
     except MetacurateError as exc:
         raise InputError(str(exc)) from None
+    if spec.lang_column and spec.lang_column not in schema.names:
+        raise InputError(
+            f"{src.path}: no language column {spec.lang_column!r} (columns: "
+            f"{', '.join(schema.names)}); name it with --lang-column or omit the flag "
+            "to identify languages"
+        )
+    return cols
 
 
 def _skip(wd: Workdir, record: dict, exc: InputError) -> dict:
@@ -244,7 +312,8 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     stats = empty_stats()
     counts = np.zeros(matcher.n_entries, dtype=np.int64)
     kv = artifact_metadata(spec.metadata_hash, spec.mode, source=src.path)
-    sink = ParquetSink(wd.sidecar(tid), SIDECAR_SCHEMA, kv, dictionary=False, compression="lz4")
+    schema = sidecar_schema(spec)
+    sink = ParquetSink(wd.sidecar(tid), schema, kv, dictionary=False, compression="lz4")
     try:
         record["fingerprint"] = fingerprint(src.path, spec.read.s3_endpoint)
         cols = _columns(src, spec)
@@ -262,6 +331,8 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     sink.commit()
     write_parquet(wd.partial_counts(tid), sparse_counts_table(counts), kv)
     record["stats"] = stats
+    if isinstance(matcher, WorldwideTaskMatcher):
+        record["lang_stats"] = {} if record["error"] else matcher.lang_stats
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
     wd.skipped(tid).unlink(missing_ok=True)

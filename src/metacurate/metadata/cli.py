@@ -41,8 +41,14 @@ examples:
       --bigrams 2gram.txt.gz --bigram-unigrams 1gram.txt.gz --counts-first \\
       --pageviews pageviews-20220829-*.gz
 
+  # Meta CLIP 2's recipe, one {lang}.json per language into the folder --out
+  metacurate metadata build --worldwide --out metadata_dir \\
+      --wiki-ngrams wiki_ngram/ --wiki-titles title_per_lang/ \\
+      --wordnet-per-lang wordnet_per_lang.json
+
 Sources are joined in the order digits, WordNet, unigrams, bigrams, titles; an entry keeps the
-id of its first appearance. A side file <out>.sources.json records each entry's source(s).
+id of its first appearance. A side file <out>.sources.json records each entry's source(s)
+(--worldwide: <out>/_build.json records parameters, per-source counts and hashes).
 The folder of --out is created when missing. To use MetaCLIP's own list instead, download
 metaclip1/metadata.json from github.com/facebookresearch/MetaCLIP; no build is needed.
 """
@@ -52,12 +58,15 @@ examples:
   metacurate metadata info                  # the built-in default
   metacurate metadata info metadata.json
   metacurate metadata info metadata.json --json
+  metacurate metadata info worldwide-default       # the built-in per-language lists
+  metacurate metadata info metadata_dir/            # a folder of {lang}.json
 """
 
 DIFF_EPILOG = """\
 examples:
   metacurate metadata diff old.json new.json
   metacurate metadata diff default metaclip/metadata.json --json
+  metacurate metadata diff worldwide-default metadata_dir/   # language by language
 
 added: entries in B only; removed: in A only; moved: in both, at another id (an entry's id is
 its first position). Runs made with A and B give comparable counts only when they are
@@ -154,6 +163,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="views a single pageview line needs to be counted (default and MetaCLIP: 50; "
         "1 counts all)",
     )
+    w = b.add_argument_group("worldwide (Meta CLIP 2): one list per language into folder --out")
+    w.add_argument("--worldwide", action="store_true", help="build per-language lists")
+    w.add_argument("--wiki-ngrams", metavar="DIR", help="{wiki}.json or {wiki}/**/*.json counts")
+    w.add_argument("--wiki-titles", metavar="DIR", help="{wiki}.json title view counts")
+    w.add_argument("--wordnet-per-lang", metavar="FILE", help="{omw_code: [lemma, ...]} JSON")
+    w.add_argument("--english", metavar="FILE", help="en list (default: the built-in default)")
+    w.add_argument("--languages", nargs="+", default=[], metavar="WIKI", help="only these")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     b.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
     b.set_defaults(func=run_build)
@@ -174,6 +190,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     i.add_argument(
         "--examples", type=int, default=5, metavar="N", help="examples per finding (default: 5)"
+    )
+    i.add_argument(
+        "--mode",
+        default="metaclip2",
+        choices=["metaclip2", "metaclip2-kana"],
+        help="worldwide metadata: padding kinds under this mode; default: metaclip2",
     )
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=run_info)
@@ -222,8 +244,44 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
     )
 
 
+def run_build_worldwide(args: argparse.Namespace) -> int:
+    """Handler of ``metadata build --worldwide``."""
+    from dataclasses import asdict
+
+    from metacurate.metadata.worldwide_build import (
+        WorldwideBuildConfig,
+        build_worldwide,
+        write_worldwide_build,
+    )
+
+    if not (args.wiki_ngrams or args.wiki_titles):
+        raise MetacurateError("--worldwide needs --wiki-ngrams DIR and/or --wiki-titles DIR")
+    config = WorldwideBuildConfig(
+        ngrams_dir=args.wiki_ngrams,
+        titles_dir=args.wiki_titles,
+        wordnet_json=args.wordnet_per_lang,
+        english=args.english,
+        languages=list(args.languages),
+    )
+    if args.dry_run:
+        print(json.dumps({"out": args.out, **asdict(config)}, indent=2))
+        return 0
+    lists, stats = build_worldwide(config)
+    out = write_worldwide_build(args.out, lists, config, stats)
+    summary = {"out": str(out), "entries": {k: len(v) for k, v in sorted(lists.items())}}
+    if args.json:
+        print(json.dumps({**summary, "stats": stats}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"wrote {out}: {len(lists)} languages, {sum(map(len, lists.values())):,} entries")
+    for lang, n in summary["entries"].items():
+        print(f"  {lang:<8} {n:>9,}")
+    return 0
+
+
 def run_build(args: argparse.Namespace) -> int:
     """Handler of ``metadata build``."""
+    if args.worldwide:
+        return run_build_worldwide(args)
     config = config_from_args(args)
     if args.dry_run:
         from dataclasses import asdict
@@ -265,6 +323,18 @@ def _load_with_sources(spec: str | None) -> tuple[Metadata, SourcesInfo | None, 
 
 def run_info(args: argparse.Namespace) -> int:
     """Handler of ``metadata info``."""
+    from metacurate.metadata.worldwide import is_worldwide_spec, load_worldwide
+
+    if is_worldwide_spec(args.metadata):
+        from metacurate.metadata.worldwide_info import describe_worldwide, format_describe_worldwide
+
+        doc = describe_worldwide(load_worldwide(args.metadata), mode=args.mode)
+        print(
+            json.dumps(doc, indent=2, ensure_ascii=False)
+            if args.json
+            else format_describe_worldwide(doc)
+        )
+        return 0
     metadata, sources, note = _load_with_sources(args.metadata)
     doc = describe_metadata(metadata, sources, examples=args.examples, note=note)
     if args.json:
@@ -276,6 +346,23 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     """Handler of ``metadata diff``."""
+    from metacurate.metadata.worldwide import is_worldwide_spec, load_worldwide
+
+    if is_worldwide_spec(args.a) or is_worldwide_spec(args.b):
+        from metacurate.metadata.worldwide_info import diff_worldwide, format_diff_worldwide
+
+        if not (is_worldwide_spec(args.a) and is_worldwide_spec(args.b)):
+            raise MetacurateError(
+                "diff compares two lists or two worldwide folders; one of A, B is a folder and "
+                "the other a file: give two folders, or A/en.json and a file"
+            )
+        doc = diff_worldwide(load_worldwide(args.a), load_worldwide(args.b), args.examples)
+        print(
+            json.dumps(doc, indent=2, ensure_ascii=False)
+            if args.json
+            else format_diff_worldwide(doc)
+        )
+        return 0
     a = resolve_metadata(args.a)
     b = resolve_metadata(args.b)
     doc = diff_metadata(a, b, examples=args.examples)

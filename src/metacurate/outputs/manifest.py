@@ -80,4 +80,39 @@ def build_manifest(
             for i, f in zip(inputs, curated_files, strict=True)
         ],
         "skipped_inputs": [i for i in stats["inputs"] if i["error"] is not None],
+        **(language_table(stats, how, records) if "worldwide" in stats else {}),
+    }
+
+
+def language_table(stats: dict, how: dict, records: list[dict]) -> dict:
+    """metaclip2 modes: ``t_lang`` / ``tail_share_lang`` (mappings keyed by language code) and
+    one row per language: pool rows, matched rows, entries, t, tail share, curated, expected."""
+    wt = how["worldwide_t"]
+    kept: dict[str, list[float]] = {}
+    for r in records:
+        for lang, (rows, k, e) in (r.get("lang_rows") or {}).items():
+            a = kept.setdefault(lang, [0, 0, 0.0])
+            a[0], a[1], a[2] = a[0] + rows, a[1] + k, a[2] + e
+    sizes = {x["lang"]: x["entries"] for x in stats["worldwide"]["languages"]}
+    langs = sorted(set(sizes) | set(stats.get("languages", {})))
+    rows = []
+    for lang in langs:
+        s = stats.get("languages", {}).get(lang, {})
+        rows.append(
+            {
+                "lang": lang,
+                "entries": sizes.get(lang, 0),
+                "pool_rows": s.get("rows", 0),
+                "pool_rows_matched": s.get("rows_matched", 0),
+                "t": wt["t"].get(lang),
+                "tail_share": wt["tail_share"].get(lang),
+                "curated_rows": kept.get(lang, [0, 0, 0.0])[1],
+                "expected_rows": kept.get(lang, [0, 0, 0.0])[2],
+            }
+        )
+    return {
+        "t_lang": wt["t"],
+        "tail_share_lang": wt["tail_share"],
+        "languages": rows,
+        "language_source": stats.get("language_source"),
     }

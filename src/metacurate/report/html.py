@@ -21,6 +21,7 @@ from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
 from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
 from metacurate.report.explore import asset, explore_html, explorer_data
+from metacurate.report.languages import languages_html
 from metacurate.report.samples import band_samples, plan_sample, sample_rows, unmatched_examples
 from metacurate.storage import AnyPath, location
 
@@ -261,8 +262,13 @@ def render_report(run: S.Run) -> str:
 
     parts["samples"] = _samples_html(run, band_samples(run, sample), sample_note)
 
-    nav = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title in SECTIONS)
-    sections = {sid: _section(sid, title, parts[sid]) for sid, title in SECTIONS}
+    shown = list(SECTIONS)
+    langs = languages_html(run)  # metaclip2 modes: the language table after the summary
+    if langs is not None:
+        parts["languages"] = langs
+        shown.insert(1, ("languages", "Languages"))
+    nav = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title in shown)
+    sections = {sid: _section(sid, title, parts[sid]) for sid, title in shown}
     sections["ranked-counts"] = (  # the two curves side by side on a laptop screen
         f'<div class="grid">{sections["ranked-counts"]}{sections.pop("cumulative")}</div>'
     )

@@ -1,0 +1,235 @@
+"""The match stage in a metaclip2 mode: per-language lists laid end to end, one matcher each.
+
+A run over worldwide metadata keeps the stage machinery of metaclip1 by numbering entries
+*globally*: the languages' lists, in code order, are laid end to end (``metadata.json`` of the
+work folder holds that concatenation), so a row of language ``L`` whose entry has id ``i`` in
+``L``'s list gets the run-wide id ``offset[L] + i``. Counts, ``p_e`` and the keep decision then
+work unchanged; :class:`Layout` (written to ``stats.json``) turns any run-wide id back into
+``(lang, id in lang)`` and splits counts into one array per language. Each row is matched only
+against its own language's list (``match/languages.py``).
+
+Side-cars gain ``lang`` (the metadata language the row was matched in), ``lid_label`` and
+``lid_score`` (null when the language came from ``--lang-column``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from metacurate.errors import MetacurateError
+from metacurate.match.languages import LanguageMatchers, assign_languages
+from metacurate.match.lid import LanguageIdentifier
+from metacurate.match.matcher import STATUS_NAMES, BatchMatches
+from metacurate.match.scripts import METACLIP2_MODES
+from metacurate.metadata.languages import FALLBACK
+from metacurate.metadata.load import Metadata, metadata_hash
+from metacurate.metadata.worldwide import (
+    WorldwideMetadata,
+    is_worldwide_spec,
+    load_worldwide,
+    worldwide_hash,
+)
+
+LANG_FIELDS = [("lang", pa.string()), ("lid_label", pa.string()), ("lid_score", pa.float32())]
+
+
+def is_worldwide_mode(mode: str) -> bool:
+    return mode in METACLIP2_MODES
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each language's entries sit in the run-wide numbering."""
+
+    languages: tuple[str, ...]
+    offsets: tuple[int, ...]
+    sizes: tuple[int, ...]
+    hashes: tuple[str, ...]
+    name: str = "<worldwide>"
+
+    @property
+    def hash(self) -> str:
+        """The worldwide metadata hash (per-language hashes, see ``metadata/worldwide.py``)."""
+        return worldwide_hash(dict(zip(self.languages, self.hashes, strict=True)))
+
+    def offset(self, lang: str) -> int:
+        return self.offsets[self.languages.index(lang)]
+
+    def split(self, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """Run-wide per-entry values → ``{lang: values of that language's entries}``."""
+        return {
+            lang: counts[o : o + n]
+            for lang, o, n in zip(self.languages, self.offsets, self.sizes, strict=True)
+        }
+
+    def lang_of(self, entry_ids: np.ndarray) -> list[str]:
+        """The language of each run-wide id."""
+        starts = np.asarray(self.offsets)
+        return [self.languages[k] for k in np.searchsorted(starts, entry_ids, side="right") - 1]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "hash": self.hash,
+            "languages": [
+                {"lang": lang, "offset": o, "entries": n, "hash": h}
+                for lang, o, n, h in zip(
+                    self.languages, self.offsets, self.sizes, self.hashes, strict=True
+                )
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Layout:
+        langs = d["languages"]
+        return cls(
+            tuple(x["lang"] for x in langs),
+            tuple(int(x["offset"]) for x in langs),
+            tuple(int(x["entries"]) for x in langs),
+            tuple(x["hash"] for x in langs),
+            str(d.get("name", "<worldwide>")),
+        )
+
+
+def resolve_worldwide(spec: object) -> WorldwideMetadata:
+    """Worldwide metadata from a ``--metadata`` value: a folder, ``worldwide-default``, or
+    ``None`` (the built-in worldwide default)."""
+    if spec is None:
+        spec = "worldwide-default"
+    if isinstance(spec, WorldwideMetadata):
+        return spec
+    if not is_worldwide_spec(spec):
+        raise MetacurateError(
+            f"--metadata {spec}: the metaclip2 modes need per-language metadata, a folder with "
+            "one {lang}.json per language, or 'worldwide-default' for the built-in one"
+        )
+    return load_worldwide(spec)
+
+
+def combine(ww: WorldwideMetadata) -> tuple[Metadata, Layout]:
+    """The run-wide list (languages end to end, code order) and its layout."""
+    entries: list[str] = []
+    offsets, sizes, hashes = [], [], []
+    for lang in ww.languages:
+        md = ww.get(lang)
+        offsets.append(len(entries))
+        sizes.append(len(md))
+        hashes.append(md.hash)
+        entries += md.entries
+    layout = Layout(tuple(ww.languages), tuple(offsets), tuple(sizes), tuple(hashes), ww.name)
+    return Metadata(tuple(entries), name=ww.name, hash=metadata_hash(entries)), layout
+
+
+def split_metadata(metadata: Metadata, layout: Layout) -> WorldwideMetadata:
+    """The per-language lists of a run-wide list (for workers and the count files)."""
+
+    def loader(lang: str) -> Metadata:
+        k = layout.languages.index(lang)
+        o, n = layout.offsets[k], layout.sizes[k]
+        return Metadata(
+            metadata.entries[o : o + n], name=f"{layout.name}/{lang}", hash=layout.hashes[k]
+        )
+
+    return WorldwideMetadata(layout.name, list(layout.languages), loader)
+
+
+def build_indexes(ww: WorldwideMetadata, index_root: Path, mode: str) -> LanguageMatchers:
+    """Build (or map) every language's index once, before workers start."""
+    lm = LanguageMatchers(ww, mode=mode, cache_dir=index_root / "languages")
+    for lang in ww.languages:
+        lm.matcher(lang)
+    return lm
+
+
+def to_global(entry_ids: pa.ListArray, langs: pa.Array, layout: Layout) -> pa.ListArray:
+    """Per-language ids → run-wide ids (``offset[lang] + id``), row by row."""
+    enc = pc.dictionary_encode(langs.cast(pa.string()))
+    names = enc.dictionary.to_pylist()
+    offs = np.array([layout.offset(x) if x in layout.languages else 0 for x in names], np.int64)
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    o = entry_ids.offsets.to_numpy()
+    values = entry_ids.values.to_numpy()[o[0] : o[-1]].astype(np.int64)
+    values += np.repeat(offs[codes], np.diff(o))
+    if len(values) and values.max() > np.iinfo(np.int32).max:
+        raise MetacurateError("more than 2**31 entries in all languages together")
+    return pa.ListArray.from_arrays(pa.array(o - o[0], pa.int32()), pa.array(values, pa.int32()))
+
+
+class WorldwideTaskMatcher:
+    """What one match task uses in a metaclip2 mode: languages (column or LID), the
+    per-language matchers (their indexes memory-mapped), and per-language row statistics."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        ww: WorldwideMetadata,
+        mode: str,
+        index_root: Path,
+        lang_column: str | None,
+        lid_model: str,
+    ) -> None:
+        self.layout = layout
+        self.n_entries = sum(layout.sizes)
+        self.lang_column = lang_column
+        self._identifier = None if lang_column else LanguageIdentifier(lid_model)
+        self._matchers = LanguageMatchers(
+            ww,
+            mode=mode,
+            cache_dir=index_root / "languages",
+            hashes=dict(zip(layout.languages, layout.hashes, strict=True)),
+        )
+        self.lang_stats: dict[str, dict[str, int]] = {}
+
+    def match(
+        self, texts: pa.Array, lang_column: pa.Array | None
+    ) -> tuple[BatchMatches, list[pa.Array]]:
+        """Run-wide ids and status per row, and the side-car's ``lang`` columns."""
+        a = assign_languages(texts, self.layout.languages, lang_column, self._identifier)
+        res = self._matchers.match_arrow(texts, a.lang)
+        ids = to_global(res.entry_ids, a.lang, self.layout)
+        self._add_stats(a.lang, res)
+        return BatchMatches(ids, res.status), [a.lang, a.lid_label, a.lid_score]
+
+    def _add_stats(self, langs: pa.Array, res: BatchMatches) -> None:
+        lengths = np.diff(res.entry_ids.offsets.to_numpy())
+        enc = pc.dictionary_encode(langs)
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        for k, lang in enumerate(enc.dictionary.to_pylist()):
+            sel = codes == k
+            s = self.lang_stats.setdefault(lang, {"rows": 0, "rows_matched": 0, "rows_text": 0})
+            s["rows"] += int(sel.sum())
+            s["rows_matched"] += int(np.count_nonzero(lengths[sel]))
+            s["rows_text"] += int(np.count_nonzero(res.status[sel] == 0))
+
+
+def merge_lang_stats(records: Sequence[Mapping]) -> dict[str, dict[str, int]]:
+    """Per-language row statistics of all tasks, added up (``other`` included)."""
+    out: dict[str, dict[str, int]] = {}
+    for rec in records:
+        for lang, s in (rec.get("lang_stats") or {}).items():
+            t = out.setdefault(lang, dict.fromkeys(s, 0))
+            for k, v in s.items():
+                t[k] = t.get(k, 0) + v
+    return dict(sorted(out.items()))
+
+
+__all__ = [
+    "FALLBACK",
+    "LANG_FIELDS",
+    "STATUS_NAMES",
+    "Layout",
+    "WorldwideTaskMatcher",
+    "build_indexes",
+    "combine",
+    "is_worldwide_mode",
+    "merge_lang_stats",
+    "resolve_worldwide",
+    "split_metadata",
+    "to_global",
+]
