@@ -22,6 +22,7 @@ from metacurate.lock import output_locks
 from metacurate.match.driver import run_match
 from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
 from metacurate.metadata import Metadata, as_metadata
+from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.workdir import Workdir
 
 
@@ -40,13 +41,15 @@ def build_config(
     workdir: str | Path | None = None,
     out: str | Path | None = None,
     options: dict[str, Any],
-) -> tuple[RunConfig, Metadata | None]:
+) -> tuple[RunConfig, Metadata | WorldwideMetadata | None]:
     """``config`` (or a default one) with the paths and keyword shortcuts applied; a
     ``Metadata`` or list given as ``metadata=`` is returned apart (the config keeps its name)."""
     cfg = config or RunConfig()
     metadata = options.pop("metadata", cfg.match.metadata)
     given = None
-    if metadata is not None and not isinstance(metadata, (str, Path)):
+    if isinstance(metadata, WorldwideMetadata):  # metaclip2 modes: one list per language
+        given, metadata = metadata, metadata.name
+    elif metadata is not None and not isinstance(metadata, (str, Path)):
         given = as_metadata(metadata)
         metadata = given.name
     elif metadata is not None:
@@ -68,9 +71,18 @@ def _need(cfg: RunConfig, *names: str) -> None:
             raise ConfigError(name, f"is required (pass {name}=...)")
 
 
-def _run_match(cfg: RunConfig, metadata: Metadata | None, engine: Engine) -> dict:
+def _run_match(
+    cfg: RunConfig, metadata: Metadata | WorldwideMetadata | None, engine: Engine
+) -> dict:
     if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
-        return run_match(cfg, resolve_worldwide(cfg.match.metadata), engine)
+        if not isinstance(metadata, WorldwideMetadata):
+            metadata = resolve_worldwide(cfg.match.metadata)
+        return run_match(cfg, metadata, engine)
+    if isinstance(metadata, WorldwideMetadata):
+        raise ConfigError(
+            "metadata",
+            "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
+        )
     return run_match(cfg, metadata or as_metadata(cfg.match.metadata), engine)
 
 

@@ -32,7 +32,13 @@ from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_f
 from metacurate.online.images import image_text_hashes, selected_rows
 from metacurate.online.log import ShardTally, Tallies, write_shard_record
 from metacurate.online.samples import SampleFields, SampleReader
-from metacurate.online.tables import check_choice, load_matcher, read_counts
+from metacurate.online.tables import (
+    check_choice,
+    entry_probs_for,
+    load_matcher,
+    read_counts,
+    worldwide_layout,
+)
 from metacurate.online.uid_index import UidIndex, build_uid_index
 from metacurate.pool.uid import uid_hash
 from metacurate.workdir import Workdir
@@ -95,6 +101,8 @@ class OnlineBalancer:
     --image-column``). ``available``: an img2dataset output folder; counts over the rows it
     downloaded (as ``balance --available``). ``allow_t_below_1``: as ``balance
     --allow-t-below-1`` (a target size that needs ``t < 1`` is an error otherwise).
+    A metaclip2 (per-language) work directory: ``t`` is English's, each language gets its own
+    (``t_rule`` as ``balance --t-rule``), decided from the side-cars, as offline.
     """
 
     def __init__(
@@ -115,6 +123,7 @@ class OnlineBalancer:
         image_column: str | None = None,
         available: str | Path | None = None,
         allow_t_below_1: bool = False,
+        t_rule: str = "metacurate",
     ) -> None:
         check_choice(t, target_size, tail_share)
         balance.uniform(seed, np.zeros(1, np.uint64), np.zeros(1, np.int64))  # checks the seed
@@ -122,6 +131,8 @@ class OnlineBalancer:
         self.workdir = str(wd.root)
         counts, self.metadata_hash, self.mode = read_counts(wd.entry_counts)
         self.matches = _resolve_matches(matches, wd, unknown, image_column, available)
+        self.worldwide = worldwide_layout(wd, self.matches, t, image_column)  # metaclip2 runs
+        self.t_rule = t_rule
         self.image_column = image_column
         self.index_dir = (
             str(build_uid_index(wd.root, index_dir))
@@ -250,6 +261,8 @@ class OnlineBalancer:
             parts.append("i" + self.image_column)
         if self.available_dir is not None:
             parts.append("a" + Path(self.available_dir).name)
+        if self.worldwide is not None:  # p_e per language, by this rule
+            parts.append("w" + self.t_rule)
         return "-".join(parts) or None
 
     @property
@@ -259,7 +272,7 @@ class OnlineBalancer:
     def _p(self, t: float) -> np.ndarray:
         local = self._state()
         if t not in local.probs:
-            local.probs = {t: balance.entry_probs(local.counts, t)}  # one t at a time
+            local.probs = {t: entry_probs_for(local.counts, t, self.worldwide, self.t_rule)}
         return local.probs[t]
 
     def expected_size(self, epoch: int | None = None) -> float:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from metacurate import balance
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_parquet
 from metacurate.match.index_cache import cache_root, index_dir, index_folder, verified_index
@@ -104,3 +105,39 @@ def pack_for_training(
             shutil.copytree(d, index_dir(out.index, md_hash, mode), dirs_exist_ok=True)
             break
     return out.root
+
+
+def worldwide_layout(
+    wd: Workdir, matches: str, t: float | None, image_column: str | None
+) -> dict | None:
+    """The language layout of a metaclip2 work directory (``stats.json`` ``worldwide``), or
+    None. Online balancing there follows ``balance``: ``t`` is English's and every language
+    has its own; a caption can only be matched in its language, so the side-cars are needed."""
+    if not wd.stats.exists():
+        return None
+    layout = read_json(wd.stats).get("worldwide")
+    if layout is None:
+        return None
+    if matches == "caption":
+        raise MetacurateError(
+            f"{wd.root} is a metaclip2 (per-language) run: a caption is matched only in its "
+            "language, so in-loader matching is not available; use matches='sidecar'"
+        )
+    if t is None:
+        raise MetacurateError(
+            "a metaclip2 (per-language) run takes t=, English's t; every other language's t "
+            "follows from it (target_size= and tail_share= are not available, as in balance)"
+        )
+    if image_column is not None:
+        raise MetacurateError("image_column= is not available for metaclip2 runs online yet")
+    return layout
+
+
+def entry_probs_for(counts: np.ndarray, t: float, layout: dict | None, t_rule: str) -> np.ndarray:
+    """``p_e`` of every entry: one ``t``, or per language from ``t`` = English's t."""
+    if layout is None:
+        return balance.entry_probs(counts, t)
+    from metacurate.balance.worldwide import worldwide_probs
+    from metacurate.config import BalanceConfig
+
+    return worldwide_probs(BalanceConfig(t=t, t_rule=t_rule), {"worldwide": layout}, counts)[2]
