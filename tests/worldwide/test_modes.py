@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from metacurate import Matcher, MetacurateError
 from metacurate.match import MODES
 from metacurate.match.metaclip2 import Metaclip2Matcher, worldwide_kernel_available
-from metacurate.match.scripts import is_no_space, pad, separator_tables, unit_regex
+from metacurate.scripts import is_no_space, pad, separator_tables, unit_regex
 from tests.worldwide.reference import is_cjk_or_similar, reference_match2, spaced_entry
 
 WW_MODES = ["metaclip2", "metaclip2-kana"]

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
+from metacurate.balance.downloads import download_fields
 from metacurate.balance.keyed_hash import HASH_VERSION
 from metacurate.balance.rule import EXPECTED_SIZE_NOTE, entry_probs, sum_min_count_t
 from metacurate.balance.select import choose_one_per_image, pick_scores
@@ -29,7 +30,7 @@ from metacurate.balance.worldwide import worldwide_probs
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
 from metacurate.download.available import Availability, availability
-from metacurate.download.plan import download_fields, plan_download
+from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_json, write_parquet

@@ -2,8 +2,8 @@
 
 from metacurate.match.index_cache import load_or_build
 from metacurate.match.matcher import MODES, BatchMatches, Matcher, native_available
-from metacurate.match.scripts import pad
 from metacurate.match.spacing import WRAPPED, spacing
+from metacurate.scripts import pad
 
 __all__ = [
     "MODES",

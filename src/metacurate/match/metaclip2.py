@@ -35,16 +35,16 @@ from metacurate.match.matcher import (
     Matcher,
     _as_arrow_text,
 )
-from metacurate.match.scripts import (
+from metacurate.match.spacing import spacing
+from metacurate.metadata.default import as_metadata
+from metacurate.metadata.load import Metadata
+from metacurate.scripts import (
     METACLIP2_MODES,
     no_space_set,
     pad,
     separator_tables,
     unit_regex,
 )
-from metacurate.match.spacing import spacing
-from metacurate.metadata.default import as_metadata
-from metacurate.metadata.load import Metadata
 
 try:  # the compiled kernel is optional: see setup.py
     from metacurate.kernel import _worldwide

@@ -26,7 +26,6 @@ from metacurate.errors import MetacurateError
 from metacurate.match.languages import LanguageMatchers, assign_languages
 from metacurate.match.lid import LanguageIdentifier
 from metacurate.match.matcher import STATUS_NAMES, BatchMatches
-from metacurate.match.scripts import METACLIP2_MODES
 from metacurate.metadata.languages import FALLBACK
 from metacurate.metadata.load import Metadata, metadata_hash
 from metacurate.metadata.worldwide import (
@@ -35,6 +34,7 @@ from metacurate.metadata.worldwide import (
     load_worldwide,
     worldwide_hash,
 )
+from metacurate.scripts import METACLIP2_MODES
 
 LANG_FIELDS = [("lang", pa.string()), ("lid_label", pa.string()), ("lid_score", pa.float32())]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from metacurate.match.scripts import is_fully_padded, pad
-from metacurate.match.spacing import WRAPPED
+from metacurate.marks import WRAPPED
 from metacurate.metadata.info import diff_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
+from metacurate.scripts import is_fully_padded, pad
 
 
 def unmatchable_reason_mode(entry: str, mode: str = "metaclip2") -> str | None:
