@@ -202,6 +202,42 @@ def _is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
     return r.get("config") == spec.config() and r.get("sidecar_record") == task.sidecar_record
 
 
+def choose_p(
+    cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts, stats: dict
+) -> tuple[float, dict, np.ndarray]:
+    """``t``, how it was chosen, and ``p_e`` of every entry: one ``t`` (metaclip1), or
+    English's ``t`` and one per language (metaclip2 modes); inflated for a download plan."""
+    if "worldwide" in stats:  # metaclip2 modes: t is English's, each language its own
+        if cfg.success_rate is not None:
+            raise ConfigError(
+                "success_rate",
+                "download planning is not available in metaclip2 modes yet; balance with "
+                "--t (English's t) and re-balance the downloaded rows with --available",
+            )
+        return worldwide_probs(cfg, stats, counts)
+    t, how = choose_t(cfg, wd, out, inputs, counts)
+    if cfg.success_rate is not None:  # before a download: inflate t for the losses
+        how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
+        t = how["download_plan"]["t_download"]
+    return t, how, entry_probs(counts, t)
+
+
+def _run_tasks(
+    out: Workdir, tasks: list[BalanceTask], spec: BalanceSpec, engine: Engine, progress
+) -> None:
+    """Run the balance tasks not already current; drop curated files of other settings."""
+    out.curated.mkdir(parents=True, exist_ok=True)
+    current = {task.task_id for task in tasks if _is_current(out, task, spec)}
+    for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
+        if old.stem not in current and _written_here(out, old):
+            old.unlink()
+    todo = [task for task in tasks if task.task_id not in current]
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar:
+        for _ in engine.map(partial(balance_task, spec=spec), todo):
+            bar.update(1)
+
+
 def run_balance(config: RunConfig, engine: Engine) -> dict:
     """Balance ``config.workdir`` into ``config.out``; returns the manifest (written last)."""
     cfg = config.balance
@@ -223,20 +259,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     if avail is not None:  # balance what was downloaded: counts over those rows only
         counts, counts_table = avail.counts, avail.counts_table(counts_table)
     worldwide = "worldwide" in stats
-    if worldwide:  # metaclip2 modes: t is English's, each language its own
-        if cfg.success_rate is not None:
-            raise ConfigError(
-                "success_rate",
-                "download planning is not available in metaclip2 modes yet; balance with "
-                "--t (English's t) and re-balance the downloaded rows with --available",
-            )
-        t, how, p = worldwide_probs(cfg, stats, counts)
-    else:
-        t, how = choose_t(cfg, wd, out, inputs, counts)
-        if cfg.success_rate is not None:  # before a download: inflate t for the losses
-            how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
-            t = how["download_plan"]["t_download"]
-        p = entry_probs(counts, t)
+    t, how, p = choose_p(cfg, wd, out, inputs, counts, stats)
     spec = BalanceSpec(
         worldwide=worldwide,
         workdir=portable(wd.root),
@@ -255,16 +278,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
         BalanceTask(i["task_id"], Source.from_dict(i), _record_digest(wd, i["task_id"]))
         for i in inputs
     ]
-    out.curated.mkdir(parents=True, exist_ok=True)
-    current = {task.task_id for task in tasks if _is_current(out, task, spec)}
-    for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
-        if old.stem not in current and _written_here(out, old):
-            old.unlink()
-    todo = [task for task in tasks if task.task_id not in current]
-    show = sys.stderr.isatty() if config.engine.progress is None else config.engine.progress
-    with tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar:
-        for _ in engine.map(partial(balance_task, spec=spec), todo):
-            bar.update(1)
+    _run_tasks(out, tasks, spec, engine, config.engine.progress)
     records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
     numbers = {
         "hash_version": HASH_VERSION,
