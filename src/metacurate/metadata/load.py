@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from metacurate.errors import MetacurateError
 from metacurate.storage import AnyPath, RemotePath, location
 
@@ -72,6 +75,8 @@ def _check_entries(entries: object, where: str) -> None:
             f"{where}: metadata must be a JSON list of strings, got {type(entries).__name__}; "
             'MetaCLIP\'s metadata.json is a list such as ["dog", "cat", ...]'
         )
+    if set(map(type, entries)) <= {str}:  # one pass in C; the loop below names the culprit
+        return
     for i, e in enumerate(entries):
         if not isinstance(e, str):
             raise MetacurateError(
@@ -101,6 +106,16 @@ def _open_text(path: AnyPath) -> IO[str]:
     return open(path, encoding="utf-8", newline="")
 
 
+def _edged(entries: Sequence[str]) -> list[str]:
+    """The entries that start or end with a space (in Arrow: ~20x the Python loop)."""
+    try:
+        arr = pa.array(entries, type=pa.string())
+    except (UnicodeEncodeError, pa.ArrowException):  # e.g. a lone surrogate from JSON
+        return [e for e in entries if e != e.strip(" ")]
+    at_edge = pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))
+    return arr.filter(at_edge).to_pylist() if pc.any(at_edge).as_py() else []
+
+
 def _check_hygiene(entries: Sequence[str], where: str) -> None:
     """Refuse an empty list; warn about what rarely means what it says."""
     if not entries:
@@ -116,7 +131,7 @@ def _check_hygiene(entries: Sequence[str], where: str) -> None:
             MetadataWarning,
             stacklevel=3,
         )
-    edged = [e for e in entries if e != e.strip(" ")]
+    edged = _edged(entries)
     if edged:
         warnings.warn(
             f"{where}: {len(edged):,} entries start or end with a space (e.g. {edged[0]!r}); "
