@@ -1,10 +1,18 @@
-"""Scaling: match, balance and end-to-end rows/s at several pool sizes, 1 and 2 workers,
-peak memory of the driver and of a worker, and a cost model for 400M and 2.5B rows.
+"""Scaling: match, balance and end-to-end rows/s at pool sizes up to 100M rows, peak memory of
+the driver and of the largest worker, bytes read and written, and a cost model for 1B and 10B
+rows on N nodes.
 
     python benchmarks/bench_scale.py [--sizes 100000,1000000,10000000] [--workers 1,2]
+    python benchmarks/bench_scale.py --sizes 10000000,100000000 --workers 2 \
+        --baseline-size 10000000
 
-Pools are generated (synth.py) in files of 1M rows; the metadata has ~500k entries. Each
-configuration runs in a fresh process so peak-memory numbers are its own.
+Pools are generated (scale_pool.py: caption lengths drawn from the real captions in
+$METACURATE_SHARED/data/captions, or a documented fixed distribution) in files of 1M rows under
+/tmp, written once and shared by every size (a size takes a prefix of the files); the metadata
+has ~500k entries (synth.py). Each configuration runs in a fresh process so peak-memory numbers
+are its own. ``--baseline-size`` adds a 1-worker run at that size to measure the 1 -> 2 worker
+speed-up used by the cost model. Everything generated is removed at the end (unless
+``--keep-pool``).
 """
 
 from __future__ import annotations
@@ -21,32 +29,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import scale_pool  # noqa: E402
 import synth  # noqa: E402
 
-FILE_ROWS = 1_000_000
-
-
-def make_pool(root: Path, rows: int, vocab: list[str]) -> list[str]:
-    paths = []
-    for i, lo in enumerate(range(0, rows, FILE_ROWS)):
-        n = min(FILE_ROWS, rows - lo)
-        texts = synth.captions(n, vocab, seed=100 + i)
-        p = root / f"pool-{i:04d}.parquet"
-        pq.write_table(
-            pa.table(
-                {"url": [f"https://img.example/{lo + j}.jpg" for j in range(n)], "text": texts}
-            ),
-            p,
-            row_group_size=128_000,
-        )
-        paths.append(str(p))
-    return paths
+FILE_ROWS = scale_pool.FILE_ROWS
 
 
 def _status_kb(pid: int | str, field: str) -> int:
@@ -110,109 +101,173 @@ def run_one(args: argparse.Namespace) -> None:
     )
 
 
-def main() -> None:
+KINDS = ("side-cars", "counts", "decisions", "curated", "other")
+
+
+def bytes_by_kind(out: Path) -> dict[str, int]:
+    """Bytes under the output folder: match side-cars, counts (partial and merged), balance
+    decisions, curated rows, and the rest (stats, manifest, metadata, uids)."""
+    sizes = dict.fromkeys(KINDS, 0)
+    for f in out.rglob("*"):
+        if not f.is_file():
+            continue
+        rel = f.relative_to(out).as_posix()
+        if rel.endswith("counts.parquet") or rel.startswith("counts/"):
+            kind = "counts"
+        elif rel.startswith("matches/"):
+            kind = "side-cars"
+        elif rel.startswith("balance/"):
+            kind = "decisions"
+        elif rel.startswith("curated/"):
+            kind = "curated"
+        else:
+            kind = "other"
+        sizes[kind] += f.stat().st_size
+    return sizes
+
+
+def run_config(md: Path, paths: list[str], out: Path, workers: int, t: float) -> dict:
+    """One match + balance in a fresh process; its JSON result plus bytes in and out."""
+    pool_list = out.parent / f"{out.name}.json"
+    pool_list.write_text(json.dumps(paths))
+    cmd = [sys.executable, __file__, "--child", "--metadata", str(md), "--pool-list"]
+    cmd += [str(pool_list), "--out", str(out), "--run-workers", str(workers), "--t", str(t)]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    res.update(workers=workers, wall_s=time.perf_counter() - t0)
+    res["input_bytes"] = sum(Path(p).stat().st_size for p in paths)
+    res["written"] = bytes_by_kind(out)
+    shutil.rmtree(out, ignore_errors=True)
+    pool_list.unlink()
+    return res
+
+
+def report(res: dict) -> None:
+    n = res["rows"]
+    print(
+        f"rows {n:>11,}  workers {res['workers']}  match {n / res['match_s']:>9,.0f} rows/s"
+        f"  balance {n / res['balance_s']:>9,.0f} rows/s  end-to-end "
+        f"{n / (res['match_s'] + res['balance_s']):>9,.0f} rows/s  "
+        f"driver {res['driver_rss_mb']:,.0f} MB  worker {res['worker_rss_mb']:,.0f} MB"
+        f"  (kept {res['kept']:,}; match {res['match_s']:,.0f} s, "
+        f"balance {res['balance_s']:,.0f} s)"
+    )
+    w = res["written"]
+    print(
+        f"    bytes in {res['input_bytes'] / 1e9:,.2f} GB; written "
+        + ", ".join(f"{k} {w[k] / 1e9:,.3f} GB" for k in KINDS)
+        + f"; total {sum(w.values()) / 1e9:,.2f} GB"
+    )
+
+
+def cost_model(res: dict, speedup: float | None, node_gbs: float) -> None:
+    """Minutes for 1B and 10B rows on N nodes of c cores, from the largest run."""
+    n, w = res["rows"], res["workers"]
+    per_worker = n / (res["match_s"] + res["balance_s"]) / w
+    io_per_row = (res["input_bytes"] + sum(res["written"].values())) / n
+    print(
+        f"\ncost model from {n:,} rows on {w} workers: {per_worker:,.0f} rows/s per worker "
+        f"(efficiency at {w} workers included), {io_per_row:,.0f} bytes read+written per row"
+    )
+    if speedup is not None:
+        print(f"measured 1 -> 2 worker speed-up: {speedup:.2f}x (efficiency {speedup / 2:.2f})")
+    print(f"I/O at {node_gbs:g} GB/s per node, counted apart (overlaps compute in practice)")
+    for total in (1e9, 1e10):
+        for nodes in (1, 8, 64):
+            for cores in (2, 16, 64):
+                comp = total / (per_worker * nodes * cores) / 60
+                io = total * io_per_row / (node_gbs * 1e9 * nodes) / 60
+                print(
+                    f"cost model: {total / 1e9:g}B rows, {nodes:>2} nodes x {cores:>2} cores: "
+                    f"compute {comp:>8,.1f} min, I/O {io:>7,.1f} min, "
+                    f"{nodes * cores * comp / 60:>6,.0f} core-hours"
+                )
+
+
+def prepare(tmp: Path, pool_dir: Path, rows: int, entries: int) -> tuple[Path, list[str]]:
+    """Metadata and pool files (generated once; a size takes a prefix)."""
+    real = scale_pool.real_captions()
+    model = scale_pool.length_model(real)
+    vocab = scale_pool.vocabulary(400_000, model)
+    sample = scale_pool.file_table(0, model, scale_pool.Surfaces(vocab)).column("text")
+    texts = sample.slice(0, 200_000).to_pylist()
+    print(f"caption lengths: {model['source']}")
+    if real is not None:
+        print(f"    real      {scale_pool.length_summary(real)}")
+    print(f"    generated {scale_pool.length_summary(texts)}")
+    md = tmp / "metadata.json"
+    md.write_text(json.dumps(synth.metadata(entries, vocab, texts)))
+    t0 = time.perf_counter()
+    tag = f"{model['source']}|{FILE_ROWS}|v1"
+    paths = scale_pool.make_pool(pool_dir, rows, model, vocab, tag)
+    size = sum(Path(p).stat().st_size for p in paths)
+    print(
+        f"pool: {rows:,} rows in {len(paths)} files, {size / 1e9:,.1f} GB "
+        f"({time.perf_counter() - t0:.0f}s to generate or reuse); metadata {entries:,} entries"
+    )
+    return md, paths
+
+
+def pool_for(tmp: Path, paths: list[str], size: int) -> list[str]:
+    if size >= FILE_ROWS:
+        return paths[: size // FILE_ROWS]
+    p = tmp / f"small-{size}.parquet"  # a smaller pool: the first rows of the first file
+    pq.write_table(pq.read_table(paths[0]).slice(0, size), p)
+    return [str(p)]
+
+
+def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="100000,1000000,10000000")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--baseline-size", type=int, help="also run 1 worker at this size")
     ap.add_argument("--entries", type=int, default=500_000)
     ap.add_argument("--t", type=float, default=500.0)
+    ap.add_argument("--pool-dir", help="where the pool files go (default: a folder in /tmp)")
+    ap.add_argument("--keep-pool", action="store_true", help="keep the pool files for reuse")
+    ap.add_argument("--node-gbs", type=float, default=1.0, help="I/O GB/s per node (model)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--metadata", help=argparse.SUPPRESS)
     ap.add_argument("--pool-list", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--run-workers", type=int, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse()
     if args.child:
         run_one(args)
         return
-
     sizes = [int(x) for x in args.sizes.split(",")]
     workers = [int(x) for x in args.workers.split(",")]
-    tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench_scale_", dir="/tmp"))
+    pool_dir = Path(args.pool_dir) if args.pool_dir else tmp / "pool"
+    print(f"disk free before: {shutil.disk_usage('/tmp').free / 1e9:,.1f} GB")
     try:
-        vocab = synth.vocabulary(400_000)
-        entries = synth.metadata(args.entries, vocab, synth.captions(200_000, vocab, seed=99))
-        md_path = tmp / "metadata.json"
-        md_path.write_text(json.dumps(entries))
-        t0 = time.perf_counter()
-        all_paths = make_pool(tmp, max(sizes), vocab)
-        print(
-            f"generated {max(sizes):,} rows in {len(all_paths)} files "
-            f"({time.perf_counter() - t0:.0f}s); metadata {len(entries):,} entries"
-        )
-        rows_out = []
-        for size in sizes:
-            if size < FILE_ROWS:  # a smaller pool: the first rows of the first file
-                p = tmp / f"small-{size}.parquet"
-                pq.write_table(pq.read_table(all_paths[0]).slice(0, size), p)
-                paths = [str(p)]
-            else:
-                paths = all_paths[: size // FILE_ROWS]
-            pool_list = tmp / f"pool-{size}.json"
-            pool_list.write_text(json.dumps(paths))
-            for w in workers:
-                out = tmp / f"out-{size}-{w}"
-                t0 = time.perf_counter()
-                r = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--child",
-                        "--metadata",
-                        str(md_path),
-                        "--pool-list",
-                        str(pool_list),
-                        "--out",
-                        str(out),
-                        "--run-workers",
-                        str(w),
-                        "--t",
-                        str(args.t),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                wall = time.perf_counter() - t0
-                res = json.loads(r.stdout.strip().splitlines()[-1])
-                res.update(size=size, workers=w, wall_s=wall)
-                rows_out.append(res)
-                print(
-                    f"rows {size:>11,}  workers {w}  match {size / res['match_s']:>9,.0f} rows/s"
-                    f"  balance {size / res['balance_s']:>9,.0f} rows/s  end-to-end "
-                    f"{size / (res['match_s'] + res['balance_s']):>9,.0f} rows/s  "
-                    f"driver {res['driver_rss_mb']:,.0f} MB  "
-                    f"worker {res['worker_rss_mb']:,.0f} MB"
-                    f"  (kept {res['kept']:,})"
-                )
-                shutil.rmtree(out, ignore_errors=True)
+        md, paths = prepare(tmp, pool_dir, max(sizes), args.entries)
+        runs = [(s, w) for s in sizes for w in workers]
+        if args.baseline_size and (args.baseline_size, 1) not in runs:
+            runs.insert(0, (args.baseline_size, 1))
+        results = {}
+        for size, w in runs:
+            res = run_config(md, pool_for(tmp, paths, size), tmp / f"out-{size}-{w}", w, args.t)
+            results[size, w] = res
+            report(res)
         big = max(sizes)
-        by_w = {r["workers"]: r for r in rows_out if r["size"] == big}
-        if 1 in by_w:
-            per_core = big / (by_w[1]["match_s"] + by_w[1]["balance_s"])
-            print(f"\nend-to-end at {big:,} rows: {per_core:,.0f} rows/s on 1 worker")
-            if 2 in by_w:
-                two = big / (by_w[2]["match_s"] + by_w[2]["balance_s"])
-                eff = two / per_core
-                print(f"2 workers: {two:,.0f} rows/s, speed-up {eff:.2f}x")
-            else:
-                eff = 1.0
-            small = [r for r in rows_out if r["workers"] == 1]
-            rates = [r["size"] / (r["match_s"] + r["balance_s"]) for r in small]
-            pairs = zip(small, rates, strict=True)
-            print(
-                "rows/s on 1 worker by size: "
-                + ", ".join(f"{r['size']:,}: {x:,.0f}" for r, x in pairs)
-            )
-            for total in (400e6, 2.5e9):
-                for cores in (2, 64, 512):
-                    speed = per_core * (eff / 2 * cores if cores > 1 else 1)
-                    print(
-                        f"cost model: {total / 1e6:,.0f}M rows on {cores} cores: "
-                        f"{total / speed / 60:,.1f} min"
-                    )
+        base = args.baseline_size or big
+        speedup = None
+        if (base, 1) in results and (base, 2) in results:
+            r1, r2 = results[base, 1], results[base, 2]
+            speedup = (r1["match_s"] + r1["balance_s"]) / (r2["match_s"] + r2["balance_s"])
+        cost_model(results[big, max(workers)], speedup, args.node_gbs)
+        free = shutil.disk_usage("/tmp").free / 1e9
+        print(f"disk free at the end (before clean-up): {free:,.1f} GB")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if args.pool_dir and not args.keep_pool:
+            shutil.rmtree(pool_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
