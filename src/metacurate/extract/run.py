@@ -21,13 +21,37 @@ import pyarrow.parquet as pq
 from metacurate.errors import MetacurateError
 from metacurate.extract.html import image_pairs_from_html
 from metacurate.extract.pairs import PageImages
+from metacurate.extract.shards import (
+    DEFAULT_SHARD_ROWS,
+    FORMAT_VERSION,
+    SHARD_PATTERN,
+    ShardWriter,
+    _package_version,
+    output_schema,
+)
 from metacurate.extract.warc import ErrorLog, check_source, iter_records
 from metacurate.extract.wat import WatFormatError, image_pairs_from_wat, parse_wat, wat_status
 
-FORMAT_VERSION = 1
+__all__ = [
+    "COUNTERS",
+    "DEFAULT_SHARD_ROWS",
+    "FORMAT_VERSION",
+    "PARTS_DIR",
+    "SHARD_PATTERN",
+    "STATS_FILE",
+    "ExtractConfig",
+    "FileStats",
+    "LanguageTagger",
+    "ShardWriter",
+    "extract",
+    "extract_file",
+    "merge_stats",
+    "output_schema",
+    "run_extract",
+    "uid_for",
+]
+
 STATS_FILE = "_extract_stats.json"
-SHARD_PATTERN = "part-{:05d}.parquet"
-DEFAULT_SHARD_ROWS = 100_000
 #: Per-input temporary files (a file's pairs before the run-wide dedup), removed at the end.
 PARTS_DIR = ".extract-parts"
 _PART_BATCH = 65_536
@@ -47,36 +71,9 @@ COUNTERS = (
 )
 
 
-def _package_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("metacurate")
-    except Exception:  # not installed (running from a checkout)
-        return "unknown"
-
-
 def uid_for(url: str) -> str:
     """DataComp-style 128-bit hex id of an image URL: the first 32 hex digits of its sha256."""
     return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def output_schema(lid: bool) -> pa.Schema:
-    """Columns of the shards; `lang` only with language identification."""
-    fields = [
-        pa.field("uid", pa.string()),
-        pa.field("url", pa.string()),
-        pa.field("text", pa.string()),
-        pa.field("text_source", pa.string()),
-        pa.field("page_url", pa.string()),
-        pa.field("warc_file", pa.string()),
-        pa.field("record_offset", pa.int64()),
-    ]
-    if lid:
-        fields.append(pa.field("lang", pa.string()))
-    meta = {"format_version": FORMAT_VERSION, "tool": "metacurate extract"}
-    meta["package_version"] = _package_version()
-    return pa.schema(fields, metadata={"metacurate": json.dumps(meta, sort_keys=True)})
 
 
 @dataclass(frozen=True)
@@ -130,39 +127,6 @@ class LanguageTagger:
                 self._cache.clear()
             self._cache[text] = lang
         return lang
-
-
-class ShardWriter:
-    """Buffers rows and writes `part-NNNNN.parquet` shards via a temporary name + atomic rename."""
-
-    def __init__(self, out_dir: Path, schema: pa.Schema, shard_rows: int) -> None:
-        self.out_dir = out_dir
-        self.schema = schema
-        self.shard_rows = shard_rows
-        self.shards: list[dict[str, Any]] = []
-        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-
-    def add(self, row: dict[str, Any]) -> None:
-        for name, values in self._columns.items():
-            values.append(row[name])
-        if len(self._columns["uid"]) >= self.shard_rows:
-            self.flush()
-
-    def flush(self, force: bool = False) -> None:
-        """Write buffered rows as the next shard (`force`: even if empty, so a run leaves one)."""
-        rows = len(self._columns["uid"])
-        if rows == 0 and not force:
-            return
-        table = pa.table(self._columns, schema=self.schema)
-        name = SHARD_PATTERN.format(len(self.shards))
-        tmp = self.out_dir / f".{name}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, self.out_dir / name)
-        self.shards.append({"file": name, "rows": rows})
-        self._columns = {name: [] for name in self.schema.names}
-
-    def close(self) -> None:
-        self.flush(force=not self.shards)
 
 
 @dataclass

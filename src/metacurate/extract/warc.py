@@ -280,12 +280,52 @@ def _http_kind(record) -> str:  # type: ignore[no-untyped-def]
     return "html" if ctype.startswith(_HTML_TYPES) else "other"
 
 
+def _read_record(  # type: ignore[no-untyped-def]
+    record, errors: ErrorLog
+) -> tuple[Record | None, bool]:
+    """One fastwarc record as a :class:`Record` (None: skipped, its error added to `errors`),
+    and whether it was cut short (no Content-Length, or a body shorter than it says)."""
+    offset = record.stream_pos
+    if record.headers.get("Content-Length") is None:
+        errors.add("invalid_header", offset, "WARC header without Content-Length")
+        return None, True
+    rtype = record.record_type
+    kind = "other"
+    if rtype & (WarcRecordType.response | WarcRecordType.metadata):
+        if rtype == WarcRecordType.response:
+            kind = _http_kind(record)
+        elif (record.headers.get("Content-Type") or "").startswith("application/json"):
+            kind = "wat"
+    if kind not in ("html", "wat"):
+        return Record(offset, "non_2xx" if kind == "non_2xx" else "other"), False
+    expected = record.content_length
+    payload = record.reader.read()
+    if len(payload) < expected:
+        errors.add(
+            "truncated_record",
+            offset,
+            f"record body has {len(payload)} of {expected} bytes",
+        )
+        return None, True
+    page_url = record.headers.get("WARC-Target-URI")
+    if kind == "wat":
+        return Record(offset, "wat", page_url, payload), False
+    headers = record.http_headers
+    try:
+        payload = decode_payload(
+            payload, headers.get("Transfer-Encoding"), headers.get("Content-Encoding")
+        )
+    except PayloadError as exc:
+        errors.add(exc.reason, offset, str(exc))
+        return None, False
+    return Record(offset, "html", page_url, payload, record.http_charset), False
+
+
 def iter_records(source: str, errors: ErrorLog) -> Iterator[Record]:
     """Every record of one WARC/WAT file, in order; HTML responses and WAT JSON records come
     with their decoded payload. Corrupt or truncated data is added to `errors` and skipped."""
     gz = _is_gzip(source)
     resume, last_start, last_truncated = 0, -1, -2
-    wanted = WarcRecordType.response | WarcRecordType.metadata
     while True:
         stream = open_source(source, resume)
         failure: tuple[str, str] | None = None
@@ -296,45 +336,12 @@ def iter_records(source: str, errors: ErrorLog) -> Iterator[Record]:
                     record = next(records)
                 except StopIteration:
                     break
-                offset = record.stream_pos
-                last_start = offset
-                if record.headers.get("Content-Length") is None:
-                    errors.add("invalid_header", offset, "WARC header without Content-Length")
-                    last_truncated = offset
-                    continue
-                rtype = record.record_type
-                kind = "other"
-                if rtype & wanted:
-                    if rtype == WarcRecordType.response:
-                        kind = _http_kind(record)
-                    elif (record.headers.get("Content-Type") or "").startswith("application/json"):
-                        kind = "wat"
-                if kind not in ("html", "wat"):
-                    yield Record(offset, "non_2xx" if kind == "non_2xx" else "other")
-                    continue
-                expected = record.content_length
-                payload = record.reader.read()
-                if len(payload) < expected:
-                    errors.add(
-                        "truncated_record",
-                        offset,
-                        f"record body has {len(payload)} of {expected} bytes",
-                    )
-                    last_truncated = offset
-                    continue
-                page_url = record.headers.get("WARC-Target-URI")
-                if kind == "wat":
-                    yield Record(offset, "wat", page_url, payload)
-                    continue
-                headers = record.http_headers
-                try:
-                    payload = decode_payload(
-                        payload, headers.get("Transfer-Encoding"), headers.get("Content-Encoding")
-                    )
-                except PayloadError as exc:
-                    errors.add(exc.reason, offset, str(exc))
-                    continue
-                yield Record(offset, "html", page_url, payload, record.http_charset)
+                last_start = record.stream_pos
+                out, truncated = _read_record(record, errors)
+                if truncated:
+                    last_truncated = last_start
+                if out is not None:
+                    yield out
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as exc:  # fastwarc: OSError, or a Rust panic on hostile input

@@ -1,29 +1,35 @@
-"""``metacurate metadata build|info|diff``: flags to API calls, results to stdout."""
+"""``metacurate metadata build|info|diff``: the flags (handlers in cli_commands.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from metacurate.errors import MetacurateError
-from metacurate.metadata.build import (
-    BuildConfig,
-    SourcesInfo,
-    build_metadata,
-    find_sources_for,
-    write_metadata,
+from metacurate.metadata.cli_commands import (
+    config_from_args,
+    run_build,
+    run_build_worldwide,
+    run_diff,
+    run_info,
 )
-from metacurate.metadata.default import (
-    DEFAULT_METADATA_ALIAS,
-    DEFAULT_METADATA_NOTE,
-    is_default_spec,
-    load_default_sources,
-    resolve_metadata,
-)
-from metacurate.metadata.info import describe_metadata, diff_metadata, format_describe, format_diff
-from metacurate.metadata.load import Metadata
+from metacurate.metadata.default import DEFAULT_METADATA_ALIAS
+
+__all__ = [
+    "BUILD_EPILOG",
+    "DIFF_EPILOG",
+    "INFO_EPILOG",
+    "config_from_args",
+    "main",
+    "register",
+    "register_build",
+    "register_diff",
+    "register_info",
+    "run_build",
+    "run_build_worldwide",
+    "run_diff",
+    "run_info",
+]
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
@@ -85,7 +91,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=_RAW,
     )
     sub = p.add_subparsers(dest="metadata_command", metavar="{build,info,diff}", required=True)
+    register_build(sub)
+    register_info(sub)
+    register_diff(sub)
 
+
+def register_build(sub: argparse._SubParsersAction) -> None:
+    """``metadata build``: its sources' flags, the worldwide group, ``--json``, ``--dry-run``."""
     b = sub.add_parser(
         "build",
         help="build metadata from digits, WordNet and Wikipedia statistics",
@@ -102,6 +114,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="output: .json, .json.gz, .txt or .txt.gz (its folder is created)",
     )
+    _add_word_sources(b)
+    _add_title_sources(b)
+    _add_worldwide_sources(b)
+    b.add_argument("--json", action="store_true", help="print the summary as JSON")
+    b.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
+    b.set_defaults(func=run_build)
+
+
+def _add_word_sources(b: argparse.ArgumentParser) -> None:
+    """``metadata build``: digits, WordNet, unigram and bigram flags."""
     b.add_argument("--no-digits", action="store_true", help='leave out "0" ... "99"')
     b.add_argument(
         "--wordnet", metavar="DIR", help="WordNet 3.0 folder with data.noun etc. (or wordnet.zip)"
@@ -141,6 +163,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="count files put the count first ('count<TAB>word...', MetaCLIP's 1gram/2gram)",
     )
+
+
+def _add_title_sources(b: argparse.ArgumentParser) -> None:
+    """``metadata build``: the Wikipedia page view flags."""
     b.add_argument(
         "--pageviews",
         metavar="FILE",
@@ -163,6 +189,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="views a single pageview line needs to be counted (default and MetaCLIP: 50; "
         "1 counts all)",
     )
+
+
+def _add_worldwide_sources(b: argparse.ArgumentParser) -> None:
+    """``metadata build``: the worldwide (Meta CLIP 2) argument group."""
     w = b.add_argument_group("worldwide (Meta CLIP 2): one list per language into folder --out")
     w.add_argument("--worldwide", action="store_true", help="build per-language lists")
     w.add_argument("--wiki-ngrams", metavar="DIR", help="{wiki}.json or {wiki}/**/*.json counts")
@@ -170,10 +200,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     w.add_argument("--wordnet-per-lang", metavar="FILE", help="{omw_code: [lemma, ...]} JSON")
     w.add_argument("--english", metavar="FILE", help="en list (default: the built-in default)")
     w.add_argument("--languages", nargs="+", default=[], metavar="WIKI", help="only these")
-    b.add_argument("--json", action="store_true", help="print the summary as JSON")
-    b.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
-    b.set_defaults(func=run_build)
 
+
+def register_info(sub: argparse._SubParsersAction) -> None:
+    """``metadata info``."""
     i = sub.add_parser(
         "info",
         help="size, hash, sources and never-matching entries of a metadata list",
@@ -200,6 +230,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=run_info)
 
+
+def register_diff(sub: argparse._SubParsersAction) -> None:
+    """``metadata diff``."""
     d = sub.add_parser(
         "diff",
         help="entries added, removed and moved between two metadata lists",
@@ -220,157 +253,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     d.add_argument("--json", action="store_true", help="print JSON")
     d.set_defaults(func=run_diff)
-
-
-def config_from_args(args: argparse.Namespace) -> BuildConfig:
-    """The :class:`BuildConfig` that ``metadata build`` flags describe."""
-    if args.no_wordnet and args.wordnet:
-        raise MetacurateError("--wordnet DIR and --no-wordnet contradict each other; drop one")
-    return BuildConfig(
-        digits=not args.no_digits,
-        wordnet=not args.no_wordnet,
-        wordnet_dir=args.wordnet,
-        unigram_counts=args.unigrams,
-        unigram_corpus=list(args.unigram_corpus),
-        min_unigram_count=args.min_unigram_count,
-        bigram_counts=args.bigrams,
-        bigram_unigram_counts=args.bigram_unigrams,
-        min_pmi=args.min_pmi,
-        max_bigrams=args.max_bigrams,
-        counts_first=args.counts_first,
-        pageviews=list(args.pageviews),
-        min_title_views=args.min_title_views,
-        min_title_line_views=args.min_title_line_views,
-    )
-
-
-def run_build_worldwide(args: argparse.Namespace) -> int:
-    """Handler of ``metadata build --worldwide``."""
-    from dataclasses import asdict
-
-    from metacurate.metadata.worldwide_build import (
-        WorldwideBuildConfig,
-        build_worldwide,
-        write_worldwide_build,
-    )
-
-    if not (args.wiki_ngrams or args.wiki_titles):
-        raise MetacurateError("--worldwide needs --wiki-ngrams DIR and/or --wiki-titles DIR")
-    config = WorldwideBuildConfig(
-        ngrams_dir=args.wiki_ngrams,
-        titles_dir=args.wiki_titles,
-        wordnet_json=args.wordnet_per_lang,
-        english=args.english,
-        languages=list(args.languages),
-    )
-    if args.dry_run:
-        print(json.dumps({"out": args.out, **asdict(config)}, indent=2))
-        return 0
-    lists, stats = build_worldwide(config)
-    out = write_worldwide_build(args.out, lists, config, stats)
-    summary = {"out": str(out), "entries": {k: len(v) for k, v in sorted(lists.items())}}
-    if args.json:
-        print(json.dumps({**summary, "stats": stats}, indent=2, ensure_ascii=False))
-        return 0
-    print(f"wrote {out}: {len(lists)} languages, {sum(map(len, lists.values())):,} entries")
-    for lang, n in summary["entries"].items():
-        print(f"  {lang:<8} {n:>9,}")
-    return 0
-
-
-def run_build(args: argparse.Namespace) -> int:
-    """Handler of ``metadata build``."""
-    if args.worldwide:
-        return run_build_worldwide(args)
-    config = config_from_args(args)
-    if args.dry_run:
-        from dataclasses import asdict
-
-        print(json.dumps({"out": args.out, **asdict(config)}, indent=2))
-        return 0
-    result = build_metadata(config, name=Path(args.out).name)
-    out, side = write_metadata(result, args.out)
-    summary = {
-        "out": str(out),
-        "sources_file": str(side),
-        "entries": len(result.metadata),
-        "hash": result.metadata.hash,
-        "added": result.union.added,
-        "stats": result.stats,
-    }
-    if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-        return 0
-    print(f"wrote {out}: {len(result.metadata):,} entries, hash {result.metadata.hash}")
-    print(f"wrote {side}")
-    for name in result.union.source_names:
-        print(
-            f"  {name:<14} added {result.union.added[name]:>9,} "
-            f"of {result.union.offered[name]:>9,} offered"
-        )
-    if result.union.dropped:
-        print(f"  dropped {result.union.dropped:,} empty or punctuation-only entries")
-    return 0
-
-
-def _load_with_sources(spec: str | None) -> tuple[Metadata, SourcesInfo | None, str | None]:
-    if is_default_spec(spec):
-        return resolve_metadata(spec), load_default_sources(), DEFAULT_METADATA_NOTE
-    assert spec is not None
-    metadata = resolve_metadata(spec)
-    return metadata, find_sources_for(spec, metadata), None
-
-
-def run_info(args: argparse.Namespace) -> int:
-    """Handler of ``metadata info``."""
-    from metacurate.metadata.worldwide import is_worldwide_spec, load_worldwide
-
-    if is_worldwide_spec(args.metadata):
-        from metacurate.metadata.worldwide_info import describe_worldwide, format_describe_worldwide
-
-        doc = describe_worldwide(load_worldwide(args.metadata), mode=args.mode)
-        print(
-            json.dumps(doc, indent=2, ensure_ascii=False)
-            if args.json
-            else format_describe_worldwide(doc)
-        )
-        return 0
-    metadata, sources, note = _load_with_sources(args.metadata)
-    doc = describe_metadata(metadata, sources, examples=args.examples, note=note)
-    if args.json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-    else:
-        print(format_describe(doc))
-    return 0
-
-
-def run_diff(args: argparse.Namespace) -> int:
-    """Handler of ``metadata diff``."""
-    from metacurate.metadata.worldwide import is_worldwide_spec, load_worldwide
-
-    if is_worldwide_spec(args.a) or is_worldwide_spec(args.b):
-        from metacurate.metadata.worldwide_info import diff_worldwide, format_diff_worldwide
-
-        if not (is_worldwide_spec(args.a) and is_worldwide_spec(args.b)):
-            raise MetacurateError(
-                "diff compares two lists or two worldwide folders; one of A, B is a folder and "
-                "the other a file: give two folders, or A/en.json and a file"
-            )
-        doc = diff_worldwide(load_worldwide(args.a), load_worldwide(args.b), args.examples)
-        print(
-            json.dumps(doc, indent=2, ensure_ascii=False)
-            if args.json
-            else format_diff_worldwide(doc)
-        )
-        return 0
-    a = resolve_metadata(args.a)
-    b = resolve_metadata(args.b)
-    doc = diff_metadata(a, b, examples=args.examples)
-    if args.json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-    else:
-        print(format_diff(doc))
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

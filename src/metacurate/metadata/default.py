@@ -17,9 +17,9 @@ from importlib import resources
 from pathlib import Path
 
 from metacurate.errors import MetacurateError
-from metacurate.metadata.build import SourcesInfo, read_sources
 from metacurate.metadata.load import Metadata
 from metacurate.metadata.load import load_metadata as load_metadata_file
+from metacurate.metadata.sources import SourcesInfo, read_sources
 from metacurate.storage import RemotePath
 
 DEFAULT_METADATA_NAME = "metacurate-default-v2"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from metacurate.marks import WRAPPED
-from metacurate.metadata.build import SourcesInfo
 from metacurate.metadata.load import Metadata
+from metacurate.metadata.sources import SourcesInfo
 
 #: Characters that make an entry unmatchable under ``metaclip1``: ``spacing()`` wraps the seven
 #: marks in spaces and turns tab/LF/CR into spaces, so ``" " + entry + " "`` never occurs.

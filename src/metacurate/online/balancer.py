@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,12 @@ import pyarrow as pa
 
 from metacurate import balance
 from metacurate.errors import MetacurateError
-from metacurate.match.matcher import Matcher
 from metacurate.online.available import load_available, prepare_available
 from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
 from metacurate.online.images import image_text_hashes, selected_rows
-from metacurate.online.log import ShardTally, Tallies, write_shard_record
+from metacurate.online.log import ShardTally, write_shard_record
 from metacurate.online.samples import SampleFields, SampleReader
+from metacurate.online.state import MATCHES, LocalState, resolve_matches
 from metacurate.online.tables import (
     check_choice,
     entry_probs_for,
@@ -43,47 +42,7 @@ from metacurate.online.uid_index import UidIndex, build_uid_index
 from metacurate.pool.uid import uid_hash
 from metacurate.workdir import Workdir
 
-MATCHES = ("auto", "sidecar", "caption")
-
-
-@dataclass
-class _Local:
-    """Per-process state, never pickled: loaded tables and the shard being tallied."""
-
-    pid: int
-    counts: np.ndarray
-    reader: SampleReader
-    probs: dict[float, np.ndarray] = field(default_factory=dict)
-    index: UidIndex | None = None
-    matcher: Matcher | None = None
-    tallies: Tallies = field(default_factory=Tallies)
-    decisions: np.ndarray | None = None
-    decisions_mv: memoryview | None = None  # the same bits, for the one-sample path
-    decisions_key: int | None = None
-    selected: tuple[int, np.ndarray] | None = None
-
-
-def _resolve_matches(
-    matches: str, wd: Workdir, unknown: str, image_column: str | None, available: Any
-) -> str:
-    """Check the options that depend on how matches are found; resolve ``"auto"``."""
-    if matches not in MATCHES:
-        raise MetacurateError(f"matches must be one of {MATCHES}, got {matches!r}")
-    if unknown not in ("error", "drop"):
-        raise MetacurateError(f"unknown must be 'error' or 'drop', got {unknown!r}")
-    if matches == "auto":
-        matches = "sidecar" if wd.stats.exists() else "caption"
-    if image_column is not None and matches == "caption":
-        raise MetacurateError(
-            "image_column needs the side-cars (matches='sidecar'): the text of an image "
-            "that competes is chosen among all its texts in the pool"
-        )
-    if available is not None and matches == "caption":
-        raise MetacurateError(
-            "available= needs the side-cars (matches='sidecar'); for in-loader matching "
-            "on training nodes use pack_for_training(WORKDIR, DEST, available=DIR)"
-        )
-    return matches
+__all__ = ["MATCHES", "OnlineBalancer"]
 
 
 class OnlineBalancer:
@@ -130,7 +89,7 @@ class OnlineBalancer:
         wd = Workdir(workdir)
         self.workdir = str(wd.root)
         counts, self.metadata_hash, self.mode = read_counts(wd.entry_counts)
-        self.matches = _resolve_matches(matches, wd, unknown, image_column, available)
+        self.matches = resolve_matches(matches, wd, unknown, image_column, available)
         self.worldwide = worldwide_layout(wd, self.matches, t, image_column)  # metaclip2 runs
         self.t_rule = t_rule
         self.image_column = image_column
@@ -162,7 +121,7 @@ class OnlineBalancer:
         )
         self._t_by_epoch: dict[int, float] = {}
         self._expected: dict[tuple[float, int | None], tuple[float, float]] = {}
-        self._local: _Local | None = None
+        self._local: LocalState | None = None
         self.epoch = 0
         self.set_epoch(epoch)
 
@@ -173,7 +132,7 @@ class OnlineBalancer:
         state["_local"] = None
         return state
 
-    def _state(self) -> _Local:
+    def _state(self) -> LocalState:
         """This process's tables, loaded on first use (and again in a forked child)."""
         local = self._local
         if local is None or local.pid != os.getpid():
@@ -181,7 +140,7 @@ class OnlineBalancer:
                 counts = load_available(self.available_dir)[0]
             else:
                 counts = read_counts(Workdir(self.workdir).entry_counts)[0]
-            local = _Local(pid=os.getpid(), counts=counts, reader=SampleReader(self.fields))
+            local = LocalState(pid=os.getpid(), counts=counts, reader=SampleReader(self.fields))
             if self.index_dir is not None:
                 local.index = UidIndex(self.index_dir)
             if self.matches == "caption":

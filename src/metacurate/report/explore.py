@@ -76,17 +76,7 @@ def pick_examples(
     pos = where.tolist()  # plain lists: this loop is per match, numpy scalars are slow
     texts = sample.column("text").to_pylist()
     kept = sample.column("kept").to_pylist()
-    hits: tuple[list[int], list[int]] = ([], [])  # entry positions per side, every row
-    cands: list[tuple[int, int, list[int]]] = []  # (row, side, entry positions)
-    for r, match in enumerate(sample.column("entry_ids").to_pylist()):
-        if not texts[r] or not match:
-            continue
-        side = 0 if kept[r] is None or kept[r] else 1
-        here = [pos[e] for e in match if pos[e] >= 0]
-        if here:
-            hits[side].extend(here)
-            cands.append((r, side, here))
-    seen = np.stack([np.bincount(h, minlength=len(ids)) for h in hits], axis=1)
+    cands, seen = _candidates(sample, texts, kept, pos, len(ids))
     quota = ([0] * len(ids), [0] * len(ids))  # examples taken, per side
     rows_text: list[str] = []
     rows_kept: list[int | None] = []
@@ -116,6 +106,26 @@ def pick_examples(
         "sample_rows": (seen[:, 0] + seen[:, 1]).tolist(),
         "sample_kept": seen[:, 0].tolist(),
     }
+
+
+def _candidates(
+    sample: pa.Table, texts: list, kept: list, pos: list[int], n: int
+) -> tuple[list[tuple[int, int, list[int]]], np.ndarray]:
+    """The rows of ``sample`` with a caption that match some of the ``n`` entries shown
+    (``pos``: entry id -> position, -1 when not shown), as ``(row, side, entry positions)`` in
+    row order (side 0 kept, 1 dropped), and per position its rows per side (``seen``)."""
+    hits: tuple[list[int], list[int]] = ([], [])  # entry positions per side, every row
+    cands: list[tuple[int, int, list[int]]] = []  # (row, side, entry positions)
+    for r, match in enumerate(sample.column("entry_ids").to_pylist()):
+        if not texts[r] or not match:
+            continue
+        side = 0 if kept[r] is None or kept[r] else 1
+        here = [pos[e] for e in match if pos[e] >= 0]
+        if here:
+            hits[side].extend(here)
+            cands.append((r, side, here))
+    seen = np.stack([np.bincount(h, minlength=n) for h in hits], axis=1)
+    return cands, seen
 
 
 def explorer_data(run: Run, sample: pa.Table, max_entries: int = MAX_ENTRIES) -> dict:

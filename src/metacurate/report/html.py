@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from metacurate._version import __version__
 from metacurate.files import write_text
@@ -168,13 +169,23 @@ def render_report(run: S.Run) -> str:
     plan = plan_sample(run)
     sample = sample_rows(run, plan)
     sample_note = plan.describe(len(sample))
-    parts: dict[str, str] = {}
+    parts = {
+        "summary": _summary_html(run),
+        "explore": explore_html(explorer_data(run, sample), sample_note),
+        "ranked-counts": _ranked_html(run),
+        "cumulative": _cumulative_html(run),
+        "matches-per-caption": _matches_per_caption_html(run, hist, sample),
+        "top-entries": _top_entries_html(run),
+        "never-matched": _never_matched_html(run),
+        "samples": _samples_html(run, band_samples(run, sample), sample_note),
+    }
+    return _page(run, parts, started)
 
-    parts["summary"] = _summary_html(run)
-    parts["explore"] = explore_html(explorer_data(run, sample), sample_note)
 
+def _ranked_html(run: S.Run) -> str:
+    """Section "Entry counts": ranked counts before and after balancing."""
     t_txt = f" The dashed line is t = {run.t:.6g}." if run.t is not None else ""
-    parts["ranked-counts"] = (
+    return (
         '<p class="note">Rows matching each entry, entries ranked by count (log-log). Balancing '
         "samples each head entry (count &ge; t) with p = t / count and keeps the tail "
         "(count &lt; t) whole; it keeps rows, not matches, so a head entry's count after "
@@ -193,6 +204,9 @@ def render_report(run: S.Run) -> str:
         )
     )
 
+
+def _cumulative_html(run: S.Run) -> str:
+    """Section "Cumulative share": MetaCLIP's cumulative curve, with the tail/head split."""
     uri, cum = chart_cumulative(run)
     share = (run.manifest or {}).get("tail_share")
     split_txt = (
@@ -201,7 +215,7 @@ def render_report(run: S.Run) -> str:
         if cum["split"] is not None and share is not None
         else ""
     )
-    parts["cumulative"] = (
+    return (
         '<p class="note">Cumulative share of all matches over entries sorted by pool count, '
         "tail to head (MetaCLIP's figure). Before balancing a few head entries hold most "
         "matches; after, the curve is closer to the diagonal."
@@ -215,13 +229,16 @@ def render_report(run: S.Run) -> str:
         )
     )
 
+
+def _matches_per_caption_html(run: S.Run, hist: np.ndarray, sample: pa.Table) -> str:
+    """Section "Matches per caption": the histogram, rows without a match, examples."""
     total = int(hist.sum())
     s = run.stats
     no_match = int(hist[0])
     no_text = int(s.get("rows_no_text", 0))
     unmatched = unmatched_examples(sample)
     ex = "".join(f'<li class="cap">{_e(x)}</li>' for x in unmatched)
-    parts["matches-per-caption"] = (
+    return (
         '<div class="grid"><div>'
         + _img(
             chart_histogram(hist),
@@ -246,22 +263,29 @@ def render_report(run: S.Run) -> str:
         + "</div></div>"
     )
 
-    parts["top-entries"] = (
+
+def _top_entries_html(run: S.Run) -> str:
+    """Section "Largest entries": the 50 entries matched by the most rows."""
+    return (
         '<p class="note">The 50 entries matched by the most rows; p_e = min(1, t / count) is '
         "each entry's sampling probability. Click a column to sort, a row to open the entry "
         "in the explorer.</p>" + _entries_table(S.top_entries(run, 50))
     )
 
+
+def _never_matched_html(run: S.Run) -> str:
+    """Section "Never matched": how many entries match no caption, with examples."""
     nm = S.never_matched(run)
     chips = "".join(f"<span title='entry_id {i}'>{_e(e)}</span>" for i, e in nm["examples"])
-    parts["never-matched"] = (
+    return (
         f'<p><b data-value="{nm["count"]}">{nm["count"]:,}</b> of {nm["entries"]:,} entries '
         f"({nm['count'] / max(nm['entries'], 1):.1%}) match no caption of the pool. Examples, "
         f"spread over the id range:</p><div class='chips mono'>{chips}</div>"
     )
 
-    parts["samples"] = _samples_html(run, band_samples(run, sample), sample_note)
 
+def _page(run: S.Run, parts: dict[str, str], started: float) -> str:
+    """The page around the section bodies: navigation, sections in order, header, assets."""
     shown = list(SECTIONS)
     langs = languages_html(run)  # metaclip2 modes: the language table after the summary
     if langs is not None:
@@ -273,7 +297,7 @@ def render_report(run: S.Run) -> str:
         f'<div class="grid">{sections["ranked-counts"]}{sections.pop("cumulative")}</div>'
     )
     body = "\n".join(sections.values())
-    meta = (run.manifest or {}).get("metadata") or s.get("metadata") or {}
+    meta = (run.manifest or {}).get("metadata") or run.stats.get("metadata") or {}
     subtitle = (
         f"{run.root} · metadata {meta.get('name', '?')} · "
         f"made by metacurate {__version__} in {time.perf_counter() - started:.2f} s"

@@ -248,64 +248,83 @@ def summary(run: Run) -> list[dict]:
     """The summary rows: label, the manifest key (dotted for nested keys) and the raw value."""
     m = run.manifest or {}
     s = run.stats
-    rows: list[dict] = []
+    rows = _pool_rows(m, s)
+    if m:
+        rows += _balance_rows(m)
+    return rows + _metadata_rows(m, s)
 
-    def add(
-        label: str,
-        key: str | None,
-        value: object,
-        fmt: str = "",
-        derived: str = "",
-        shown: str | None = None,
-    ) -> None:
-        rows.append(
-            {
-                "label": label,
-                "key": key,
-                "value": value,
-                "fmt": fmt,
-                "derived": derived,
-                "shown": shown,
-            }
-        )
 
+def _row(
+    label: str,
+    key: str | None,
+    value: object,
+    fmt: str = "",
+    derived: str = "",
+    shown: str | None = None,
+) -> dict:
+    """One summary row (see :func:`summary`)."""
+    return {
+        "label": label,
+        "key": key,
+        "value": value,
+        "fmt": fmt,
+        "derived": derived,
+        "shown": shown,
+    }
+
+
+def _pool_rows(m: dict, s: dict) -> list[dict]:
+    """Summary rows of the pool and its matches."""
     pool_rows = m.get("pool_rows", s.get("rows"))
-    add("pool rows", "pool_rows" if m else "match.rows", pool_rows, ",")
-    add(
-        "rows with no text (null, empty, invalid UTF-8)",
-        "match.rows_no_text",
-        s.get("rows_no_text"),
-        ",",
-    )
-    add(
-        "rows with text",
-        None,
-        pool_rows - s.get("rows_no_text", 0),
-        ",",
-        derived="pool_rows - match.rows_no_text",
-    )
-    add(
-        "matched rows (≥ 1 entry)",
-        "pool_rows_matched" if m else "match.rows_matched",
-        m.get("pool_rows_matched", s.get("rows_matched")),
-        ",",
-    )
-    add("total matches", "match.total_matches", s.get("total_matches"), ",")
-    if m:
-        add("curated rows (realised)", "curated_rows", m["curated_rows"], ",")
-        add("curated rows (expected)", "expected_rows", m["expected_rows"], ",.1f")
-        add("sum_e min(count, t)", "sum_min_count_t", m["sum_min_count_t"], ",.1f")
-        add("t", "t", m["t"], ".6g")
-        add("how t was set", "t_from", m.get("t_from"), shown=t_origin(m))
-        add("tail share", "tail_share", m["tail_share"], ".4f")
-        add("seed", "seed", m["seed"])
+    return [
+        _row("pool rows", "pool_rows" if m else "match.rows", pool_rows, ","),
+        _row(
+            "rows with no text (null, empty, invalid UTF-8)",
+            "match.rows_no_text",
+            s.get("rows_no_text"),
+            ",",
+        ),
+        _row(
+            "rows with text",
+            None,
+            pool_rows - s.get("rows_no_text", 0),
+            ",",
+            derived="pool_rows - match.rows_no_text",
+        ),
+        _row(
+            "matched rows (≥ 1 entry)",
+            "pool_rows_matched" if m else "match.rows_matched",
+            m.get("pool_rows_matched", s.get("rows_matched")),
+            ",",
+        ),
+        _row("total matches", "match.total_matches", s.get("total_matches"), ","),
+    ]
+
+
+def _balance_rows(m: dict) -> list[dict]:
+    """Summary rows of the balance stage (a balanced run's manifest ``m``)."""
+    return [
+        _row("curated rows (realised)", "curated_rows", m["curated_rows"], ","),
+        _row("curated rows (expected)", "expected_rows", m["expected_rows"], ",.1f"),
+        _row("sum_e min(count, t)", "sum_min_count_t", m["sum_min_count_t"], ",.1f"),
+        _row("t", "t", m["t"], ".6g"),
+        _row("how t was set", "t_from", m.get("t_from"), shown=t_origin(m)),
+        _row("tail share", "tail_share", m["tail_share"], ".4f"),
+        _row("seed", "seed", m["seed"]),
+    ]
+
+
+def _metadata_rows(m: dict, s: dict) -> list[dict]:
+    """Summary rows of the metadata, the mode and the stages' run times."""
     meta = m.get("metadata") or s.get("metadata") or {}
-    add("metadata", "metadata.name", meta.get("name"))
-    add("metadata entries", "metadata.entries", meta.get("entries"), ",")
-    add("metadata hash", "metadata.hash", meta.get("hash"))
-    add("entries hit", "match.entries_hit", s.get("entries_hit"), ",")
-    add("mode", "mode" if m else "match.mode", m.get("mode", s.get("mode")))
-    add("match seconds", "match.seconds", s.get("seconds"), ".3f")
+    rows = [
+        _row("metadata", "metadata.name", meta.get("name")),
+        _row("metadata entries", "metadata.entries", meta.get("entries"), ","),
+        _row("metadata hash", "metadata.hash", meta.get("hash")),
+        _row("entries hit", "match.entries_hit", s.get("entries_hit"), ","),
+        _row("mode", "mode" if m else "match.mode", m.get("mode", s.get("mode"))),
+        _row("match seconds", "match.seconds", s.get("seconds"), ".3f"),
+    ]
     if m:
-        add("balance seconds", "seconds", m["seconds"], ".3f")
+        rows.append(_row("balance seconds", "seconds", m["seconds"], ".3f"))
     return rows
