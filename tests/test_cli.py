@@ -62,3 +62,14 @@ def test_balance_without_match_is_a_user_error(tmp_path, capsys):
     assert main(["balance", str(tmp_path), "--out", str(tmp_path / "o"), "--t", "3"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("metacurate: error:") and "metacurate match" in err
+
+
+def test_python_dash_m_metacurate_is_the_cli():
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "metacurate", "--version"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("metacurate ")

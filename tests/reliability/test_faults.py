@@ -169,5 +169,7 @@ def test_truncated_or_missing_index_files_are_rebuilt(tmp_path, pool, clean):
         p.unlink()  # force a rematch through the index
     r = cli("curate", pool, "--out", out, "--index-cache", cache, *ARGS)
     assert r.returncode == 0, r.stderr
-    assert "ids.npy is missing" in r.stderr and "rebuilding" in r.stderr
+    # the message names the first damaged table it meets (which one: the loader's order)
+    assert "rebuilding" in r.stderr
+    assert "ids.npy is missing" in r.stderr or "slots.npy: cannot read" in r.stderr, r.stderr
     _same(out, clean)
