@@ -16,6 +16,7 @@ from importlib import resources
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from metacurate.report.samples import Spaced, clip
 from metacurate.report.stats import Run
@@ -73,10 +74,10 @@ def pick_examples(
     """
     where = np.full(len(entries), -1, np.int64)
     where[ids] = np.arange(len(ids))
-    pos = where.tolist()  # plain lists: this loop is per match, numpy scalars are slow
     texts = sample.column("text").to_pylist()
     kept = sample.column("kept").to_pylist()
-    cands, seen = _candidates(sample, texts, kept, pos, len(ids))
+    cands, seen = _candidates(sample, texts, kept, where, len(ids))
+    shown = entries.take(pa.array(np.asarray(ids, np.int64))).to_pylist()
     quota = ([0] * len(ids), [0] * len(ids))  # examples taken, per side
     rows_text: list[str] = []
     rows_kept: list[int | None] = []
@@ -97,7 +98,7 @@ def pick_examples(
             for j in here:
                 if q[j] < per_side:
                     q[j] += 1
-                    span = spaced.locate(entries[int(ids[j])].as_py())
+                    span = spaced.locate(shown[j])
                     a, b = span if span is not None and span[1] < EXAMPLE_TEXT else (-1, -1)
                     examples.setdefault(j, []).extend((row, a, b))
     return {
@@ -109,22 +110,28 @@ def pick_examples(
 
 
 def _candidates(
-    sample: pa.Table, texts: list, kept: list, pos: list[int], n: int
+    sample: pa.Table, texts: list, kept: list, where: np.ndarray, n: int
 ) -> tuple[list[tuple[int, int, list[int]]], np.ndarray]:
     """The rows of ``sample`` with a caption that match some of the ``n`` entries shown
-    (``pos``: entry id -> position, -1 when not shown), as ``(row, side, entry positions)`` in
-    row order (side 0 kept, 1 dropped), and per position its rows per side (``seen``)."""
-    hits: tuple[list[int], list[int]] = ([], [])  # entry positions per side, every row
-    cands: list[tuple[int, int, list[int]]] = []  # (row, side, entry positions)
-    for r, match in enumerate(sample.column("entry_ids").to_pylist()):
-        if not texts[r] or not match:
-            continue
-        side = 0 if kept[r] is None or kept[r] else 1
-        here = [pos[e] for e in match if pos[e] >= 0]
-        if here:
-            hits[side].extend(here)
-            cands.append((r, side, here))
-    seen = np.stack([np.bincount(h, minlength=n) for h in hits], axis=1)
+    (``where``: entry id -> position, -1 when not shown), as ``(row, side, entry positions)``
+    in row order (side 0 kept, 1 dropped), and per position its rows per side (``seen``).
+    In numpy over the flattened match lists (a Python loop per match cost ~0.3 s per 20,000
+    sample rows)."""
+    col = sample.column("entry_ids")
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    flat = pc.list_flatten(col).to_numpy(zero_copy_only=False).astype(np.int64)
+    parent = pc.list_parent_indices(col).to_numpy(zero_copy_only=False)
+    has_text = np.fromiter((bool(t) for t in texts), bool, len(texts))
+    side_of = np.fromiter((0 if k is None or k else 1 for k in kept), np.int8, len(kept))
+    pos = where[flat] if len(flat) else np.zeros(0, np.int64)
+    shown = (pos >= 0) & has_text[parent]
+    pos, rows = pos[shown], parent[shown]
+    sides = side_of[rows]
+    seen = np.stack([np.bincount(pos[sides == s], minlength=n) for s in (0, 1)], axis=1)
+    starts = np.flatnonzero(np.diff(rows, prepend=-1)).tolist()  # first match of each row
+    ends = starts[1:] + [len(rows)] if starts else []
+    pl, rl, sl = pos.tolist(), rows.tolist(), sides.tolist()
+    cands = [(rl[a], sl[a], pl[a:b]) for a, b in zip(starts, ends, strict=True)]
     return cands, seen
 
 
