@@ -69,6 +69,12 @@ def start_worker() -> None:
     skip_pandas_probe()
 
 
+def preload_tasks() -> None:
+    """The warm-up task: import what the stage tasks import."""
+    import metacurate.balance.task  # noqa: F401
+    import metacurate.match.task  # noqa: F401
+
+
 def die_with_parent() -> None:
     """On Linux, ask the kernel to SIGKILL this worker when the driver dies (a killed driver
     leaves no workers writing into its output folder)."""
@@ -99,12 +105,8 @@ class LocalEngine:
             for item in items:
                 yield fn(item)
             return
-        if self._pool is None:  # never more processes than tasks, or than memory holds
-            self._pool = ProcessPoolExecutor(
-                capped_workers(self.workers, len(items)),
-                mp_context=get_context("spawn"),
-                initializer=start_worker,
-            )
+        if self._pool is None:
+            self._pool = self._new_pool(len(items))
         pool = self._pool
         try:
             for fut in bounded_map(
@@ -121,6 +123,22 @@ class LocalEngine:
                 "a signal); rerun with fewer --workers or a smaller --batch-rows: finished "
                 "tasks are kept"
             ) from None
+
+    def _new_pool(self, n_items: int) -> ProcessPoolExecutor:
+        """Never more processes than tasks, or than memory holds."""
+        self._size = capped_workers(self.workers, n_items)
+        return ProcessPoolExecutor(
+            self._size, mp_context=get_context("spawn"), initializer=start_worker
+        )
+
+    def warm(self, n_items: int) -> None:
+        """Start the processes for ``n_items`` tasks now, so that their start (spawn, imports:
+        ~0.5 s of CPU each) overlaps the driver's own set-up (index check, metadata copy)."""
+        if self.workers == 1 or n_items <= 1 or self._pool is not None:
+            return
+        self._pool = self._new_pool(n_items)
+        for _ in range(self._size):
+            self._pool.submit(preload_tasks)
 
     def describe(self) -> dict:
         """Where tasks ran: this machine, ``workers`` processes."""

@@ -116,6 +116,9 @@ class RayEngine:
             self._spans.append(span)
             yield result
 
+    def warm(self, n_items: int) -> None:
+        """Nothing to start ahead: Ray's workers are the cluster's."""
+
     def describe(self) -> dict:
         """Where this command's tasks ran: in flight, cluster CPUs and nodes, the most tasks
         seen running at once and the nodes they ran on."""

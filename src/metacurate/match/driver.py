@@ -111,12 +111,13 @@ def run_match(config: RunConfig, metadata: Metadata | WorldwideMetadata, engine:
     wd.remove_temporaries()
     _prepare_workdir(wd, metadata, m.force)
     spec = match_spec(config, metadata, layout)
+    tasks = [MatchTask(s) for s in sources]
+    todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
+    engine.warm(len(todo))  # workers start while the driver checks the index
     if ww is not None:  # one index per language in the cache, mapped by workers
         build_indexes(ww, Path(spec.index_cache), m.mode)
     elif native_available():  # verified (or built) once per run; workers memory-map it
         verified_index(metadata, Path(spec.index_cache), m.mode)
-    tasks = [MatchTask(s) for s in sources]
-    todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
     progress = config.engine.progress
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:
