@@ -97,6 +97,7 @@ class LocalEngine:
         self.workers = max(1, workers)
         self.checkpoint = checkpoint
         self._pool: Executor | None = None
+        self._size = 0  # processes of the pool, once started
 
     def map(self, fn: Callable, items: Sequence[T]) -> Iterator[R]:
         """Yield ``fn(item, checkpoint)`` for every item, in completion order."""
