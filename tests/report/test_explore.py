@@ -179,3 +179,37 @@ def test_locate_agrees_with_the_naive_match(parts, entry):
     assert (span is not None) == (reference_match([entry], text) == [0])
     if span is not None:
         assert reference_spacing(text[span[0] : span[1]]).split() == entry.split()
+
+
+def naive_span(text: str, entry: str) -> tuple[int, int] | None:
+    """The span as a table of original positions per spaced character gives it (the code
+    before the bisection)."""
+    from metacurate.match import WRAPPED
+
+    spaced, origin = [" "], [None]
+    for i, ch in enumerate(text):
+        if ch in WRAPPED:
+            spaced += [" ", ch, " "]
+            origin += [None, i, None]
+        else:
+            spaced.append(" " if ch in "\t\n\r" else ch)
+            origin.append(None if ch in "\t\n\r" else i)
+    spaced.append(" ")
+    origin.append(None)
+    k = "".join(spaced).find(f" {entry} ")
+    inside = [o for o in origin[k + 1 : k + 1 + len(entry)] if o is not None] if k >= 0 else []
+    return (min(inside), max(inside) + 1) if inside else None
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "b", "ab", ",", ".", "\t", "\n", "\r", " ", "!", "?", "`", ";", ":"]),
+        max_size=16,
+    ),
+    st.sampled_from(["a", "b", "ab", "a b", "b a b", ",", "a ,", ". b", "a . b", "!  a", ": ;"]),
+)
+def test_locate_equals_the_table_of_origins(parts, entry):
+    from metacurate.report.samples import locate
+
+    text = "".join(parts)
+    assert locate(text, entry) == naive_span(text, entry)

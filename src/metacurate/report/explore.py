@@ -88,7 +88,7 @@ def pick_examples(
             if len(rows_text) >= max_rows:
                 break
             q = quota[side]
-            if r in used or not any(q[j] <= k for j in here):
+            if r in used or min(map(q.__getitem__, here)) > k:  # no entry here still short
                 continue
             used.add(r)
             spaced = Spaced(texts[r])
@@ -138,7 +138,8 @@ def _candidates(
 def explorer_data(run: Run, sample: pa.Table, max_entries: int = MAX_ENTRIES) -> dict:
     """Everything the explorer embeds (see the module docstring)."""
     ids = embedded_entries(run, max_entries)
-    strings = [clip(run.entries[int(i)].as_py(), ENTRY_TEXT) for i in ids]
+    shown = run.entries.take(pa.array(np.asarray(ids, np.int64))).to_pylist()
+    strings = [clip(x, ENTRY_TEXT) for x in shown]  # not a pyarrow scalar per entry
     balanced = run.counts_curated is not None and run.p is not None
     ex = pick_examples(sample, run.entries, ids)
     return {
