@@ -20,6 +20,7 @@ from metacurate.files import write_json
 from metacurate.kernel import require_native
 from metacurate.lock import output_locks
 from metacurate.match.driver import run_match
+from metacurate.match.index_cache import cache_root
 from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
 from metacurate.metadata import Metadata, as_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
@@ -83,7 +84,9 @@ def _run_match(
             "metadata",
             "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
         )
-    return run_match(cfg, metadata or as_metadata(cfg.match.metadata), engine)
+    if metadata is None:  # what loading the file found is remembered in the cache folder
+        metadata = as_metadata(cfg.match.metadata, cache_root(cfg.engine.index_cache))
+    return run_match(cfg, metadata, engine)
 
 
 def match_pool(

@@ -118,10 +118,19 @@ def read_json(path: str | AnyPath) -> Any:
     return json.loads(location(path).read_text(encoding="utf-8"))
 
 
+#: Columns of unique values (one row per entry): dictionary encoding only costs time there
+#: (entry_counts.parquet: 0.14 -> 0.08 s for 500k entries, and smaller).
+UNIQUE_COLUMNS = ("entry_id", "entry")
+
+
 def write_parquet(path: str | AnyPath, table: pa.Table, kv: dict[bytes, bytes]) -> None:
-    """A whole table, zstd, with self-describing schema metadata."""
+    """A whole table, zstd, with self-describing schema metadata; no dictionary encoding
+    for :data:`UNIQUE_COLUMNS`."""
+    dictionary = [c for c in table.column_names if c not in UNIQUE_COLUMNS]
     with atomic_path(path) as tmp:
-        _write_table(table.replace_schema_metadata(kv), tmp, compression="zstd")
+        _write_table(
+            table.replace_schema_metadata(kv), tmp, compression="zstd", use_dictionary=dictionary
+        )
 
 
 def save_npy(path: str | AnyPath, arr: np.ndarray) -> None:

@@ -75,14 +75,15 @@ def load_default_sources() -> SourcesInfo:
         return read_sources(Path(p))
 
 
-def resolve_metadata(spec: str | Path | RemotePath | None) -> Metadata:
+def resolve_metadata(spec: str | Path | RemotePath | None, cache: Path | None = None) -> Metadata:
     """Metadata from a path, or the built-in default for ``None`` or ``"default"``.
 
     A file literally named ``default`` in the working directory wins over the alias.
+    ``cache``: a cache folder where what loading a file found is remembered.
     """
     if spec is None or (str(spec) == DEFAULT_METADATA_ALIAS and not Path(spec).exists()):
         return load_default_metadata()
-    return load_metadata_file(spec)
+    return load_metadata_file(spec, cache)
 
 
 def load_metadata(path: str | Path | RemotePath) -> Metadata:
@@ -98,13 +99,14 @@ def load_metadata(path: str | Path | RemotePath) -> Metadata:
     return resolve_metadata(path)
 
 
-def as_metadata(value: object) -> Metadata:
+def as_metadata(value: object, cache: Path | None = None) -> Metadata:
     """A ``Metadata``, a list/tuple of strings, a path (``str`` / ``Path``) or ``None``
-    (``None`` and ``"default"`` are the built-in list); anything else is refused."""
+    (``None`` and ``"default"`` are the built-in list); anything else is refused.
+    ``cache``: see :func:`resolve_metadata`."""
     if isinstance(value, Metadata):
         return value
     if value is None or isinstance(value, (str, Path)):
-        return resolve_metadata(value)
+        return resolve_metadata(value, cache)
     if isinstance(value, (list, tuple)):
         return Metadata.from_list(list(value))
     raise MetacurateError(

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from metacurate.errors import MetacurateError
+from metacurate.metadata.known import Known, canonical_text, recall, remember
 from metacurate.storage import AnyPath, RemotePath, location
 
 
@@ -50,7 +49,10 @@ class Metadata:
 
     def canonical_json(self) -> str:
         """The canonical encoding (the hashed text; what ``metadata.json`` copies hold)."""
-        return self.__dict__.get("_canonical") or canonical_json(self.entries)
+        text = self.__dict__.get("_canonical")
+        if text is None and "_known_root" in self.__dict__:  # kept by an earlier load
+            text = canonical_text(self.__dict__["_known_root"], self.hash)
+        return text or canonical_json(self.entries)
 
     @classmethod
     def from_list(cls, entries: Sequence[str], name: str = "<memory>") -> Metadata:
@@ -93,19 +95,6 @@ class MetadataWarning(UserWarning):
 _NOT_METADATA = (".yaml", ".yml", ".jsonl", ".csv", ".tsv", ".parquet", ".tar", ".toml")
 
 
-def _open_text(path: AnyPath) -> IO[str]:
-    if isinstance(path, RemotePath):  # an object store: read it whole (metadata is small)
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"  # by content: a gzip file named .json is read too
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
-
-
 def _edged(entries: Sequence[str]) -> list[str]:
     """The entries that start or end with a space (in Arrow: ~20x the Python loop)."""
     try:
@@ -116,37 +105,48 @@ def _edged(entries: Sequence[str]) -> list[str]:
     return arr.filter(at_edge).to_pylist() if pc.any(at_edge).as_py() else []
 
 
-def _check_hygiene(entries: Sequence[str], where: str) -> None:
-    """Refuse an empty list; warn about what rarely means what it says."""
+def _hygiene(entries: Sequence[str], where: str) -> tuple[int, list[str]]:
+    """Refuse an empty list; return the number of duplicates and the edge-space entries."""
     if not entries:
         raise MetacurateError(
             f"{where}: the metadata has no entries; nothing could ever match. Pass a list of "
             "concept strings (MetaCLIP's metadata.json has ~500k)"
         )
-    dupes = len(entries) - len(set(entries))
+    return len(entries) - len(set(entries)), _edged(entries)
+
+
+def _warn_hygiene(where: str, dupes: int, edged: int, first_edged: str | None) -> None:
+    """Warn about what rarely means what it says (duplicates, edge spaces)."""
     if dupes:
         warnings.warn(
             f"{where}: {dupes:,} duplicate entries (each id still matches on its own, and "
             "counts are per id)",
             MetadataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    edged = _edged(entries)
     if edged:
         warnings.warn(
-            f"{where}: {len(edged):,} entries start or end with a space (e.g. {edged[0]!r}); "
+            f"{where}: {edged:,} entries start or end with a space (e.g. {first_edged!r}); "
             "they only match where the caption has two spaces in a row",
             MetadataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
-def load_metadata(path: str | Path | RemotePath) -> Metadata:
+def _check_hygiene(entries: Sequence[str], where: str) -> None:
+    """Refuse an empty list; warn about what rarely means what it says."""
+    dupes, edged = _hygiene(entries, where)
+    _warn_hygiene(where, dupes, len(edged), edged[0] if edged else None)
+
+
+def load_metadata(path: str | Path | RemotePath, cache: Path | None = None) -> Metadata:
     """Read metadata from ``.json`` (a JSON list of strings) or a text file.
 
     Text files hold one entry per line; only the line ending (``\\n`` or ``\\r\\n``) is
     removed, so spaces are kept and a blank line is an empty entry at that id. A final
-    newline does not add an entry. ``.gz`` variants of both are accepted.
+    newline does not add an entry. ``.gz`` variants of both are accepted. With ``cache`` (a
+    cache folder), what the checks and the hash found is remembered by the sha256 of the
+    file's bytes and reused the next time (:mod:`metacurate.metadata.known`).
     """
     p = location(path)
     if not p.exists():
@@ -158,33 +158,59 @@ def load_metadata(path: str | Path | RemotePath) -> Metadata:
             f"{p}: {stem_suffix} is not a metadata format; pass a .json file (a JSON list of "
             "strings, like MetaCLIP's metadata.json) or a .txt file (one entry per line)"
         )
+    kind = "json" if stem_suffix == ".json" else "text"
     try:
-        with _open_text(p) as f:
-            if stem_suffix == ".json":
-                try:
-                    entries = json.loads(f.read().removeprefix("\ufeff"))
-                except json.JSONDecodeError as exc:
-                    raise MetacurateError(
-                        f"{p}: not valid JSON ({exc}); expected a JSON list of strings"
-                    ) from None
-            else:
-                text = f.read()
-                if text.startswith("\ufeff"):
-                    warnings.warn(
-                        f"{p}: starts with a UTF-8 byte-order mark; removed (it is not part "
-                        "of the first entry)",
-                        MetadataWarning,
-                        stacklevel=2,
-                    )
-                    text = text[1:]
-                if text.endswith("\n"):
-                    text = text[:-1]
-                lines = text.split("\n") if text else []
-                entries = [line[:-1] if line.endswith("\r") else line for line in lines]
+        raw = p.read_bytes()
+        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw  # gzip by content
+        entries = _parse(data.decode("utf-8"), kind, p)
     except UnicodeDecodeError as exc:
         raise MetacurateError(f"{p}: not UTF-8 text ({exc}); save the metadata as UTF-8") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise MetacurateError(f"{p}: cannot read metadata ({exc})") from None
     _check_entries(entries, str(p))
-    _check_hygiene(entries, str(p))
-    return Metadata(tuple(entries), name=name)
+    if cache is None:
+        _check_hygiene(entries, str(p))
+        return Metadata(tuple(entries), name=name)
+    return _remembered(entries, name, str(p), hashlib.sha256(raw).hexdigest(), kind, cache)
+
+
+def _parse(text: str, kind: str, p: AnyPath) -> list:
+    """The entries of a metadata file's text."""
+    if kind == "json":
+        try:
+            return json.loads(text.removeprefix("\ufeff"))
+        except json.JSONDecodeError as exc:
+            raise MetacurateError(
+                f"{p}: not valid JSON ({exc}); expected a JSON list of strings"
+            ) from None
+    if text.startswith("\ufeff"):
+        warnings.warn(
+            f"{p}: starts with a UTF-8 byte-order mark; removed (it is not part of the first "
+            "entry)",
+            MetadataWarning,
+            stacklevel=3,
+        )
+        text = text[1:]
+    if text.endswith("\n"):
+        text = text[:-1]
+    lines = text.split("\n") if text else []
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _remembered(
+    entries: list, name: str, where: str, source_sha256: str, kind: str, cache: Path
+) -> Metadata:
+    """The metadata, its checks and hash taken from the cache record of these bytes when
+    there is one (and made and remembered when not)."""
+    known = recall(cache, source_sha256, kind)
+    if known is not None and known.entries == len(entries):
+        _warn_hygiene(where, known.duplicates, known.edged, known.edged_first)
+        md = Metadata(tuple(entries), name=name, hash=known.hash)
+        object.__setattr__(md, "_known_root", cache)
+        return md
+    dupes, edged = _hygiene(entries, where)
+    _warn_hygiene(where, dupes, len(edged), edged[0] if edged else None)
+    md = Metadata(tuple(entries), name=name)
+    found = Known(source_sha256, kind, len(md), md.hash, dupes, len(edged), (edged or [None])[0])
+    remember(cache, found, md.canonical_json())
+    return md
