@@ -36,8 +36,8 @@ class Park:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m tests.reliability.hooks kill|park PIDS OUT POOL...``: curate with 2 workers
-    and the hook."""
+    """``python -m tests.reliability.hooks kill|park PIDS OUT POOL...``: curate with the hook,
+    with 2 workers (kill), or 3 (park: the driver and two spawned processes, both parked)."""
     kind, pids, out, *pool = argv
     cfg = RunConfig(
         pool=tuple(pool),
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
         out=out,
         match=MatchConfig(batch_rows=500),
         balance=BalanceConfig(t=20.0, seed=5),
-        engine=EngineConfig(workers=2),
+        engine=EngineConfig(workers=3 if kind == "park" else 2),
     )
     hook = KillWorker(os.getpid()) if kind == "kill" else Park(os.getpid(), pids)
     try:
