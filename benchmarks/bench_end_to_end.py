@@ -25,7 +25,9 @@ is reported apart ("cold"); the timed rounds reuse it, as every run after the fi
 Both sides run with compiled bytecode, as after ``pip install`` (which compiles every module):
 the source trees are compiled first and ``PYTHONDONTWRITEBYTECODE`` is dropped from the
 children's environment (set in some sandboxes, it made every metacurate process, workers
-included, compile its ~150 modules again: 0.2-0.3 s of CPU each).
+included, compile its ~150 modules again: 0.2-0.3 s of CPU each). Every timed run starts with
+``os.sync()`` (not timed): on ext4 (data=ordered) metacurate's first fsync otherwise also
+writes out what the run before it left in the page cache (~0.5 s after 100 MB).
 """
 
 from __future__ import annotations
@@ -176,6 +178,7 @@ def compile_tree(src: Path) -> None:
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, the process and all its children)."""
     env = bytecode_env(env)
+    os.sync()  # the last run's unwritten files are not this run's: ext4 makes an fsync flush them
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env)

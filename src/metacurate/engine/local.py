@@ -101,6 +101,7 @@ class LocalEngine:
         self.checkpoint = checkpoint
         self._pool: Executor | None = None
         self._size = 0  # processes of the pool, once started
+        self._pending: set = set()  # the futures of the last map not yet yielded
 
     def map(self, fn: Callable, items: Sequence[T]) -> Iterator[R]:
         """Yield ``fn(item, checkpoint)`` for every item, in completion order."""
@@ -125,7 +126,7 @@ class LocalEngine:
         """The pool's processes keep up to two tasks each queued; when none has finished,
         this process runs the next task itself."""
         queue = deque(items)
-        pending: set = set()
+        pending = self._pending = set()
         while queue or pending:
             while queue and len(pending) < 2 * self._size:
                 pending.add(pool.submit(fn, queue.popleft()))
@@ -163,6 +164,11 @@ class LocalEngine:
         return {"kind": "local", "workers": self.workers}
 
     def close(self) -> None:
+        """Let the processes go. When every task has finished, without waiting for them to
+        exit (~0.1 s), so this process goes on (the report) meanwhile; else (an error, an
+        interrupt) after the running tasks end, so none writes on once the output is
+        unlocked."""
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            idle = all(f.done() for f in self._pending)
+            self._pool.shutdown(wait=not idle, cancel_futures=True)
             self._pool = None

@@ -101,6 +101,7 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
         mc = run.stats.get("match_config") or {}
         read = ReadOptions(
             csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None,
+            batch_rows=max(1, min(limit, 65_536)),  # not a whole row group for a few rows
             s3_endpoint=run.s3_endpoint,
         )
         table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
