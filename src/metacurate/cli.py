@@ -168,9 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line  # one line per warning, no source location
     parser = build_parser()
     args = parser.parse_args(argv)
-    from metacurate.engine.startup import skip_pandas_probe
+    from metacurate.engine.startup import tune_process
 
-    skip_pandas_probe()  # a process of ours: pyarrow need not import pandas (0.5 s of CPU)
+    tune_process()  # a process of ours: no pandas probe, jemalloc (docs/performance.md)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

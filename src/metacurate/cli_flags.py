@@ -103,7 +103,10 @@ def add_pool_arguments(p: argparse.ArgumentParser) -> None:
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     """Where tasks run (the EngineConfig fields)."""
     p.add_argument(
-        "--workers", type=int, help="processes (default: all cores; Ray: the cluster's CPUs)"
+        "--workers",
+        type=int,
+        help="processes running tasks, this one included (default: all cores; Ray: the "
+        "cluster's CPUs)",
     )
     p.add_argument("--engine", choices=ENGINES, default="local", help="task scheduler")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local one)")

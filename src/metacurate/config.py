@@ -109,7 +109,8 @@ class BalanceConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Where tasks run and how they reach files. ``workers=None``: every core of this
+    """Where tasks run and how they reach files. ``workers``: processes running tasks, the
+    calling one included (local: ``workers - 1`` are spawned); None: every core of this
     machine."""
 
     kind: str = "local"

@@ -1,17 +1,21 @@
-"""Start-up of the processes metacurate owns (the CLI, local workers): one measured fixed cost
-removed.
+"""Start-up of the processes metacurate owns (the CLI, local workers): measured fixed costs
+removed. Not applied to a user's own process (the Python API).
 
-pyarrow recognises pandas objects in ``pa.array``/``pa.table`` by importing pandas on the first
-such call of a process when pandas is installed: 0.45-0.7 s of CPU in the driver and in every
-worker (measured, docs/performance.md), although metacurate never hands pyarrow a pandas
-object. :func:`skip_pandas_probe` makes that first probe find no pandas, so pyarrow remembers
-"no pandas" and never imports it; an explicit ``pa.Table.from_pandas`` later still works (it
-imports pandas itself). Not applied to a user's own process (the Python API).
+- pyarrow recognises pandas objects in ``pa.array``/``pa.table`` by importing pandas on the
+  first such call of a process when pandas is installed: 0.45-0.7 s of CPU in the driver and
+  in every worker (measured, docs/performance.md), although metacurate never hands pyarrow a
+  pandas object. :func:`skip_pandas_probe` makes that first probe find no pandas, so pyarrow
+  remembers "no pandas" and never imports it; an explicit ``pa.Table.from_pandas`` later still
+  works (it imports pandas itself).
+- Arrow's default allocator (mimalloc in these wheels) hands freed memory back to the kernel
+  at once, and every batch then faults in and zeroes fresh (huge) pages: ~0.5 s of system time
+  per 1M rows. jemalloc, which Arrow also ships, keeps it for reuse (:func:`use_jemalloc`).
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 from importlib.abc import MetaPathFinder
 
 
@@ -34,3 +38,18 @@ def skip_pandas_probe() -> None:
         pa.array([0])
     finally:
         sys.meta_path.remove(finder)
+
+
+def use_jemalloc() -> None:
+    """Make jemalloc Arrow's default memory pool when this pyarrow has it (else keep the
+    default)."""
+    import pyarrow as pa
+
+    with suppress(NotImplementedError, AttributeError):  # a build without jemalloc
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
+def tune_process() -> None:
+    """Everything above, for a process of ours."""
+    use_jemalloc()
+    skip_pandas_probe()
