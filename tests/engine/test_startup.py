@@ -10,11 +10,11 @@ import pyarrow as pa
 import pytest
 
 PROBE = r"""
-import sys
+import gc, sys
 import pyarrow as pa
 {call}
 pa.table({{"a": [1]}})
-print(pa.default_memory_pool().backend_name, "pandas" in sys.modules)
+print(pa.default_memory_pool().backend_name, "pandas" in sys.modules, gc.get_threshold()[0])
 """
 
 
@@ -32,14 +32,16 @@ def _has_jemalloc() -> bool:
     return True
 
 
-def test_tuned_process_uses_jemalloc_and_skips_pandas():
+def test_tuned_process_uses_jemalloc_skips_pandas_and_collects_less():
     if not _has_jemalloc():
         pytest.skip("this pyarrow has no jemalloc")
     pytest.importorskip("pandas")
-    assert _probe("") == [pa.default_memory_pool().backend_name, "True"]  # as pyarrow ships
+    plain = [pa.default_memory_pool().backend_name, "True", "700"]  # as pyarrow, Python ship
+    assert _probe("") == plain
     assert _probe("from metacurate.engine.startup import tune_process; tune_process()") == [
         "jemalloc",
         "False",
+        "50000",
     ]
 
 

@@ -10,10 +10,14 @@ removed. Not applied to a user's own process (the Python API).
 - Arrow's default allocator (mimalloc in these wheels) hands freed memory back to the kernel
   at once, and every batch then faults in and zeroes fresh (huge) pages: ~0.5 s of system time
   per 1M rows. jemalloc, which Arrow also ships, keeps it for reuse (:func:`use_jemalloc`).
+- Python's cyclic garbage collector ran ~150 times in a 1M-row ``curate`` driver (0.14 s),
+  each full pass walking every object made since start-up; :func:`fewer_collections` freezes
+  what start-up made and collects less often (metacurate makes few reference cycles).
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from contextlib import suppress
 from importlib.abc import MetaPathFinder
@@ -49,7 +53,15 @@ def use_jemalloc() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def fewer_collections() -> None:
+    """Start-up's objects out of the collector's way; a young-generation pass every 50,000
+    allocations instead of 700."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def tune_process() -> None:
     """Everything above, for a process of ours."""
     use_jemalloc()
     skip_pandas_probe()
+    fewer_collections()
