@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -107,17 +108,16 @@ def run_match(config: RunConfig, metadata: Metadata | WorldwideMetadata, engine:
     sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
     check_out_apart(config.pool, sources, config.workdir, endpoint)
     sources = split_large_files(sources, m.part_rows, endpoint)
-    wd = Workdir(config.workdir, endpoint)
-    wd.remove_temporaries()
-    _prepare_workdir(wd, metadata, m.force)
     spec = match_spec(config, metadata, layout)
-    tasks = [MatchTask(s) for s in sources]
-    todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
-    engine.warm(len(todo))  # workers start while the driver checks the index
-    if ww is not None:  # one index per language in the cache, mapped by workers
-        build_indexes(ww, Path(spec.index_cache), m.mode)
-    elif native_available():  # verified (or built) once per run; workers memory-map it
-        verified_index(metadata, Path(spec.index_cache), m.mode)
+    wd = Workdir(config.workdir, endpoint)
+    with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the index
+        index = checker.submit(_index_ready, metadata if ww is None else ww, spec)  # meanwhile
+        wd.remove_temporaries()
+        _prepare_workdir(wd, metadata, m.force)
+        tasks = [MatchTask(s) for s in sources]
+        todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
+        engine.warm(len(todo))  # workers start while the driver checks the index
+        index.result()
     progress = config.engine.progress
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:
@@ -141,6 +141,15 @@ def run_match(config: RunConfig, metadata: Metadata | WorldwideMetadata, engine:
     stats["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.stats, stats)
     return stats
+
+
+def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:
+    """The matcher index in the cache folder, verified (or built) once per run before any
+    worker maps it; metaclip2 modes: one per language."""
+    if isinstance(metadata, WorldwideMetadata):
+        build_indexes(metadata, Path(spec.index_cache), spec.mode)
+    elif native_available():
+        verified_index(metadata, Path(spec.index_cache), spec.mode)
 
 
 def merge_counts(
