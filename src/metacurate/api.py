@@ -19,7 +19,7 @@ from metacurate.errors import MetacurateError
 from metacurate.files import write_json
 from metacurate.kernel import require_native
 from metacurate.lock import output_locks
-from metacurate.match.driver import run_match
+from metacurate.match.driver import plan_sources, run_match
 from metacurate.match.index_cache import cache_root
 from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
 from metacurate.metadata import Metadata, as_metadata
@@ -75,10 +75,12 @@ def _need(cfg: RunConfig, *names: str) -> None:
 def _run_match(
     cfg: RunConfig, metadata: Metadata | WorldwideMetadata | None, engine: Engine
 ) -> dict:
+    sources = plan_sources(cfg)
+    engine.warm(len(sources))  # worker processes start while the metadata loads
     if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
         if not isinstance(metadata, WorldwideMetadata):
             metadata = resolve_worldwide(cfg.match.metadata)
-        return run_match(cfg, metadata, engine)
+        return run_match(cfg, metadata, engine, sources)
     if isinstance(metadata, WorldwideMetadata):
         raise ConfigError(
             "metadata",
@@ -86,7 +88,7 @@ def _run_match(
         )
     if metadata is None:  # what loading the file found is remembered in the cache folder
         metadata = as_metadata(cfg.match.metadata, cache_root(cfg.engine.index_cache))
-    return run_match(cfg, metadata, engine)
+    return run_match(cfg, metadata, engine, sources)
 
 
 def match_pool(

@@ -12,6 +12,7 @@ from metacurate.config import (
     FORMATS,
     LID_MODELS,
     MODES,
+    START_METHODS,
     T_RULES,
     BalanceConfig,
     EngineConfig,
@@ -122,6 +123,19 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
         help="S3-compatible store for s3:// paths, e.g. http://127.0.0.1:9000 "
         "(default: $AWS_ENDPOINT_URL, else AWS)",
     )
+    p.add_argument(
+        "--start-method",
+        choices=START_METHODS,
+        default=default_start_method(),
+        help="how local worker processes start: fork (copies of this one, imports done; the "
+        "default on Linux) or spawn (fresh interpreters, ~0.3 s of CPU each)",
+    )
+
+
+def default_start_method() -> str:
+    """fork on Linux (the CLI is our own process, forked before any thread starts), else
+    spawn (macOS and Windows: fork is unsafe or absent there)."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def _success_rate(value: str) -> float:
@@ -232,6 +246,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
             in_flight=args.in_flight,
             s3_endpoint=args.s3_endpoint,
             index_cache=getattr(args, "index_cache", None),
+            start_method=args.start_method,
         ),
         command=" ".join(sys.argv),
     )

@@ -21,6 +21,8 @@ MODES = ("metaclip1", "metaclip2", "metaclip2-kana")  # metacurate.match.MODES
 LID_MODELS = ("fasttext-lid176", "py3langid")  # metacurate.match.lid.LID_MODELS
 T_RULES = ("metacurate", "official")  # metacurate.balance.worldwide.T_RULES
 ENGINES = ("local", "ray")
+#: How the local engine starts its processes (``EngineConfig.start_method``).
+START_METHODS = ("spawn", "fork")
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
 
@@ -120,10 +122,16 @@ class EngineConfig:
     progress: bool | None = None  # None: a bar only when stderr is a terminal
     s3_endpoint: str | None = None  # an S3-compatible store; None: AWS_ENDPOINT_URL, or AWS
     index_cache: str | None = None  # the matcher index cache; None: $METACURATE_CACHE, ~/.cache
+    start_method: str = "spawn"  # local processes: spawned, or forked (Linux; the CLI's default)
 
     def check(self) -> None:
         if self.kind not in ENGINES:
             raise ConfigError("engine", f"unknown engine {self.kind!r}; one of {ENGINES}")
+        if self.start_method not in START_METHODS:
+            raise ConfigError(
+                "start_method",
+                f"unknown start method {self.start_method!r}; one of {START_METHODS}",
+            )
         for name in ("workers", "in_flight"):
             value = getattr(self, name)
             if value is not None and value < 1:

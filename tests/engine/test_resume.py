@@ -63,7 +63,7 @@ def _strip(obj):
     return obj
 
 
-def curate_cli(pool, out, env_extra=None, workers=1) -> subprocess.CompletedProcess:
+def curate_cli(pool, out, env_extra=None, workers=1, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run(
         [
@@ -82,6 +82,7 @@ def curate_cli(pool, out, env_extra=None, workers=1) -> subprocess.CompletedProc
             str(workers),
             "--batch-rows",
             "1000",
+            *extra,
         ],
         env=env,
         capture_output=True,
@@ -149,11 +150,14 @@ def test_killed_and_rerun_is_byte_identical(tmp_path, pool, clean_run, crash_at)
     assert len(uids) == len(set(uids))  # no duplicated rows
 
 
-def test_two_workers_give_the_same_bytes(tmp_path, pool, clean_run):
-    r = curate_cli(pool, tmp_path / "out", workers=2)
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_two_workers_give_the_same_bytes(tmp_path, pool, clean_run, start_method):
+    r = curate_cli(pool, tmp_path / "out", None, 2, "--start-method", start_method)
     assert r.returncode == 0, r.stderr
     got = snapshot(tmp_path / "out")
     assert [k for k in got if got.get(k) != clean_run.get(k)] == []
+    engine = json.loads((tmp_path / "out" / "manifest.json").read_text())["engine"]
+    assert engine == {"kind": "local", "workers": 2, "start_method": start_method}
 
 
 def test_adding_a_file_matches_only_that_file(tmp_path, pool, metadata):

@@ -36,16 +36,17 @@ class Park:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m tests.reliability.hooks kill|park PIDS OUT POOL...``: curate with the hook,
-    with 2 workers (kill), or 3 (park: the driver and two spawned processes, both parked)."""
-    kind, pids, out, *pool = argv
+    """``python -m tests.reliability.hooks kill|park spawn|fork PIDS OUT POOL...``: curate
+    with the hook, with 2 workers (kill), or 3 (park: the driver and two started processes,
+    both parked), the others spawned or forked."""
+    kind, start_method, pids, out, *pool = argv
     cfg = RunConfig(
         pool=tuple(pool),
         workdir=out,
         out=out,
         match=MatchConfig(batch_rows=500),
         balance=BalanceConfig(t=20.0, seed=5),
-        engine=EngineConfig(workers=3 if kind == "park" else 2),
+        engine=EngineConfig(workers=3 if kind == "park" else 2, start_method=start_method),
     )
     hook = KillWorker(os.getpid()) if kind == "kill" else Park(os.getpid(), pids)
     try:

@@ -100,11 +100,13 @@ def test_concurrent_run_is_refused_and_a_stale_lock_taken_over(tmp_path, pool, c
     _same(out, clean)
 
 
-def test_killed_worker_is_one_line_and_resumes(tmp_path, pool, clean):
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_killed_worker_is_one_line_and_resumes(tmp_path, pool, clean, start_method):
     out = tmp_path / "out"
     files = sorted(str(p) for p in pool.glob("*.parquet"))
     r = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.hooks", "kill", "-", str(out), *files],
+        [sys.executable, "-m", "tests.reliability.hooks", "kill", start_method, "-", str(out)]
+        + files,
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -125,7 +127,8 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/status").read_text().find("State:\tZ") < 0
 
 
-def test_workers_die_with_a_killed_driver(tmp_path, pool):
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_workers_die_with_a_killed_driver(tmp_path, pool, start_method):
     """Item 7: after SIGKILL of the driver, spawned workers kept running and writing."""
     pids = tmp_path / "pids"
     files = sorted(str(p) for p in pool.glob("*.parquet"))
@@ -135,6 +138,7 @@ def test_workers_die_with_a_killed_driver(tmp_path, pool):
             "-m",
             "tests.reliability.hooks",
             "park",
+            start_method,
             str(pids),
             str(tmp_path / "o"),
             *files,

@@ -47,7 +47,7 @@ def open_engine(config: EngineConfig, checkpoint: Checkpoint | None = None) -> E
         return RayEngine(config.workers, config.ray_address, hook, config.in_flight)
     from metacurate.engine.local import LocalEngine
 
-    return LocalEngine(config.resolved_workers, hook)
+    return LocalEngine(config.resolved_workers, hook, config.start_method)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The local engine: tasks inline (one worker) or in a pool of spawned processes."""
+"""The local engine: tasks inline (one worker) or in a pool of spawned or forked processes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
@@ -70,6 +71,15 @@ def start_worker() -> None:
     tune_process()
 
 
+def start_method(asked: str) -> str:
+    """``fork`` when asked for, on Linux, while this process runs no other Python thread;
+    else ``spawn``. A fork copies the calling thread only: a lock another thread held at that
+    moment would stay locked in the child forever. Arrow's thread pools and jemalloc, whose
+    threads are not Python's, reset themselves in a forked child."""
+    alone = threading.active_count() == 1
+    return "fork" if asked == "fork" and sys.platform.startswith("linux") and alone else "spawn"
+
+
 def preload_tasks() -> None:
     """The warm-up task: import what the stage tasks import."""
     import metacurate.balance.task  # noqa: F401
@@ -91,14 +101,22 @@ def die_with_parent() -> None:
 
 class LocalEngine:
     """Runs tasks in this process alone (one worker), or in this process and ``workers - 1``
-    spawned ones, started once per command and reused by every stage. This process takes a
-    task itself whenever none of the others has finished one, so tasks start at once (a spawned
-    process needs ~0.5 s of CPU to start) and one start fewer is paid. Spawned, not forked:
-    forked thread pools of Arrow (and polars) can deadlock."""
+    others, started once per command and reused by every stage. This process takes a task
+    itself whenever none of the others has finished one, so tasks start at once and one start
+    fewer is paid.
 
-    def __init__(self, workers: int, checkpoint: Callable[[str], None]) -> None:
+    The others are spawned (fresh interpreters: ~0.3 s of CPU each for the imports), or, with
+    ``start_method="fork"`` (the CLI on Linux), forked: copies of this process with its
+    imports done, started in milliseconds. A fork is taken only while no other Python thread
+    runs (:func:`start_method`); the stages start the processes before their own threads."""
+
+    def __init__(
+        self, workers: int, checkpoint: Callable[[str], None], start_method: str = "spawn"
+    ) -> None:
         self.workers = max(1, workers)
         self.checkpoint = checkpoint
+        self.start_method = start_method  # asked for; describe() says what was used
+        self._started: str | None = None
         self._pool: Executor | None = None
         self._size = 0  # processes of the pool, once started
         self._pending: set = set()  # the futures of the last map not yet yielded
@@ -146,22 +164,30 @@ class LocalEngine:
         self._size = capped_workers(self.workers, n_items) - 1
         if self._size < 1:
             return None
+        self._started = start_method(self.start_method)
         return ProcessPoolExecutor(
-            self._size, mp_context=get_context("spawn"), initializer=start_worker
+            self._size, mp_context=get_context(self._started), initializer=start_worker
         )
 
     def warm(self, n_items: int) -> None:
-        """Start the processes for ``n_items`` tasks now, so that their start (spawn, imports:
-        ~0.5 s of CPU each) overlaps the driver's own set-up (index check, metadata copy)."""
+        """Start the processes for ``n_items`` tasks now, so that their start (spawned: the
+        imports, ~0.3 s of CPU each) overlaps the driver's own set-up (metadata, index
+        check)."""
         if self.workers == 1 or n_items <= 1 or self._pool is not None:
             return
         self._pool = self._new_pool(n_items)
+        if self._pool is None:
+            return
         for _ in range(self._size):
             self._pool.submit(preload_tasks)
 
     def describe(self) -> dict:
-        """Where tasks ran: this machine, ``workers`` processes."""
-        return {"kind": "local", "workers": self.workers}
+        """Where tasks ran: this machine, ``workers`` processes (and how the others were
+        started, when there were others)."""
+        out: dict = {"kind": "local", "workers": self.workers}
+        if self._started is not None:
+            out["start_method"] = self._started
+        return out
 
     def close(self) -> None:
         """Let the processes go. When every task has finished, without waiting for them to

@@ -34,7 +34,7 @@ from metacurate.match.worldwide_run import (
 from metacurate.metadata import Metadata, load_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
-from metacurate.pool.sources import expand_pool, split_large_files
+from metacurate.pool.sources import Source, expand_pool, split_large_files
 from metacurate.storage import AnyPath, portable, read_table
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
@@ -91,9 +91,24 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     )
 
 
-def run_match(config: RunConfig, metadata: Metadata | WorldwideMetadata, engine: Engine) -> dict:
+def plan_sources(config: RunConfig) -> list[Source]:
+    """The pool's inputs, one per match task: files found, duplicates dropped, large files
+    split by row groups; refused when the output folder lies among them."""
+    m, endpoint = config.match, config.engine.s3_endpoint
+    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
+    check_out_apart(config.pool, sources, config.workdir, endpoint)
+    return split_large_files(sources, m.part_rows, endpoint)
+
+
+def run_match(
+    config: RunConfig,
+    metadata: Metadata | WorldwideMetadata,
+    engine: Engine,
+    sources: Sequence[Source] | None = None,
+) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
+    ``sources``: :func:`plan_sources` of ``config`` when the caller planned them already.
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
     ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
     the stats.
@@ -105,18 +120,16 @@ def run_match(config: RunConfig, metadata: Metadata | WorldwideMetadata, engine:
         ww = metadata
         metadata, layout = combine(ww)
     endpoint = config.engine.s3_endpoint
-    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
-    check_out_apart(config.pool, sources, config.workdir, endpoint)
-    sources = split_large_files(sources, m.part_rows, endpoint)
+    sources = plan_sources(config) if sources is None else sources
     spec = match_spec(config, metadata, layout)
     wd = Workdir(config.workdir, endpoint)
+    engine.warm(len(sources))  # before the thread below: a fork copies this thread alone
     with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the index
         index = checker.submit(_index_ready, metadata if ww is None else ww, spec)  # meanwhile
         wd.remove_temporaries()
         _prepare_workdir(wd, metadata, m.force)
         tasks = [MatchTask(s) for s in sources]
         todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
-        engine.warm(len(todo))  # workers start while the driver checks the index
         index.result()
     progress = config.engine.progress
     show = sys.stderr.isatty() if progress is None else progress
