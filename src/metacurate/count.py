@@ -36,7 +36,7 @@ def entry_counts_table(metadata: Metadata, counts: np.ndarray) -> pa.Table:
     return pa.table(
         {
             "entry_id": pa.array(np.arange(len(metadata), dtype=np.int32)),
-            "entry": pa.array(metadata.entries, type=pa.string()),
+            "entry": metadata.arrow(),
             "count": pa.array(counts.astype(np.int64)),
         }
     )

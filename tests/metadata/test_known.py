@@ -58,7 +58,7 @@ def test_a_record_that_does_not_check_out_is_ignored(tmp_path):
     path.write_text(json.dumps(["dog", "cat", "sea lion"]))
     cache = tmp_path / "cache"
     right = load_metadata(path, cache)
-    (record,) = [p for p in (cache / "metadata").iterdir() if "-json-" in p.name]
+    (record,) = [p for p in (cache / "metadata").glob("*-json-*.json")]
     data = json.loads(record.read_text())
     data["hash"] = "0" * 64  # another metadata's hash, the checksum left as it was
     record.write_text(json.dumps(data))
@@ -130,3 +130,65 @@ def test_curate_twice_writes_the_same_metadata_copy(tmp_path, monkeypatch):
     assert a == (tmp_path / "b" / "metadata.json").read_bytes()
     assert json.loads(a) == ["dog", "cat", "sea lion"]
     assert first["metadata"]["hash"] == second["metadata"]["hash"]
+
+
+def test_the_second_load_reads_the_arrow_copy_not_the_file(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from metacurate.metadata import load as load_module
+    from metacurate.metadata.load import ArrowEntries
+
+    path = tmp_path / "m.json"
+    entries = ["dog", "cat", " cat", "猫", ""]
+    path.write_text(json.dumps(entries))
+    cache = tmp_path / "cache"
+    first, _ = _load(path, cache)
+    assert isinstance(first.entries, tuple)  # parsed, then remembered
+    monkeypatch.setattr(load_module, "_parse", None)  # a second parse would fail
+    again, messages = _load(path, cache)
+    assert isinstance(again.entries, ArrowEntries)
+    assert again.entries == tuple(entries) and tuple(entries) == again.entries
+    assert again.arrow().equals(pa.array(entries)) and first.arrow().equals(again.arrow())
+    assert (again.hash, again.canonical_json()) == (first.hash, first.canonical_json())
+    assert len(messages) == 1 and "start or end with a space" in messages[0]
+    assert list(again.entries[1:3]) == ["cat", " cat"] and again[3] == "猫"
+
+
+def test_a_damaged_arrow_copy_is_not_used(tmp_path):
+    from metacurate.metadata.known import entries_path
+    from metacurate.metadata.load import ArrowEntries
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(["dog", "cat"]))
+    cache = tmp_path / "cache"
+    load_metadata(path, cache)
+    (copy,) = (cache / "metadata").glob("*.arrow")
+    assert copy == entries_path(cache, _sha256(path), "json")
+    data = copy.read_bytes()
+    copy.write_bytes(data.replace(b"cat", b"cow"))  # well-formed Arrow, other entries
+    md = load_metadata(path, cache)
+    assert md.entries == ("dog", "cat") and not isinstance(md.entries, ArrowEntries)
+    assert copy.read_bytes() == data  # written again
+    copy.write_bytes(b"not arrow")
+    assert load_metadata(path, cache).entries == ("dog", "cat")
+    copy.unlink()
+    assert load_metadata(path, cache).entries == ("dog", "cat")
+
+
+def test_a_lone_surrogate_is_a_clear_error(tmp_path):
+    """Valid JSON, but no text: the hash (of UTF-8) failed with a bare UnicodeEncodeError."""
+    import pytest
+
+    from metacurate.errors import MetacurateError
+
+    path = tmp_path / "m.json"
+    path.write_text('["dog", "\\ud800"]')
+    for cache in (None, tmp_path / "cache"):
+        with pytest.raises(MetacurateError, match=r"m.json: entry 1 .* lone surrogate"):
+            load_metadata(path, cache)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
