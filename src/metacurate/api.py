@@ -19,6 +19,7 @@ from metacurate.errors import MetacurateError
 from metacurate.files import write_json
 from metacurate.kernel import require_native
 from metacurate.lock import output_locks
+from metacurate.match.ahead import Ahead
 from metacurate.match.driver import plan_sources, run_match
 from metacurate.match.index_cache import cache_root
 from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
@@ -73,9 +74,14 @@ def _need(cfg: RunConfig, *names: str) -> None:
 
 
 def _run_match(
-    cfg: RunConfig, metadata: Metadata | WorldwideMetadata | None, engine: Engine
+    cfg: RunConfig,
+    metadata: Metadata | WorldwideMetadata | None,
+    engine: Engine,
+    ahead: Ahead | None = None,
 ) -> dict:
     sources = plan_sources(cfg)
+    if ahead is not None:  # loaded, its index readied, while the CLI started
+        return run_match(cfg, ahead.metadata(), engine, sources, ahead)
     engine.warm(len(sources))  # worker processes start while the metadata loads
     if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
         if not isinstance(metadata, WorldwideMetadata):
@@ -164,8 +170,10 @@ def run_curate(
     metadata: Metadata | None = None,
     report: bool = True,
     checkpoint: Checkpoint | None = None,
+    ahead: Ahead | None = None,
 ) -> dict:
-    """``curate`` for a complete config (what the CLI calls)."""
+    """``curate`` for a complete config (what the CLI calls; ``ahead``: the metadata and its
+    index made ready meanwhile, match/ahead.py)."""
     if cfg.balance is None:
         cfg = replace(cfg, balance=BalanceConfig())  # check() names the missing option
     cfg.check()
@@ -173,7 +181,7 @@ def run_curate(
     with output_locks(cfg.workdir, cfg.out):
         engine = open_engine(cfg.engine, checkpoint)
         try:
-            stats = _run_match(cfg, metadata, engine)
+            stats = _run_match(cfg, metadata, engine, ahead)
             manifest = run_balance(cfg, engine)
         finally:
             engine.close()

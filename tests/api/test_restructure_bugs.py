@@ -183,7 +183,13 @@ def test_one_worker_default_for_api_and_cli(tmp_path):
 
     args = build_parser().parse_args(["curate", "p.parquet", "--out", "o", "--t", "5"])
     cli_cfg = run_config(args)
-    assert cli_cfg.engine == metacurate.EngineConfig()  # the same default object as the API
+    from dataclasses import replace
+
+    from metacurate.cli_flags import default_start_method
+
+    # the same defaults as the API, but for how worker processes start (the CLI forks them)
+    assert cli_cfg.engine.start_method == default_start_method()
+    assert replace(cli_cfg.engine, start_method="spawn") == metacurate.EngineConfig()
     r = _cli("curate", "p.parquet", "--out", str(tmp_path / "o"), "--t", "5", "--dry-run")
     printed = json.loads(r.stdout)
     assert printed["engine"]["workers"] is None

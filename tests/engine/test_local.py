@@ -2,72 +2,70 @@
 
 from __future__ import annotations
 
-import os
+import json
+import subprocess
 import sys
-import threading
 
 import pytest
 
 from metacurate.config import ConfigError, EngineConfig
-from metacurate.engine import no_checkpoint
-from metacurate.engine.local import LocalEngine, start_method
-
-#: Set in the test process before its workers start: a forked worker sees it, a spawned one
-#: (a fresh interpreter that imports this module again) sees 0.
-MARK = 0
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
 
+#: Run in a fresh process (this one may hold other tests' threads): a module-level mark is set
+#: after the imports; a forked worker sees it, a spawned one (a fresh interpreter) does not.
+PROBE = r"""
+import json, os, sys, threading, time
+import metacurate.engine.local as local
+from metacurate.engine import no_checkpoint
+local.MARK = 0
 
-def _mark_and_pid(item: int, checkpoint) -> tuple[int, int]:
-    import time
+def task(item, checkpoint):
+    time.sleep(0.05)  # so the other process gets some of the items
+    return local.MARK, os.getpid()
 
-    time.sleep(0.05)  # so the started processes get some of the items
-    return sys.modules[__name__].MARK, os.getpid()
-
-
-def _run(method: str) -> tuple[set, dict]:
-    engine = LocalEngine(2, no_checkpoint, method)
-    engine.warm(6)
-    try:
-        got = set(engine.map(_mark_and_pid, list(range(6))))
-    finally:
-        engine.close()
-    others = {mark for mark, pid in got if pid != os.getpid()}
-    return others, engine.describe()
-
-
-@pytest.fixture
-def marked(monkeypatch):
-    monkeypatch.setattr(sys.modules[__name__], "MARK", 7)
-
-
-@linux_only
-def test_forked_workers_are_copies_of_this_process(marked):
-    others, described = _run("fork")
-    assert others == {7}  # the other process ran tasks, and had this process's state
-    assert described == {"kind": "local", "workers": 2, "start_method": "fork"}
-
-
-def test_spawned_workers_start_afresh(marked):
-    others, described = _run("spawn")
-    assert others == {0}
-    assert described["start_method"] == "spawn"
-
-
-@linux_only
-def test_no_fork_while_another_thread_runs(marked):
-    """A fork copies only the calling thread: with another one alive, the engine spawns."""
+if __name__ == "__main__":
+    local.MARK = 7
     stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        assert start_method("fork") == "spawn"
-        others, described = _run("fork")
-    finally:
-        stop.set()
-        other.join()
-    assert others == {0} and described["start_method"] == "spawn"
+    if sys.argv[2] == "thread":  # another Python thread alive at the fork
+        threading.Thread(target=stop.wait).start()
+    engine = local.LocalEngine(2, no_checkpoint, sys.argv[1])
+    engine.warm(6)
+    got = set(engine.map(task, list(range(6))))
+    engine.close()
+    stop.set()
+    print(json.dumps({"others": sorted({m for m, p in got if p != os.getpid()}),
+                      "engine": engine.describe()}))
+"""
+
+
+def _probe(tmp_path, method: str, other_thread: bool = False) -> dict:
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    argv = [sys.executable, str(script), method, "thread" if other_thread else "alone"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@linux_only
+def test_forked_workers_are_copies_of_this_process(tmp_path):
+    got = _probe(tmp_path, "fork")
+    assert got["others"] == [7]  # the other process ran tasks, with this process's state
+    assert got["engine"] == {"kind": "local", "workers": 2, "start_method": "fork"}
+
+
+def test_spawned_workers_start_afresh(tmp_path):
+    got = _probe(tmp_path, "spawn")
+    assert got["others"] == [0]
+    assert got["engine"]["start_method"] == "spawn"
+
+
+@linux_only
+def test_no_fork_while_another_thread_runs(tmp_path):
+    """A fork copies only the calling thread: with another one alive, the engine spawns."""
+    got = _probe(tmp_path, "fork", other_thread=True)
+    assert got["others"] == [0] and got["engine"]["start_method"] == "spawn"
 
 
 def test_start_method_is_checked():

@@ -22,6 +22,7 @@ from metacurate.errors import InputError, MetacurateError
 from metacurate.files import read_json, write_json, write_parquet, write_text
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
+from metacurate.match.ahead import Ahead
 from metacurate.match.index_cache import cache_root, host, verified_index
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
 from metacurate.match.worldwide_run import (
@@ -105,10 +106,12 @@ def run_match(
     metadata: Metadata | WorldwideMetadata,
     engine: Engine,
     sources: Sequence[Source] | None = None,
+    ahead: Ahead | None = None,
 ) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
-    ``sources``: :func:`plan_sources` of ``config`` when the caller planned them already.
+    ``sources``: :func:`plan_sources` of ``config`` when the caller planned them already;
+    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py).
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
     ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
     the stats.
@@ -123,14 +126,23 @@ def run_match(
     sources = plan_sources(config) if sources is None else sources
     spec = match_spec(config, metadata, layout)
     wd = Workdir(config.workdir, endpoint)
-    engine.warm(len(sources))  # before the thread below: a fork copies this thread alone
-    with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the index
-        index = checker.submit(_index_ready, metadata if ww is None else ww, spec)  # meanwhile
+    tasks = [MatchTask(s) for s in sources]
+
+    def prepare() -> list[MatchTask]:  # the tasks still to run
         wd.remove_temporaries()
         _prepare_workdir(wd, metadata, m.force)
-        tasks = [MatchTask(s) for s in sources]
-        todo = [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
-        index.result()
+        return [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
+
+    if ahead is not None:  # its thread checks the index while the folder is prepared
+        todo = prepare()
+        ahead.index()
+        engine.warm(len(sources))  # that thread has ended: workers may be forked
+    else:
+        engine.warm(len(sources))  # before the thread below: a fork copies this thread alone
+        with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the
+            checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
+            todo = prepare()  # index is checked while the folder is prepared
+            checking.result()
     progress = config.engine.progress
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:

@@ -1,0 +1,69 @@
+"""The metadata loaded and its matcher index readied (checked, or built) in a thread that the
+CLI starts before its own imports, so that the two overlap: reading files, the sha256 of the
+index tables and the kernel's ``validate`` release the GIL, the imports (~0.2 s) hold it.
+
+Light to import (the heavy modules are imported in the thread). The thread is joined before
+the run goes on, so no thread is alive when the local engine forks its workers. An error in
+the thread is raised by :meth:`Ahead.result`, where the run would have raised it itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from metacurate.config import RunConfig
+    from metacurate.match.matcher import Matcher
+    from metacurate.metadata.load import Metadata
+
+
+def can_go_ahead(config: RunConfig) -> bool:
+    """True for runs whose metadata is one list (mode metaclip1; metaclip2 modes load one
+    list per language and ready their indexes in the match stage)."""
+    return config.match.mode == "metaclip1"
+
+
+class Ahead:
+    """In a thread: the run's metadata (what loading its file found remembered in the cache
+    folder), then its index in the cache folder, checked against its checksums or built
+    (None without the compiled kernel)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self._metadata: list[Metadata] = []
+        self._index: list[Matcher | None] = []
+        self._error: BaseException | None = None
+        self._loaded = threading.Event()  # the metadata is there, or the thread has failed
+        self._thread = threading.Thread(target=self._run, args=(config,), daemon=True)
+        self._thread.start()
+
+    def _run(self, config: RunConfig) -> None:
+        try:
+            from metacurate.kernel import native_available
+            from metacurate.match.index_cache import cache_root, verified_index
+            from metacurate.metadata import as_metadata
+
+            root = cache_root(config.engine.index_cache)
+            metadata = as_metadata(config.match.metadata, root)
+            self._metadata.append(metadata)
+            self._loaded.set()
+            mode = config.match.mode
+            self._index.append(verified_index(metadata, root, mode) if native_available() else None)
+        except BaseException as exc:  # raised again, in the caller's thread
+            self._error = exc
+        finally:
+            self._loaded.set()
+
+    def metadata(self) -> Metadata:
+        """The metadata, as soon as it is loaded (the index may still be being checked)."""
+        self._loaded.wait()
+        if not self._metadata:
+            self.index()  # the thread failed: its error
+        return self._metadata[0]
+
+    def index(self) -> Matcher | None:
+        """Wait for the thread to end; the verified index, or the thread's error raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._index[0]
