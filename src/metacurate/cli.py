@@ -184,11 +184,12 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line  # one line per warning, no source location
+    from metacurate.engine.startup import tune_environment, tune_process
+
+    tune_environment()  # before numpy and pyarrow load (engine/startup.py)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)
     args = parser.parse_args(argv)
-    from metacurate.engine.startup import tune_process
-
     try:
         args.ahead = start_ahead(args)
         tune_process()  # a process of ours: no pandas probe, jemalloc (docs/performance.md)

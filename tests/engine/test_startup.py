@@ -3,11 +3,15 @@ process (the Python API) is left as it is."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
 import pyarrow as pa
 import pytest
+
+from metacurate.engine import startup
 
 PROBE = r"""
 import gc, sys
@@ -63,3 +67,45 @@ def _backend(item: int, checkpoint) -> str:
 
     time.sleep(0.05)  # so the spawned processes get some of the items
     return pa.default_memory_pool().backend_name
+
+
+ENV_PROBE = r"""
+import json, os, sys
+sys.argv = ["metacurate", "--version"]
+import metacurate.cli
+try:
+    metacurate.cli.main()
+except SystemExit:
+    pass
+import pyarrow as pa
+print(json.dumps({"pool": pa.default_memory_pool().backend_name,
+                  "blas": os.environ.get("OPENBLAS_NUM_THREADS")}))
+"""
+
+
+def test_the_cli_sets_arrows_pool_and_one_blas_thread_before_they_load():
+    """Arrow's own allocations ignored pa.set_memory_pool (mimalloc zeroed fresh huge pages:
+    11% of a curate's CPU); numpy's BLAS threads spun after start-up."""
+    env = {k: v for k, v in os.environ.items() if k not in startup.environment()}
+    got = json.loads(_run(ENV_PROBE, env))
+    assert got["blas"] == "1"
+    if sys.platform.startswith("linux") and _has_jemalloc():
+        assert got["pool"] == "jemalloc"
+    mine = json.loads(_run(ENV_PROBE, {**env, "OPENBLAS_NUM_THREADS": "3"}))
+    assert mine["blas"] == "3"  # a user's setting wins
+
+
+def test_tune_environment_does_nothing_once_numpy_is_loaded(monkeypatch):
+    import numpy  # noqa: F401 - loaded in this process
+
+    for name in startup.environment():
+        monkeypatch.delenv(name, raising=False)
+    startup.tune_environment()
+    assert not set(startup.environment()) & set(os.environ)
+
+
+def _run(code: str, env: dict) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    return done.stdout.strip().splitlines()[-1]  # after the version line
