@@ -166,6 +166,45 @@ def test_pick_examples_properties(entries, rows, per_side, max_rows):
             assert len(shown["text"]) == max_rows
 
 
+_texts = st.lists(st.sampled_from(["a", "b", "c", "dd", "x", ".", ",", "a,b", "\t"]), max_size=8)
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "a b", "c", "dd", ","]), min_size=1, max_size=6),
+    st.lists(
+        st.tuples(_texts.map(" ".join) | st.just(""), st.sampled_from([True, False, None])),
+        max_size=40,
+    ),
+    st.integers(1, 4),
+    st.integers(0, 40),
+    st.randoms(use_true_random=False),
+)
+def test_pick_examples_equals_the_plain_loop(entries, rows, per_side, max_rows, rnd):
+    """Byte for byte the plain loop's choice (tests/reference.py), for any subset of entries
+    shown in any order, the budget running out in any pass."""
+    from metacurate.report.samples import clip, locate
+    from tests.reference import reference_pick_examples
+
+    texts = [t for t, _ in rows]
+    kept = [k for _, k in rows]
+    sets = [reference_match(entries, t) for t in texts]
+    shown = rnd.sample(range(len(entries)), rnd.randint(1, len(entries)))
+    sample = pa.table(
+        {
+            "text": texts,
+            "entry_ids": pa.array(sets, type=pa.list_(pa.int32())),
+            "kept": pa.array(kept, type=pa.bool_()),
+        }
+    )
+    got = pick_examples(
+        sample, pa.array(entries), np.array(shown), per_side=per_side, max_rows=max_rows
+    )
+    want = reference_pick_examples(
+        texts, sets, kept, shown, entries, per_side, max_rows, locate, lambda t: clip(t, 240)
+    )
+    assert json.dumps(got) == json.dumps(want)
+
+
 @given(
     st.lists(st.sampled_from(["a", "b", "ab", ",", ".", "\t", "\n", " ", "!", "(a)"]), max_size=12),
     st.sampled_from(["a", "b", "ab", "a b", "b a b"]),

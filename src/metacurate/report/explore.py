@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -77,68 +77,124 @@ def pick_examples(
     where[ids] = np.arange(len(ids))
     texts = sample.column("text").to_pylist()
     kept = sample.column("kept").to_pylist()
-    cands, seen = _candidates(sample, texts, kept, where, len(ids))
+    m = _shown_matches(sample, texts, kept, where)
     shown = entries.take(pa.array(np.asarray(ids, np.int64))).to_pylist()
-    quota = ([0] * len(ids), [0] * len(ids))  # examples taken, per side
-    rows_text: list[str] = []
-    rows_kept: list[int | None] = []
+    n = len(ids)
+    key = m.sides.astype(np.int64) * n + m.pos  # (side, entry position)
+    seen = np.bincount(key, minlength=2 * n).reshape(2, n).T
+    picked, chosen_j, chosen_row = _first_pass(m, key, per_side, max_rows)
+    if len(picked) < max_rows and per_side > 1:
+        quota = np.minimum(np.bincount(key[np.isin(m.rows, picked)], minlength=2 * n), per_side)
+        _later_passes(
+            m, quota.reshape(2, n).tolist(), per_side, max_rows, picked, chosen_j, chosen_row
+        )
     examples: dict[int, list[int]] = {}
-    used: set[int] = set()
-    for k in range(per_side):
-        for r, side, here in cands():
-            if len(rows_text) >= max_rows:
-                break
-            q = quota[side]
-            if r in used or min(map(q.__getitem__, here)) > k:  # no entry here still short
-                continue
-            used.add(r)
-            spaced = Spaced(texts[r])
-            row = len(rows_text)
-            rows_text.append(clip(texts[r], EXAMPLE_TEXT))
-            rows_kept.append(None if kept[r] is None else int(kept[r]))
-            for j in here:
-                if q[j] < per_side:
-                    q[j] += 1
-                    span = spaced.locate(shown[j])
-                    a, b = span if span is not None and span[1] < EXAMPLE_TEXT else (-1, -1)
-                    examples.setdefault(j, []).extend((row, a, b))
+    spaced = None
+    last = -1
+    for j, row in zip(chosen_j, chosen_row, strict=True):
+        if row != last:  # examples come grouped by row
+            spaced, last = Spaced(texts[picked[row]]), row
+        span = spaced.locate(shown[j])
+        a, b = span if span is not None and span[1] < EXAMPLE_TEXT else (-1, -1)
+        examples.setdefault(j, []).extend((row, a, b))
     return {
-        "rows": {"text": rows_text, "kept": rows_kept},
+        "rows": {
+            "text": [clip(texts[r], EXAMPLE_TEXT) for r in picked],
+            "kept": [None if kept[r] is None else int(kept[r]) for r in picked],
+        },
         "examples": {str(j): v for j, v in examples.items()},
         "sample_rows": (seen[:, 0] + seen[:, 1]).tolist(),
         "sample_kept": seen[:, 0].tolist(),
     }
 
 
-def _candidates(
-    sample: pa.Table, texts: list, kept: list, where: np.ndarray, n: int
-) -> tuple[Callable[[], Iterator[tuple[int, int, list[int]]]], np.ndarray]:
-    """A generator of the rows of ``sample`` with a caption that match some of the ``n`` entries
-    shown (``where``: entry id -> position, -1 when not shown), as ``(row, side, entry
-    positions)`` in row order (side 0 kept, 1 dropped), and per position its rows per side
-    (``seen``).
+@dataclass(frozen=True)
+class _Matches:
+    """The matches of shown entries in sample rows with a caption, in row order: entry
+    position, row, side of the row (0 kept or not balanced, 1 dropped)."""
+
+    pos: np.ndarray
+    rows: np.ndarray
+    sides: np.ndarray
+
+
+def _shown_matches(sample: pa.Table, texts: list, kept: list, where: np.ndarray) -> _Matches:
+    """:class:`_Matches` of ``sample`` (``where``: entry id -> position, -1 when not shown).
     In numpy over the flattened match lists (a Python loop per match cost ~0.3 s per 20,000
     sample rows)."""
     col = sample.column("entry_ids")
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     flat = pc.list_flatten(col).to_numpy(zero_copy_only=False).astype(np.int64)
-    parent = pc.list_parent_indices(col).to_numpy(zero_copy_only=False)
+    parent = pc.list_parent_indices(col).to_numpy(zero_copy_only=False).astype(np.int64)
     has_text = np.fromiter((bool(t) for t in texts), bool, len(texts))
     side_of = np.fromiter((0 if k is None or k else 1 for k in kept), np.int8, len(kept))
     pos = where[flat] if len(flat) else np.zeros(0, np.int64)
     shown = (pos >= 0) & has_text[parent]
-    pos, rows = pos[shown], parent[shown]
-    sides = side_of[rows]
-    seen = np.stack([np.bincount(pos[sides == s], minlength=n) for s in (0, 1)], axis=1)
-    starts = np.flatnonzero(np.diff(rows, prepend=-1)).tolist()  # first match of each row
-    ends = starts[1:] + [len(rows)] if starts else []
-    pl, rl, sl = pos.tolist(), rows.tolist(), sides.tolist()
+    return _Matches(pos[shown], parent[shown], side_of[parent[shown]])
 
-    def cands() -> Iterator[tuple[int, int, list[int]]]:  # made as read: a pass stops early
+
+def _first_pass(
+    m: _Matches, key: np.ndarray, per_side: int, max_rows: int
+) -> tuple[list[int], list[int], list[int]]:
+    """The first pass, in numpy: a row is taken while some entry shown in it has no example
+    on its side yet, which holds exactly for the first row of each side matching that entry
+    (the first such row is always taken). Each entry's examples on a side are then its first
+    ``per_side`` taken rows there. Returns the rows taken, and per example its entry
+    position and the index of its row among those taken, in the order the loop made them."""
+    if not len(key) or max_rows <= 0:
+        return [], [], []
+    picked = np.unique(m.rows[_firsts(key, np.arange(len(key)))])[:max_rows]
+    in_picked = np.zeros(int(m.rows[-1]) + 1, bool)
+    in_picked[picked] = True
+    left = np.flatnonzero(in_picked[m.rows])  # the matches in rows taken, in order
+    sel = []
+    for _ in range(per_side):  # each (side, entry)'s first match left, per_side times
+        firsts = _firsts(key[left], left)
+        sel.append(firsts)
+        left = left[~np.isin(left, firsts, assume_unique=True)]
+    sel = np.sort(np.concatenate(sel))  # back to the loop's order
+    rows_out = np.searchsorted(picked, m.rows[sel])
+    return picked.tolist(), m.pos[sel].tolist(), rows_out.tolist()
+
+
+def _firsts(key: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Per distinct value of ``key``, the smallest ``index`` it has (``ufunc.at``: no sort)."""
+    first = np.full(int(key.max()) + 1 if len(key) else 0, np.iinfo(np.int64).max)
+    np.minimum.at(first, key, index)
+    return first[first != np.iinfo(np.int64).max]
+
+
+def _later_passes(
+    m: _Matches,
+    quota: list[list[int]],
+    per_side: int,
+    max_rows: int,
+    picked: list[int],
+    chosen_j: list[int],
+    chosen_row: list[int],
+) -> None:
+    """Passes ``k = 1 ..`` as a loop (reached only when the first pass left budget: small
+    samples): a row not taken yet is taken while some entry shown in it has at most ``k``
+    examples on its side. Extends ``picked`` and the examples in place."""
+    starts = np.flatnonzero(np.diff(m.rows, prepend=-1)).tolist()  # first match of each row
+    ends = starts[1:] + [len(m.rows)] if starts else []
+    pl, rl, sl = m.pos.tolist(), m.rows.tolist(), m.sides.tolist()
+    used = set(picked)
+    for k in range(1, per_side):
         for a, b in zip(starts, ends, strict=True):
-            yield rl[a], sl[a], pl[a:b]
-
-    return cands, seen
+            if len(picked) >= max_rows:
+                return
+            r, q, here = rl[a], quota[sl[a]], pl[a:b]
+            if r in used or min(map(q.__getitem__, here)) > k:  # no entry here still short
+                continue
+            used.add(r)
+            row = len(picked)
+            picked.append(r)
+            for j in here:
+                if q[j] < per_side:
+                    q[j] += 1
+                    chosen_j.append(j)
+                    chosen_row.append(row)
 
 
 def explorer_data(run: Run, sample: pa.Table, max_entries: int = MAX_ENTRIES) -> dict:
