@@ -183,14 +183,14 @@ def run_curate(
         try:
             stats = _run_match(cfg, metadata, engine, ahead)
             manifest = run_balance(cfg, engine)
+            manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
+            write_json(Workdir(cfg.out, cfg.engine.s3_endpoint).manifest, manifest)
+            if report:  # while the engine is open: its idle process makes part of it
+                from metacurate.report import write_report
+
+                write_report(cfg.out, s3_endpoint=cfg.engine.s3_endpoint, submit=engine.submit)
         finally:
             engine.close()
-        manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
-        write_json(Workdir(cfg.out, cfg.engine.s3_endpoint).manifest, manifest)
-        if report:
-            from metacurate.report import write_report
-
-            write_report(cfg.out, s3_endpoint=cfg.engine.s3_endpoint)
     return manifest
 
 

@@ -77,3 +77,77 @@ def test_cli_forks_on_linux_only():
     from metacurate.cli_flags import default_start_method
 
     assert default_start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+SUBMIT = r"""
+import json, os, sys
+import metacurate.engine.local as local
+from metacurate.engine import no_checkpoint
+
+def task(item, checkpoint):
+    return item
+
+def where(arg):
+    return arg, os.getpid()
+
+def boom(arg):
+    raise ValueError(arg)
+
+if __name__ == "__main__":
+    out = {}
+    engine = local.LocalEngine(int(sys.argv[1]), no_checkpoint, "spawn")
+    out["before"] = engine.submit(where, "a")()[1] == os.getpid()  # no processes yet
+    list(engine.map(task, [1, 2, 3, 4]))
+    out["pid_other"] = engine.submit(where, "b")()[1] != os.getpid()
+    wait = engine.submit(boom, "bad")
+    try:
+        wait()
+    except ValueError as exc:
+        out["error"] = str(exc)
+    engine.close()
+    print(json.dumps(out))
+"""
+
+
+def _submit_probe(tmp_path, workers: int) -> dict:
+    script = tmp_path / "submit.py"
+    script.write_text(SUBMIT)
+    argv = [sys.executable, str(script), str(workers)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_submit_runs_in_the_idle_process_and_here_without_one(tmp_path):
+    """``Engine.submit``: in another process once the engine's are running, here before
+    and with one worker; the call's own error reaches the caller."""
+    two = _submit_probe(tmp_path, 2)
+    assert two == {"before": True, "pid_other": True, "error": "bad"}
+    one = _submit_probe(tmp_path, 1)
+    assert one == {"before": True, "pid_other": False, "error": "bad"}
+
+
+def test_submit_runs_here_when_the_process_dies():
+    """A process that dies under a submitted call: the waiter runs the call here."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from metacurate.engine import no_checkpoint
+    from metacurate.engine.local import LocalEngine
+
+    engine = LocalEngine(2, no_checkpoint, "spawn")
+    engine._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+    try:
+        wait = engine.submit(_exit_unless_here, os.getpid())
+        assert wait() == "here"
+    finally:
+        engine.close()
+
+
+def _exit_unless_here(pid: int) -> str:
+    import os
+
+    if os.getpid() != pid:
+        os._exit(3)
+    return "here"

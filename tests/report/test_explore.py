@@ -252,3 +252,25 @@ def test_locate_equals_the_table_of_origins(parts, entry):
 
     text = "".join(parts)
     assert locate(text, entry) == naive_span(text, entry)
+
+
+def test_the_explorer_made_in_another_process_is_the_same(run_dir):
+    """``curate`` hands the explorer section to the engine's idle process: the page is the
+    one made here (but for the time it took, in the header)."""
+    import re
+
+    from metacurate.engine import no_checkpoint
+    from metacurate.engine.local import LocalEngine
+    from metacurate.report import render_report
+
+    run = load_run(run_dir)
+    engine = LocalEngine(2, no_checkpoint, "spawn")
+    try:
+        engine.warm(2)
+        there = render_report(run, submit=engine.submit)
+    finally:
+        engine.close()
+    here = render_report(run)
+    made = re.compile(r" in [0-9.]+ s</p></header>")
+    assert made.sub("", there) == made.sub("", here)
+    assert 'id="explore-data"' in here

@@ -16,6 +16,7 @@ from multiprocessing import get_context
 from typing import TypeVar
 
 from metacurate.engine.startup import tune_process
+from metacurate.engine.submit import run_later
 from metacurate.errors import EnvironmentFault
 
 T = TypeVar("T")
@@ -139,6 +140,23 @@ class LocalEngine:
                 "a signal); rerun with fewer --workers or a smaller --batch-rows: finished "
                 "tasks are kept"
             ) from None
+
+    def submit(self, fn: Callable[[T], R], arg: T) -> Callable[[], R]:
+        """Start ``fn(arg)`` in one of the other processes when they are running and idle
+        (engine/submit.py); else the waiter runs it here. A process that dies meanwhile
+        makes the waiter run it here."""
+        pool = self._pool
+        if pool is None or not all(f.done() for f in self._pending):
+            return run_later(fn, arg)
+        future = pool.submit(fn, arg)
+
+        def wait() -> R:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                return fn(arg)
+
+        return wait
 
     def _shared(self, fn: Callable, items: Sequence[T], pool: Executor) -> Iterator[R]:
         """The pool's processes keep up to two tasks each queued; when none has finished,

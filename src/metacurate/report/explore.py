@@ -73,12 +73,25 @@ def pick_examples(
     ``[row, start, stop, ...]`` (``start = -1`` when the match lies past the clipped text),
     and per entry its rows and kept rows in the whole sample.
     """
-    where = np.full(len(entries), -1, np.int64)
+    shown = entries.take(pa.array(np.asarray(ids, np.int64))).to_pylist()
+    return _pick(sample, shown, ids, len(entries), per_side, max_rows)
+
+
+def _pick(
+    sample: pa.Table,
+    shown: list[str],
+    ids: np.ndarray,
+    n_entries: int,
+    per_side: int,
+    max_rows: int,
+) -> dict:
+    """:func:`pick_examples` given the entries shown (``shown[k]`` is entry ``ids[k]``) and
+    the number of entries."""
+    where = np.full(n_entries, -1, np.int64)
     where[ids] = np.arange(len(ids))
     texts = sample.column("text").to_pylist()
     kept = sample.column("kept").to_pylist()
     m = _shown_matches(sample, texts, kept, where)
-    shown = entries.take(pa.array(np.asarray(ids, np.int64))).to_pylist()
     n = len(ids)
     key = m.sides.astype(np.int64) * n + m.pos  # (side, entry position)
     seen = np.bincount(key, minlength=2 * n).reshape(2, n).T
@@ -197,28 +210,78 @@ def _later_passes(
                     chosen_row.append(row)
 
 
+@dataclass(frozen=True)
+class ExplorerInput:
+    """What the explorer section needs of a run: the entries shown and their numbers, and
+    the sample (small enough to hand to another process: :func:`explorer_section`)."""
+
+    ids: np.ndarray
+    shown: pa.Array  # the entries ``ids``
+    n_entries: int
+    entries_hit: int
+    count: np.ndarray  # of the entries shown
+    count_curated: np.ndarray | None
+    p: np.ndarray | None
+    t: float | None
+    total_before: int
+    total_after: int | None
+    sample: pa.Table  # text, entry_ids, kept
+    sample_note: str
+
+
+def explorer_input(
+    run: Run, sample: pa.Table, sample_note: str = "", max_entries: int = MAX_ENTRIES
+) -> ExplorerInput:
+    """The :class:`ExplorerInput` of a loaded run and its sample."""
+    ids = embedded_entries(run, max_entries)
+    balanced = run.counts_curated is not None and run.p is not None
+    return ExplorerInput(
+        ids=ids,
+        shown=run.entries.take(pa.array(np.asarray(ids, np.int64))),
+        n_entries=len(run.entries),
+        entries_hit=int(np.count_nonzero(run.counts)),
+        count=run.counts[ids],
+        count_curated=run.counts_curated[ids] if balanced else None,
+        p=run.p[ids] if balanced else None,
+        t=run.t,
+        total_before=int(run.counts.sum()),
+        total_after=int(run.counts_curated.sum()) if balanced else None,
+        sample=sample.select(["text", "entry_ids", "kept"]),
+        sample_note=sample_note,
+    )
+
+
 def explorer_data(run: Run, sample: pa.Table, max_entries: int = MAX_ENTRIES) -> dict:
     """Everything the explorer embeds (see the module docstring)."""
-    ids = embedded_entries(run, max_entries)
-    shown = run.entries.take(pa.array(np.asarray(ids, np.int64))).to_pylist()
+    return _data(explorer_input(run, sample, max_entries=max_entries), max_entries)
+
+
+def explorer_section(inp: ExplorerInput, max_entries: int = MAX_ENTRIES) -> str:
+    """The explorer section's HTML (a pure function of ``inp``: the report runs it in
+    another process while it makes the other sections)."""
+    return explore_html(_data(inp, max_entries), inp.sample_note)
+
+
+def _data(inp: ExplorerInput, max_entries: int) -> dict:
+    shown = inp.shown.to_pylist()
     strings = [clip(x, ENTRY_TEXT) for x in shown]  # not a pyarrow scalar per entry
-    balanced = run.counts_curated is not None and run.p is not None
-    ex = pick_examples(sample, run.entries, ids)
+    balanced = inp.p is not None
+    ex = _pick(inp.sample, shown, inp.ids, inp.n_entries, EXAMPLES_PER_SIDE, MAX_EXAMPLE_ROWS)
     return {
         "balanced": balanced,
-        "t": run.t,
-        "entries_hit": int(np.count_nonzero(run.counts)),
-        "embedded": len(ids),
+        "t": inp.t,
+        "entries_hit": inp.entries_hit,
+        "embedded": len(inp.ids),
         "max_entries": max_entries,
-        "total_before": int(run.counts.sum()),
-        "total_after": int(run.counts_curated.sum()) if balanced else None,
-        "sample_size": len(sample),
+        "total_before": inp.total_before,
+        "total_after": inp.total_after,
+        "sample_size": len(inp.sample),
         "entries": {
-            "id": ids.tolist(),
+            "id": inp.ids.tolist(),
             "s": strings,
-            "c": run.counts[ids].tolist(),
-            "a": run.counts_curated[ids].tolist() if balanced else None,
-            "p": [_round(float(x)) for x in run.p[ids]] if balanced else None,
+            "c": inp.count.tolist(),
+            "a": inp.count_curated.tolist() if balanced else None,
+            "p": [_round(float(x)) for x in inp.p] if balanced else None,
             "n": ex["sample_rows"],
             "k": ex["sample_kept"],
         },

@@ -17,11 +17,12 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate._version import __version__
+from metacurate.engine.submit import Submit, run_later
 from metacurate.files import write_text
 from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
 from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
-from metacurate.report.explore import asset, explore_html, explorer_data
+from metacurate.report.explore import asset, explorer_input, explorer_section
 from metacurate.report.languages import languages_html
 from metacurate.report.samples import band_samples, plan_sample, sample_rows, unmatched_examples
 from metacurate.storage import AnyPath, location
@@ -162,16 +163,18 @@ def _samples_html(run: S.Run, bands: list[dict], sample_note: str) -> str:
     return "\n".join(out)
 
 
-def render_report(run: S.Run) -> str:
-    """The report page for a loaded run, as an HTML string."""
+def render_report(run: S.Run, submit: Submit = run_later) -> str:
+    """The report page for a loaded run, as an HTML string. ``submit(fn, arg)`` runs the
+    explorer section, the largest part, elsewhere while this process makes the others
+    (default: here, when its result is needed); see ``Engine.submit``."""
     started = time.perf_counter()
     hist = S.matches_histogram(run)
     plan = plan_sample(run)
     sample = sample_rows(run, plan)
     sample_note = plan.describe(len(sample))
+    explore = submit(explorer_section, explorer_input(run, sample, sample_note))
     parts = {
         "summary": _summary_html(run),
-        "explore": explore_html(explorer_data(run, sample), sample_note),
         "ranked-counts": _ranked_html(run),
         "cumulative": _cumulative_html(run),
         "matches-per-caption": _matches_per_caption_html(run, hist, sample),
@@ -179,6 +182,7 @@ def render_report(run: S.Run) -> str:
         "never-matched": _never_matched_html(run),
         "samples": _samples_html(run, band_samples(run, sample), sample_note),
     }
+    parts["explore"] = explore()
     return _page(run, parts, started)
 
 
@@ -321,11 +325,15 @@ def _inline_js(code: str) -> str:
 
 
 def write_report(
-    out_dir: str | AnyPath, path: str | Path | None = None, s3_endpoint: str | None = None
+    out_dir: str | AnyPath,
+    path: str | Path | None = None,
+    s3_endpoint: str | None = None,
+    submit: Submit = run_later,
 ) -> AnyPath:
     """Write the report of the run in ``out_dir`` to ``path`` (default ``OUT/report.html``;
-    ``s3_endpoint``: of an S3-compatible store holding the run)."""
+    ``s3_endpoint``: of an S3-compatible store holding the run; ``submit``: see
+    :func:`render_report`)."""
     run = S.load_run(out_dir, s3_endpoint)
     target = location(path, s3_endpoint) if path is not None else run.root / "report.html"
-    write_text(target, render_report(run))
+    write_text(target, render_report(run, submit))
     return target
