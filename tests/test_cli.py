@@ -73,3 +73,58 @@ def test_python_dash_m_metacurate_is_the_cli():
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("metacurate ")
+
+
+def test_the_command_leaves_at_once_with_its_output_flushed(tmp_path):
+    """``run()`` (the console script, ``python -m metacurate``) ends with ``os._exit``: the
+    exit code and every line of output still arrive, through a pipe and into a file, and no
+    worker process outlives the command."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "m.txt").write_text("cat\ndog\n")
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for i in range(3):
+        texts = [f"a cat {i} {k}" if k % 2 else f"a dog {k}" for k in range(50)]
+        pq.write_table(
+            pa.table({"text": texts, "url": [f"u{i}-{k}" for k in range(50)]}),
+            pool / f"p{i}.parquet",
+        )
+    out = tmp_path / "o"
+    argv = [
+        sys.executable,
+        "-m",
+        "metacurate",
+        "curate",
+        str(pool),
+        "--metadata",
+        str(tmp_path / "m.txt"),
+        "--out",
+        str(out),
+        "--t",
+        "10",
+        "--workers",
+        "2",
+        "--json",
+    ]
+    with open(tmp_path / "stdout.json", "w") as fh:
+        r = subprocess.run(argv, stdout=fh, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "stdout.json").read_text())
+    assert (
+        manifest["curated_rows"] == json.loads((out / "manifest.json").read_text())["curated_rows"]
+    )
+    bad = subprocess.run(argv[:-3] + ["--t", "-1"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "metacurate: error: --t" in bad.stderr
+    import time
+
+    for _ in range(50):  # no worker left behind (the kernel kills them with the command)
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        if str(out) not in ps:
+            break
+        time.sleep(0.1)
+    assert str(out) not in ps

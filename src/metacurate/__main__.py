@@ -1,8 +1,6 @@
 """``python -m metacurate``: the same as the ``metacurate`` command."""
 
-import sys
-
-from metacurate.cli import main
+from metacurate.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
