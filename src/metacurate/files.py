@@ -104,6 +104,11 @@ def write_text(path: str | AnyPath, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_bytes(path: str | AnyPath, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_json(path: str | AnyPath, obj: Any, compact: bool = False) -> None:
     """JSON with sorted keys (equal content, equal bytes); ``compact`` for big lists. Refuses
     NaN and infinities, which are not JSON."""

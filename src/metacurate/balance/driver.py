@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from functools import partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm import tqdm
 
 from metacurate.balance.downloads import download_fields
 from metacurate.balance.keyed_hash import HASH_VERSION
@@ -40,6 +38,7 @@ from metacurate.outputs.uids import write_datacomp_uids
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import uid_hash
+from metacurate.progress import progress_bar
 from metacurate.storage import AnyPath, portable, read_schema, read_table
 from metacurate.workdir import Workdir, artifact_metadata
 
@@ -232,8 +231,7 @@ def _run_tasks(
         if old.stem not in current and _written_here(out, old):
             old.unlink()
     todo = [task for task in tasks if task.task_id not in current]
-    show = sys.stderr.isatty() if progress is None else progress
-    with tqdm(total=len(todo), desc="balance", unit="file", disable=not show) as bar:
+    with progress_bar(len(todo), "balance", "file", progress) as bar:
         for _ in engine.map(partial(balance_task, spec=spec), todo):
             bar.update(1)
 

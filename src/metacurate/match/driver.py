@@ -3,7 +3,6 @@ unfinished ones on the engine, then sum their partial counts into ``entry_counts
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from metacurate._version import __version__
 from metacurate.config import RunConfig
@@ -19,7 +17,7 @@ from metacurate.count import add_sparse, entry_counts_table
 from metacurate.count_lang import write_language_counts
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
-from metacurate.files import read_json, write_json, write_parquet, write_text
+from metacurate.files import read_json, write_bytes, write_json, write_parquet
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
@@ -36,16 +34,17 @@ from metacurate.metadata import Metadata, load_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
 from metacurate.pool.sources import Source, expand_pool, split_large_files
+from metacurate.progress import progress_bar
 from metacurate.storage import AnyPath, portable, read_table
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 
 def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
     """Write the run's metadata copy; refuse a workdir made with other metadata."""
-    copy = metadata.canonical_json() + "\n"
+    copy = metadata.canonical_bytes() + b"\n"
     same = False
     if wd.metadata.exists():  # the same bytes: the same metadata, no parsing needed
-        same = wd.metadata.read_text(encoding="utf-8") == copy
+        same = wd.metadata.read_bytes() == copy
         old = metadata if same else load_metadata(wd.metadata)
         if old.hash != metadata.hash:
             if not force:
@@ -57,7 +56,7 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
                 p.unlink()
     if not same or force:
         wd.root.mkdir(parents=True, exist_ok=True)
-        write_text(wd.metadata, copy)  # the bytes write_json(entries, compact=True) writes
+        write_bytes(wd.metadata, copy)  # the bytes write_json(entries, compact=True) writes
 
 
 def _is_current(record_path: AnyPath, task: MatchTask, spec: MatchSpec) -> bool:
@@ -143,9 +142,7 @@ def run_match(
             checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
             todo = prepare()  # index is checked while the folder is prepared
             checking.result()
-    progress = config.engine.progress
-    show = sys.stderr.isatty() if progress is None else progress
-    with tqdm(total=len(todo), desc="match", unit="file", disable=not show) as bar:
+    with progress_bar(len(todo), "match", "file", config.engine.progress) as bar:
         for record in engine.map(partial(match_task, spec=spec), todo):
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)

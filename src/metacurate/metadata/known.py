@@ -133,12 +133,16 @@ def canonical_path(root: Path, metadata_hash: str) -> Path:
     return _folder(root) / f"{metadata_hash}.json"
 
 
-def canonical_text(root: Path, metadata_hash: str) -> str | None:
-    """The kept canonical encoding when its sha256 is ``metadata_hash``, else None."""
+def canonical_bytes(root: Path, metadata_hash: str) -> bytes | None:
+    """The kept canonical encoding, UTF-8, when its sha256 is ``metadata_hash``, else None."""
     try:
         raw = canonical_path(root, metadata_hash).read_bytes()
     except OSError:
         return None
-    if hashlib.sha256(raw).hexdigest() != metadata_hash:
-        return None
-    return raw.decode("utf-8")
+    return raw if hashlib.sha256(raw).hexdigest() == metadata_hash else None
+
+
+def canonical_text(root: Path, metadata_hash: str) -> str | None:
+    """:func:`canonical_bytes`, decoded."""
+    raw = canonical_bytes(root, metadata_hash)
+    return None if raw is None else raw.decode("utf-8")

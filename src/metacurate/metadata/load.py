@@ -19,7 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metacurate.errors import MetacurateError
-from metacurate.metadata.known import Known, canonical_text, recall, recall_entries, remember
+from metacurate.metadata.known import (
+    Known,
+    canonical_bytes,
+    canonical_text,
+    recall,
+    recall_entries,
+    remember,
+)
 from metacurate.storage import AnyPath, RemotePath, location
 
 
@@ -91,6 +98,7 @@ class Metadata:
             except UnicodeEncodeError:
                 raise _not_text(self.entries, self.name) from None
             object.__setattr__(self, "_canonical", text)
+            object.__setattr__(self, "_canonical_bytes", data)
             object.__setattr__(self, "hash", hashlib.sha256(data).hexdigest())
 
     def canonical_json(self) -> str:
@@ -99,6 +107,14 @@ class Metadata:
         if text is None and "_known_root" in self.__dict__:  # kept by an earlier load
             text = canonical_text(self.__dict__["_known_root"], self.hash)
         return text or canonical_json(self.entries)
+
+    def canonical_bytes(self) -> bytes:
+        """:meth:`canonical_json` in UTF-8 (a remembered load: the kept file's bytes, checked
+        by their sha256; no decoding and encoding again, ~0.06 s for 500k entries)."""
+        data = self.__dict__.get("_canonical_bytes")
+        if data is None and "_known_root" in self.__dict__:
+            data = canonical_bytes(self.__dict__["_known_root"], self.hash)
+        return data if data is not None else self.canonical_json().encode("utf-8")
 
     @classmethod
     def from_list(cls, entries: Sequence[str], name: str = "<memory>") -> Metadata:
