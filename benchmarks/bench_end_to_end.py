@@ -181,8 +181,11 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     os.sync()  # the last run's unwritten files are not this run's: ext4 makes an fsync flush them
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, env=env)
     wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace")[-3000:]
+        raise SystemExit(f"{cmd[:4]}... exited with {done.returncode}:\n{tail}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu

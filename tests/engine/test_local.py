@@ -151,3 +151,39 @@ def _exit_unless_here(pid: int) -> str:
     if os.getpid() != pid:
         os._exit(3)
     return "here"
+
+
+REAP = r"""
+import json, os, resource, sys
+import metacurate.engine.local as local
+from metacurate.engine import no_checkpoint
+
+def task(item, checkpoint):
+    x = 0
+    for i in range(3_000_000):  # some CPU in the other process
+        x += i
+    return os.getpid()
+
+if __name__ == "__main__":
+    engine = local.LocalEngine(2, no_checkpoint, "fork")
+    pids = {p for p in engine.map(task, list(range(4))) if p != os.getpid()}
+    engine.close()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    alive = [p for p in pids if os.path.exists(f"/proc/{p}")]
+    print(json.dumps({"others": len(pids), "alive": alive, "cpu": usage.ru_utime}))
+"""
+
+
+@linux_only
+def test_closing_an_idle_engine_ends_and_reaps_its_processes(tmp_path):
+    """Every task done: ``close`` ends the other processes at once (they hold nothing) and
+    reaps them, so their CPU time is this process's children's (what ``time`` reports)."""
+    script = tmp_path / "reap.py"
+    script.write_text(REAP)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["others"] == 1 and got["alive"] == [] and got["cpu"] > 0.05
+    assert done.stderr == ""
