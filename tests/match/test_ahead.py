@@ -84,3 +84,51 @@ def test_the_stages_parser_is_the_full_one_for_them(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "x", "--out", "o", "--t", "5", "--no-such-flag"])
     assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+
+
+FORKED_WITH = r"""
+import sys
+import metacurate.engine.local as local
+seen = {}
+warm = local.LocalEngine.warm
+def recording(self, n):
+    seen.update((m, m in sys.modules) for m in ("numpy.ma", "metacurate.report.html"))
+    return warm(self, n)
+local.LocalEngine.warm = recording
+from metacurate.cli import main
+assert main(sys.argv[1:]) == 0
+print(sorted(m for m, there in seen.items() if there))
+"""
+
+
+def test_curate_imports_what_it_needs_later_before_its_workers_fork(tmp_path):
+    """The modules of the report and ``numpy.ma`` are there when the workers are made (so a
+    forked worker has them too), imported while the index was being checked."""
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for i in range(2):
+        pq.write_table(pa.table({"text": [f"a dog {i}", "a cat"]}), pool / f"p{i}.parquet")
+    (tmp_path / "m.txt").write_text("dog\ncat\n")
+    argv = ["curate", str(pool), "--metadata", str(tmp_path / "m.txt"), "--t", "1"]
+    argv += ["--out", str(tmp_path / "o"), "--workers", "2"]
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_WITH, *argv], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "['metacurate.report.html', 'numpy.ma']"
+
+
+def test_later_modules_are_imported_by_the_wait(tmp_path):
+    md = tmp_path / "m.json"
+    md.write_text(json.dumps(["dog"]))
+    code = (
+        "import sys\nfrom metacurate.config import EngineConfig, MatchConfig, RunConfig\n"
+        "from metacurate.match.ahead import Ahead\n"
+        f"cfg = RunConfig(match=MatchConfig(metadata={str(md)!r}), "
+        f"engine=EngineConfig(index_cache={str(tmp_path / 'c')!r}))\n"
+        "a = Ahead(cfg, ['xml.dom.minidom'])\nbefore = 'xml.dom.minidom' in sys.modules\n"
+        "a.index()\nprint(before, 'xml.dom.minidom' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]

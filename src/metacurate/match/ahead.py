@@ -5,11 +5,19 @@ index tables and the kernel's ``validate`` release the GIL, the imports (~0.2 s)
 Light to import (the heavy modules are imported in the thread). The thread is joined before
 the run goes on, so no thread is alive when the local engine forks its workers. An error in
 the thread is raised by :meth:`Ahead.result`, where the run would have raised it itself.
+
+While it waits for the thread, the run's own thread imports what it needs only later
+(``later``: the report's modules, ``numpy.ma``, which pyarrow imports on its first
+``pa.array`` of a numpy array): that thread's work releases the GIL, and the local engine
+forks its workers afterwards, so they have them too (~0.03 s each, in the driver and in a
+worker, otherwise paid on the way).
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,7 +37,8 @@ class Ahead:
     folder), then its index in the cache folder, checked against its checksums or built
     (None without the compiled kernel)."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, later: Sequence[str] = ()) -> None:
+        self._later = tuple(later)
         self._metadata: list[Metadata] = []
         self._index: list[Matcher | None] = []
         self._error: BaseException | None = None
@@ -62,7 +71,10 @@ class Ahead:
         return self._metadata[0]
 
     def index(self) -> Matcher | None:
-        """Wait for the thread to end; the verified index, or the thread's error raised."""
+        """Wait for the thread to end (importing the ``later`` modules meanwhile); the
+        verified index, or the thread's error raised."""
+        for name in self._later:
+            importlib.import_module(name)
         self._thread.join()
         if self._error is not None:
             raise self._error
