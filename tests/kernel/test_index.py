@@ -158,3 +158,40 @@ def test_validate_refuses_a_table_missing_an_entry_or_with_spare_ids():
     assert run(t2, len(ENTRIES), CAPTIONS) is None  # ids no key uses
     full = dict(t, tags=np.full_like(t["tags"], 7))
     assert run(full, len(ENTRIES), CAPTIONS) is None
+
+
+def _accepted(fn) -> bool:
+    try:
+        fn()
+    except (ValueError, MetacurateError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", ["slots", "tags", "ids"])
+def test_the_check_in_parts_refuses_exactly_what_validate_refuses(name):
+    """``validate_keys`` over slot ranges (any split) plus ``validate_ids``, as the loader
+    runs them in threads, accept a changed table exactly when ``validate`` does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = Matcher(ENTRIES, native=True)
+    base = tables_of(good)
+    n_slots = int(base["mask"][0]) + 1
+    keys = [native.validate_keys(*_args(base), lo, hi) for lo, hi in ((0, 5), (5, n_slots))]
+    assert sum(k[0] for k in keys) == native.validate(*_args(base))[0]
+    seen = {True: 0, False: 0}
+    with ThreadPoolExecutor(2) as pool:
+        for i in range(base[name].nbytes):
+            for flip in (0x01, 0x80):
+                t = {k: v.copy() for k, v in base.items()}
+                t[name].view(np.uint8)[i] ^= flip
+                whole = _accepted(lambda t=t: native.validate(*_args(t)))
+                for pieces in (1, 3):
+                    parts = kt.validate_parts(t, len(ENTRIES), "x", pool.submit, pieces)
+                    assert _accepted(lambda p=parts: [w() for w in p]) == whole, (i, flip)
+                seen[whole] += 1
+    assert seen[False]  # changes were refused (some of the slots bytes are harmless)
+
+
+def _args(t: dict[str, np.ndarray]) -> list:
+    return [t["slots"], t["tags"], t["blob"], t["ids"], int(t["mask"][0]), len(ENTRIES)]

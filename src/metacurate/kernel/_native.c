@@ -1,8 +1,9 @@
 /*
- * metacurate's compiled kernel. Six entry points, no state kept between calls:
+ * metacurate's compiled kernel. Eight entry points, no state kept between calls:
  *
  *   build(blob, offsets)                       entries -> span table (slots, tags, ids, mask)
  *   validate(slots, tags, blob, ids, mask, n_entries)   check a span table read from a cache
+ *   validate_keys(..., lo, hi), validate_ids(...)       its two halves (threads share the first)
  *   match(slots, tags, blob, ids, mask, n_entries, offsets, offsets_64, data, validity,
  *         arr_offset, n)                       Arrow string rows -> ascending entry ids, status
  *   fnv1a(offsets, offsets_64, data, validity, arr_offset, n, state)   uid hashing (pool/uid.py)
@@ -442,9 +443,10 @@ done:
 
 /* ---- validate ----------------------------------------------------------------------------- */
 
-/* Check one occupied slot i; on success add its ids to `seen` and the run counter. */
-static const char *check_slot(const Table *t, uint64_t i, uint8_t *seen, uint64_t *multi_next,
-                              uint64_t *max_len, uint64_t *max_tokens) {
+/* Check the key of one occupied slot i: flags, tag, bounds, head, hash, reachable once, its
+ * prefix stored as a prefix, id count plausible. Independent of every other slot's check. */
+static const char *check_key(const Table *t, uint64_t i, uint64_t *max_len,
+                             uint64_t *max_tokens) {
     const Slot *s = &t->slots[i];
     uint32_t flags = s->len_flags & 3u;
     uint64_t len = s->len_flags >> 2;
@@ -472,6 +474,16 @@ static const char *check_slot(const Table *t, uint64_t i, uint8_t *seen, uint64_
     }
     if (!(flags & FLAG_ENTRY) != !s->nids) return "entry flag and id count disagree";
     if (s->nids > (uint64_t)t->n_entries) return "a key has more ids than there are entries";
+    if (len > *max_len) *max_len = len;
+    if (tokens > *max_tokens) *max_tokens = tokens;
+    return NULL;
+}
+
+/* Check the ids of occupied slot i (slots in order): id runs tile `ids`, ids ascending, in
+ * range and each seen once. */
+static const char *check_ids(const Table *t, uint64_t i, uint8_t *seen, uint64_t *multi_next) {
+    const Slot *s = &t->slots[i];
+    if (s->nids > (uint64_t)t->n_entries) return "a key has more ids than there are entries";
     uint64_t first = 0;
     if (s->nids > 1) {
         if (s->id < 0 || (uint64_t)s->id != *multi_next) return "id runs are not contiguous";
@@ -488,53 +500,121 @@ static const char *check_slot(const Table *t, uint64_t i, uint8_t *seen, uint64_
         seen[e >> 3] |= (uint8_t)(1u << (e & 7));
         prev = e;
     }
-    if (len > *max_len) *max_len = len;
-    if (tokens > *max_tokens) *max_tokens = tokens;
     return NULL;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+/* How many slots ahead check_keys asks for the memory it will read (a key's bytes lie anywhere
+ * in the blob, its prefix's slot anywhere in the table: two cache misses per key otherwise). */
+#define AHEAD 64
+
+/* Ask for the home slot of slot j's prefix (its key's bytes were asked for AHEAD slots ago). */
+static inline void prefetch_prefix(const Table *t, uint64_t j) {
+    if (j > t->mask || t->tags[j] == 0) return;
+    const Slot *s = &t->slots[j];
+    uint64_t len = s->len_flags >> 2;
+    if ((uint64_t)s->off + len > t->blob_len) return;
+    const uint8_t *key = t->blob + s->off;
+    uint64_t h = 0, parent_h = 0, tok = 0;
+    for (uint64_t k = 0; k <= len; k++) {
+        if (k < len && key[k] != ' ') continue;
+        parent_h = h;
+        h = span_step(h, fnv1a(FNV_BASIS, key + tok, k - tok));
+        tok = k + 1;
+    }
+    PREFETCH(&t->tags[parent_h & t->mask]);
+    PREFETCH(&t->slots[parent_h & t->mask]);
+}
+
+/* The keys of slots [lo, hi): empty slots zeroed, check_key for the others. */
+static const char *check_keys(const Table *t, uint64_t lo, uint64_t hi, uint64_t *keys,
+                              uint64_t *max_len, uint64_t *max_tokens) {
+    static const Slot zero;
+    for (uint64_t i = lo; i < hi; i++) {
+        uint64_t far = i + 2 * AHEAD;
+        if (far <= t->mask && t->tags[far] && t->slots[far].off < t->blob_len)
+            PREFETCH(t->blob + t->slots[far].off);
+        prefetch_prefix(t, i + AHEAD);
+        if (t->tags[i] == 0) {
+            if (memcmp(&t->slots[i], &zero, sizeof(Slot))) return "an empty slot is not zeroed";
+            continue;
+        }
+        ++*keys;
+        const char *err = check_key(t, i, max_len, max_tokens);
+        if (err) return err;
+    }
+    return NULL;
+}
+
+/* The ids of every occupied slot in order, then: some slot is empty, every id of `ids` is
+ * used, every entry has a key. */
+static const char *check_all_ids(const Table *t, uint8_t *seen) {
+    uint64_t multi_next = 0, empty = 0;
+    for (uint64_t i = 0; i <= t->mask; i++) {
+        if (t->tags[i] == 0) {
+            empty++;
+            continue;
+        }
+        const char *err = check_ids(t, i, seen, &multi_next);
+        if (err) return err;
+    }
+    if (empty == 0) return "the table has no empty slot";
+    if (multi_next != t->n_multi) return "the ids table has ids no key uses";
+    for (int64_t e = 0; e < t->n_entries; e++)
+        if (!(seen[e >> 3] & (1u << (e & 7)))) return "an entry has no key";
+    return NULL;
+}
+
+static int parse_table(PyObject *args, Buf *bs, Buf *bt, Buf *bb, Buf *bi, Table *t,
+                       unsigned long long *lo, unsigned long long *hi) {
+    PyObject *slots_o, *tags_o, *blob_o, *ids_o;
+    unsigned long long mask;
+    Py_ssize_t n_entries;
+    *lo = 0;
+    *hi = ~0ULL;
+    if (!PyArg_ParseTuple(args, "OOOOKn|KK", &slots_o, &tags_o, &blob_o, &ids_o, &mask,
+                          &n_entries, lo, hi))
+        return -1;
+    if (get_buf(slots_o, bs, 0) < 0 || get_buf(tags_o, bt, 0) < 0 ||
+        get_buf(blob_o, bb, 0) < 0 || get_buf(ids_o, bi, 0) < 0)
+        return -1;
+    if (table_from(t, bs, bt, bb, bi, mask, n_entries) < 0) return -1;
+    if (*hi > t->mask + 1) *hi = t->mask + 1;
+    if (*lo > *hi) *lo = *hi;
+    return 0;
 }
 
 /* validate(slots, tags, blob, ids, mask, n_entries) -> (keys, max_key_len, max_key_tokens)
  * Full check of a span table: every slot's key, hash, head and tag agree; every key is found by
  * probing from its home slot and only once; every key's prefix is stored as a prefix; id runs
- * tile `ids`; each of the n_entries ids appears exactly once. Raises ValueError naming the first
- * problem. O(table size); run once per load. */
-static PyObject *validate(PyObject *self, PyObject *args) {
-    PyObject *slots_o, *tags_o, *blob_o, *ids_o;
-    unsigned long long mask;
-    Py_ssize_t n_entries;
-    if (!PyArg_ParseTuple(args, "OOOOKn", &slots_o, &tags_o, &blob_o, &ids_o, &mask, &n_entries))
-        return NULL;
+ * tile `ids`; each of the n_entries ids appears exactly once. Raises ValueError naming the
+ * problem. O(table size); run once per load. validate_keys(..., lo, hi) and validate_ids(...)
+ * are its two halves (the first for slots [lo, hi), so threads can share it); together they
+ * check exactly what validate checks. */
+static PyObject *validate_parts(PyObject *args, int do_keys, int do_ids) {
     Buf bs, bt, bb, bi;
     bs.held = bt.held = bb.held = bi.held = 0;
     PyObject *result = NULL;
     uint8_t *seen = NULL;
     Table t;
-    if (get_buf(slots_o, &bs, 0) < 0 || get_buf(tags_o, &bt, 0) < 0 ||
-        get_buf(blob_o, &bb, 0) < 0 || get_buf(ids_o, &bi, 0) < 0)
-        goto done;
-    if (table_from(&t, &bs, &bt, &bb, &bi, mask, n_entries) < 0) goto done;
-    seen = calloc((size_t)n_entries / 8 + 1, 1);
-    if (!seen) {
-        PyErr_NoMemory();
-        goto done;
+    unsigned long long lo, hi;
+    if (parse_table(args, &bs, &bt, &bb, &bi, &t, &lo, &hi) < 0) goto done;
+    if (do_ids) {
+        seen = calloc((size_t)t.n_entries / 8 + 1, 1);
+        if (!seen) {
+            PyErr_NoMemory();
+            goto done;
+        }
     }
     const char *err = NULL;
-    uint64_t keys = 0, multi_next = 0, max_len = 0, max_tokens = 0, empty = 0;
+    uint64_t keys = 0, max_len = 0, max_tokens = 0;
     Py_BEGIN_ALLOW_THREADS;
-    for (uint64_t i = 0; i <= t.mask && !err; i++) {
-        if (t.tags[i] == 0) {
-            static const Slot zero;
-            if (memcmp(&t.slots[i], &zero, sizeof(Slot))) err = "an empty slot is not zeroed";
-            empty++;
-            continue;
-        }
-        keys++;
-        err = check_slot(&t, i, seen, &multi_next, &max_len, &max_tokens);
-    }
-    if (!err && empty == 0) err = "the table has no empty slot";
-    if (!err && multi_next != t.n_multi) err = "the ids table has ids no key uses";
-    for (int64_t e = 0; e < t.n_entries && !err; e++)
-        if (!(seen[e >> 3] & (1u << (e & 7)))) err = "an entry has no key";
+    if (do_keys) err = check_keys(&t, lo, hi, &keys, &max_len, &max_tokens);
+    if (!err && do_ids) err = check_all_ids(&t, seen);
     Py_END_ALLOW_THREADS;
     if (err) {
         PyErr_Format(PyExc_ValueError, "invalid span table: %s", err);
@@ -549,6 +629,16 @@ done:
     rel_buf(&bb);
     rel_buf(&bi);
     return result;
+}
+
+static PyObject *validate(PyObject *self, PyObject *args) { return validate_parts(args, 1, 1); }
+
+static PyObject *validate_keys(PyObject *self, PyObject *args) {
+    return validate_parts(args, 1, 0);
+}
+
+static PyObject *validate_ids(PyObject *self, PyObject *args) {
+    return validate_parts(args, 0, 1);
 }
 
 /* ---- match: the token window -------------------------------------------------------------- */
@@ -1155,6 +1245,9 @@ static PyMethodDef methods[] = {
     {"build", build, METH_VARARGS, "Build the span table: (slots, tags, ids, mask)."},
     {"validate", validate, METH_VARARGS,
      "Check a span table; (keys, max_key_len, max_key_tokens) or ValueError."},
+    {"validate_keys", validate_keys, METH_VARARGS,
+     "validate's key checks for slots [lo, hi); (keys, max_key_len, max_key_tokens)."},
+    {"validate_ids", validate_ids, METH_VARARGS, "validate's id checks; (0, 0, 0)."},
     {"match", match, METH_VARARGS,
      "Match a batch of Arrow string buffers: (out_offsets, out_ids, status)."},
     {"fnv1a", fnv1a_rows, METH_VARARGS, "Continue FNV-1a 64 states over Arrow string rows."},
