@@ -159,7 +159,7 @@ def register_stages(sub: argparse._SubParsersAction) -> None:
     p.add_argument("workdir", help="a folder written by 'metacurate match'")
     p.add_argument("--out", "-o", required=True, help="output folder (may be the workdir)")
     add_balance_arguments(p)
-    add_engine_arguments(p)
+    add_engine_arguments(p, skip=("index_cache",))  # balance reads no index
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_balance)
