@@ -189,3 +189,18 @@ def test_an_unknown_partition_is_one_line(tmp_path, pool, slurm):
         or "Slurm has no such partition" in r.stderr
     )
     assert "Traceback" not in r.stderr
+
+
+def test_a_log_folder_the_tasks_cannot_write_is_named(tmp_path, pool, slurm):
+    """The tasks run as another user (root may submit so): they cannot write the log folder,
+    as on a cluster whose nodes do not mount it."""
+    logs = tmp_path / "logs"
+    r = _cli(
+        "match", pool[0], "--out", str(tmp_path / "out"), "--engine", "slurm",
+        "--slurm-log-dir", str(logs), "--slurm-sbatch=--uid=nobody",
+    )  # fmt: skip
+    if "--uid" in r.stderr and "refused" in r.stderr:
+        pytest.skip("this Slurm refuses --uid (not root)")
+    assert r.returncode == 2, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert f"without writing its log to {logs}: the compute nodes cannot see" in last

@@ -102,8 +102,8 @@ def describe_failure(
     if log is None:
         return (
             f"{who} ended ({state or 'state unknown'}) without writing its log to {log_dir}: "
-            "the compute nodes cannot see that folder; give --slurm-log-dir a folder on a "
-            "file system every node shares"
+            "the compute nodes cannot see or write that folder; give --slurm-log-dir a "
+            "folder on a file system every node shares"
         )
     if state == "COMPLETED":
         return (

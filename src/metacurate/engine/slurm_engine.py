@@ -159,6 +159,11 @@ class SlurmEngine:
     (a folder every node sees)."""
 
     def __init__(self, config: EngineConfig, checkpoint: Callable[[str], None]) -> None:
+        if shutil.which("sbatch") is None:
+            raise MetacurateError(
+                "--engine slurm: no sbatch on PATH: run on a Slurm login node (or inside an "
+                "sbatch job), or use --engine local or ray"
+            )
         try:
             import submitit
         except ImportError:
@@ -166,11 +171,6 @@ class SlurmEngine:
                 "--engine slurm needs submitit: pip install 'metacurate[slurm]'"
             ) from None
         self.submitit = submitit
-        if shutil.which("sbatch") is None:
-            raise MetacurateError(
-                "--engine slurm: no sbatch on PATH: run on a Slurm login node (or inside an "
-                "sbatch job), or use --engine local or ray"
-            )
         self.config = config
         self.checkpoint = checkpoint
         if config.slurm_partition is not None:
@@ -243,7 +243,7 @@ class SlurmEngine:
             raise EnvironmentFault(
                 f"slurm: {n} of {len(items)} task{'s' if len(items) != 1 else ''} did not "
                 f"finish: {array.failures[0]}{more}; rerun the same command to retry "
-                "them (finished tasks are kept)"
+                f"{'them' if n > 1 else 'it'} (finished tasks are kept)"
             )
 
     def _limits(self) -> str:
