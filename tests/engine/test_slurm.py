@@ -182,13 +182,8 @@ def test_an_unknown_partition_is_one_line(tmp_path, pool, slurm):
         "--slurm-partition", "nosuch", "--slurm-log-dir", str(slurm),
     )  # fmt: skip
     assert r.returncode == 2
-    assert (
-        r.stderr.strip()
-        .splitlines()[-1]
-        .endswith("--slurm-partition nosuch: Slurm has no such partition (sinfo lists: debug)")
-        or "Slurm has no such partition" in r.stderr
-    )
-    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert "--slurm-partition nosuch: Slurm has no such partition (sinfo lists: " in r.stderr
 
 
 def test_a_log_folder_the_tasks_cannot_write_is_named(tmp_path, pool, slurm):
