@@ -51,7 +51,7 @@ write_conf() {
   cat >"$tmp" <<EOF
 # Written by metacurate's .ci/slurm.sh: a single-node test cluster.
 ClusterName=metacurate
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -84,7 +84,7 @@ MinJobAge=600
 InactiveLimit=0
 SlurmdTimeout=30
 DefMemPerCPU=1024
-$node State=UNKNOWN
+$node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
   if ! cmp -s "$tmp" "$CONF"; then
@@ -129,8 +129,9 @@ start() {
     return
   fi
   stop_daemons
-  /usr/sbin/slurmctld
-  /usr/sbin/slurmd
+  # -c: no jobs recovered from an earlier life of this test cluster
+  /usr/sbin/slurmctld -c
+  /usr/sbin/slurmd -c
   for _ in $(seq 150); do
     if node_ready; then
       log "up (node $(hostname -s), partition debug)"

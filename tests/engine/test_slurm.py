@@ -53,6 +53,34 @@ def slurm(tmp_path_factory):
 OPTIONS = {"report": False, "batch_rows": 1000, "t": 20.0, "seed": 5}
 
 
+class Run(threading.Thread):
+    """``curate(*args, **kwargs)`` in a thread; what it raised in ``errors``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(daemon=True)
+        self.args, self.kwargs, self.errors = args, kwargs, []
+
+    def run(self) -> None:
+        try:
+            curate(*self.args, **self.kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            self.errors.append(exc)
+
+
+@pytest.fixture(scope="module")
+def time_limit_run(tmp_path_factory, pool, metadata, slurm) -> Run:
+    """A curate whose element 1 sleeps past its 1-minute limit; Slurm ends it 60-90 s after
+    it starts, so it is started by the first test and waited for by the last (the others run
+    meanwhile)."""
+    run = Run(
+        pool[:2], tmp_path_factory.mktemp("time-limit") / "out", metadata=metadata,
+        engine="slurm", slurm_time=1, slurm_log_dir=str(slurm),
+        checkpoint=SleepInElement(1, 600), **OPTIONS,
+    )  # fmt: skip
+    run.start()
+    return run
+
+
 @pytest.fixture(scope="module")
 def local_api_bytes(tmp_path_factory, pool, metadata) -> dict[str, bytes]:
     """What the local engine writes, through the Python API."""
@@ -72,7 +100,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_slurm_curate_writes_the_local_engines_bytes(tmp_path, pool, slurm):
+def test_slurm_curate_writes_the_local_engines_bytes(tmp_path, pool, slurm, time_limit_run):
     flags = ["--t", "20", "--seed", "5", "--batch-rows", "1000"]
     local = _cli("curate", *pool, "--out", str(tmp_path / "local"), *flags, "--workers", "2")
     assert local.returncode == 0, local.stderr
@@ -101,7 +129,7 @@ def _element_state(array_id: str, element: int) -> str:
 
 
 def _newest_array(after: float, log_dir: Path) -> str | None:
-    scripts = [p for p in log_dir.glob("*_submission.sh") if p.stat().st_mtime >= after]
+    scripts = [p for p in log_dir.glob("*/*_submission.sh") if p.stat().st_mtime >= after]
     if not scripts:
         return None
     return max(scripts, key=lambda p: p.stat().st_mtime).name.split("_")[0]
@@ -112,19 +140,11 @@ def test_scancel_of_one_element_then_a_rerun_retries_only_it(
     tmp_path, pool, metadata, local_api_bytes, slurm
 ):
     out, logs = tmp_path / "out", tmp_path / "logs"
-    errors: list[BaseException] = []
-
-    def first_run() -> None:
-        try:
-            curate(
-                pool, out, metadata=metadata, engine="slurm", slurm_log_dir=str(logs),
-                checkpoint=SleepInElement(1, 600), **OPTIONS,
-            )  # fmt: skip
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            errors.append(exc)
-
+    runner = Run(
+        pool, out, metadata=metadata, engine="slurm", slurm_log_dir=str(logs),
+        checkpoint=SleepInElement(1, 600), **OPTIONS,
+    )  # fmt: skip
     started = time.time()
-    runner = threading.Thread(target=first_run)
     runner.start()
     deadline = started + 120
     array = None
@@ -138,6 +158,7 @@ def test_scancel_of_one_element_then_a_rerun_retries_only_it(
         pytest.fail("element 1 never ran")
     runner.join(300)
     assert not runner.is_alive()
+    errors = runner.errors
     assert len(errors) == 1 and isinstance(errors[0], MetacurateError), errors
     message = str(errors[0])
     assert "\n" not in message
@@ -148,19 +169,6 @@ def test_scancel_of_one_element_then_a_rerun_retries_only_it(
     stats = curate(pool, out, metadata=metadata, engine="slurm", slurm_log_dir=str(logs), **OPTIONS)
     assert stats["match"]["files_matched_now"] == 1  # only the cancelled task ran again
     assert snapshot(out) == local_api_bytes
-
-
-@pytest.mark.slow
-def test_a_task_over_its_time_limit_is_named_in_one_line(tmp_path, pool, metadata, slurm):
-    with pytest.raises(MetacurateError) as caught:
-        curate(
-            pool[:2], tmp_path / "out", metadata=metadata, engine="slurm", slurm_time=1,
-            slurm_log_dir=str(slurm), checkpoint=SleepInElement(1, 600), **OPTIONS,
-        )  # fmt: skip
-    message = str(caught.value)
-    assert "\n" not in message
-    assert "1 of 2 tasks did not finish: match_task part-1-" in message
-    assert "was killed at its time limit (1 min): raise --slurm-time" in message
 
 
 @pytest.mark.slow
@@ -198,4 +206,18 @@ def test_a_log_folder_the_tasks_cannot_write_is_named(tmp_path, pool, slurm):
         pytest.skip("this Slurm refuses --uid (not root)")
     assert r.returncode == 2, r.stderr
     last = r.stderr.strip().splitlines()[-1]
-    assert f"without writing its log to {logs}: the compute nodes cannot see" in last
+    assert f"without writing its log to {logs}/" in last
+    assert "the compute nodes cannot see or write that folder" in last
+
+
+@pytest.mark.slow
+def test_a_task_over_its_time_limit_is_named_in_one_line(time_limit_run):
+    time_limit_run.join(300)
+    assert not time_limit_run.is_alive()
+    assert len(time_limit_run.errors) == 1, time_limit_run.errors
+    error = time_limit_run.errors[0]
+    assert isinstance(error, MetacurateError), error
+    message = str(error)
+    assert "\n" not in message
+    assert "1 of 2 tasks did not finish: match_task part-1-" in message
+    assert "was killed at its time limit (1 min): raise --slurm-time" in message

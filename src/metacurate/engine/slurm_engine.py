@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shlex
 import shutil
 import socket
@@ -181,7 +182,10 @@ class SlurmEngine:
                     f"(sinfo lists: {', '.join(sorted(known)) or 'none'})"
                 )
         self.extra = sbatch_options(config.slurm_sbatch)
-        self.log_dir = Path(config.slurm_log_dir).expanduser().resolve()
+        # One folder per command: result files are named by job id, and a job id can come
+        # again (a cluster's ids wrap, a test cluster starts anew).
+        run = f"{time.strftime('%Y%m%d-%H%M%S')}-{socket.gethostname()}-{os.getpid()}"
+        self.log_dir = Path(config.slurm_log_dir).expanduser().resolve() / run
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
