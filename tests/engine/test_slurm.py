@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -221,3 +222,32 @@ def test_a_task_over_its_time_limit_is_named_in_one_line(time_limit_run):
     assert "\n" not in message
     assert "1 of 2 tasks did not finish: match_task part-1-" in message
     assert "was killed at its time limit (1 min): raise --slurm-time" in message
+
+
+@pytest.mark.slow
+def test_an_interrupted_driver_cancels_its_array(tmp_path, pool, slurm):
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    code = (
+        "from metacurate.api import curate\n"
+        "from tests.engine.slurm_hooks import SleepInElement\n"
+        f"curate({pool[:2]!r}, {str(out)!r}, engine='slurm', slurm_log_dir={str(logs)!r}, "
+        "checkpoint=SleepInElement(0, 600), report=False, t=20.0)\n"
+    )
+    started = time.time()
+    driver = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stderr=subprocess.PIPE)
+    array = None
+    while time.time() < started + 120:
+        array = array or (logs.is_dir() and _newest_array(started - 1, logs)) or None
+        if array and _element_state(array, 0) == "RUNNING":
+            break
+        time.sleep(0.2)
+    else:
+        driver.kill()
+        pytest.fail("element 0 never ran")
+    driver.send_signal(signal.SIGINT)
+    driver.communicate(timeout=60)
+    assert driver.returncode != 0
+    deadline = time.time() + 30
+    while _element_state(array, 0) not in ("CANCELLED", "") and time.time() < deadline:
+        time.sleep(0.2)
+    assert _element_state(array, 0) == "CANCELLED"

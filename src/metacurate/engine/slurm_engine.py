@@ -271,6 +271,8 @@ class SlurmEngine:
             # squeue: every second at first, then less often (at most every 10 s).
             if now - last_status >= min(10.0, max(1.0, elapsed / 10)):
                 states = element_states(array.array_id)
+                if states == {}:  # Slurm no longer lists the job: its accounting may
+                    states = sacct_states(array.array_id)
                 if states is not None:
                     array.states = states
                 last_status = now
@@ -298,9 +300,7 @@ class SlurmEngine:
         """An element Slurm says has ended (or no longer knows) without a result file: after
         a grace period for a result still on its way, a failure of its task."""
         if not state:
-            if not array.states:  # the whole array is gone from squeue: ask sacct
-                state = sacct_states(array.array_id).get(str(job.job_id), "")
-            if not state and now - array.submitted < RESULT_GRACE_S:
+            if now - array.submitted < RESULT_GRACE_S:
                 return  # not listed yet, or squeue failed
         elif state not in FINISHED:
             return
