@@ -101,8 +101,8 @@ def add_options(
         )
         kw: dict[str, Any] = {"dest": f.name, "default": default, "help": _help(m, f.default)}
         parse = _parser_of(cls, f)
-        if parse is None:
-            kw["action"] = "store_true"
+        if parse is None:  # a bool: a switch, or --x / --no-x when its default is None
+            kw["action"] = "store_true" if f.default is False else argparse.BooleanOptionalAction
         else:
             kw["type"] = parse
             if m["choices"]:

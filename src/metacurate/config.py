@@ -223,8 +223,8 @@ class EngineConfig:
         "Ray tasks submitted at once (default: --workers, else the cluster's CPUs)",
         metavar="N",
     )
-    progress: bool | None = option(  # None: a bar only when stderr is a terminal
-        None, cli=False
+    progress: bool | None = option(
+        None, "progress bars on stderr (default: only when stderr is a terminal)"
     )
     s3_endpoint: str | None = option(
         None,
