@@ -32,11 +32,10 @@ from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_json, write_parquet
-from metacurate.match.task import fingerprint
 from metacurate.outputs.manifest import build_manifest
 from metacurate.outputs.uids import write_datacomp_uids
 from metacurate.pool.readers import ReadOptions, read_batches
-from metacurate.pool.sources import Source
+from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import uid_hash
 from metacurate.progress import progress_bar
 from metacurate.storage import AnyPath, portable, read_schema, read_table

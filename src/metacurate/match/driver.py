@@ -22,18 +22,18 @@ from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
 from metacurate.match.index_cache import cache_root, host, verified_index
-from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.match.task import MatchSpec, MatchTask, empty_stats, match_task
 from metacurate.match.worldwide_run import (
-    Layout,
     build_indexes,
     combine,
     merge_lang_stats,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.layout import Layout
 from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
-from metacurate.pool.sources import Source, expand_pool, split_large_files
+from metacurate.pool.sources import Source, expand_pool, fingerprint, split_large_files
 from metacurate.progress import progress_bar
 from metacurate.storage import AnyPath, portable, read_table
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata

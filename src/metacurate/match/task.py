@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,17 +24,17 @@ from metacurate.match.index_cache import cache_root, host, mapped_index, verifie
 from metacurate.match.matcher import STATUS_NAMES, Matcher
 from metacurate.match.worldwide_run import (
     LANG_FIELDS,
-    Layout,
     WorldwideTaskMatcher,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.layout import Layout
 from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
-from metacurate.pool.sources import Source
+from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
-from metacurate.storage import RemotePath, file_stat, is_remote
+from metacurate.storage import RemotePath
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
 
 SIDECAR_SCHEMA = pa.schema(
@@ -92,15 +91,6 @@ class MatchTask:
     @property
     def task_id(self) -> str:
         return task_id_for(self.source.path, self.source.row_groups)
-
-
-def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
-    """What identifies an input file's content cheaply: path, size, mtime."""
-    try:
-        st = os.stat(path) if not is_remote(path) else file_stat(path, endpoint)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read input file ({exc.strerror or exc})") from None
-    return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def sidecar_schema(spec: MatchSpec) -> pa.Schema:
