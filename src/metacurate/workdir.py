@@ -52,6 +52,10 @@ class Workdir:
         return self.root / "manifest.json"
 
     @property
+    def report(self) -> AnyPath:
+        return self.root / "report.html"
+
+    @property
     def curated(self) -> AnyPath:
         return self.root / "curated"
 
@@ -96,6 +100,20 @@ class Workdir:
 
     def balance_done(self, task_id: str) -> AnyPath:
         return self.balance / f"{task_id}.done.json"
+
+    def retire_match(self) -> None:
+        """Remove what says the match stage of this folder finished (stats, counts), before a
+        run that may not finish: what is left never pairs an old run's totals with new
+        side-cars. A balance run of this folder is retired with it (it summed those totals)."""
+        self.retire_balance()
+        for path in (self.stats, self.entry_counts):
+            path.unlink(missing_ok=True)
+
+    def retire_balance(self) -> None:
+        """Remove what says a balance run into this folder finished (the manifest first, then
+        what it sums up), before a run that may not finish (its settings may differ)."""
+        for path in (self.manifest, self.uids, self.curated_counts, self.report):
+            path.unlink(missing_ok=True)
 
     def remove_temporaries(self) -> list[AnyPath]:
         """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""

@@ -17,7 +17,7 @@ from metacurate.count import add_sparse, entry_counts_table
 from metacurate.count_lang import write_language_counts
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
-from metacurate.files import read_json, write_bytes, write_json, write_parquet
+from metacurate.files import read_json, read_parquet, write_bytes, write_json, write_parquet
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
@@ -35,7 +35,8 @@ from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
 from metacurate.pool.sources import Source, expand_pool, split_large_files
 from metacurate.progress import progress_bar
-from metacurate.storage import AnyPath, portable, read_table
+from metacurate.records import outputs_intact, read_record
+from metacurate.storage import portable, read_table
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 
@@ -45,8 +46,8 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
     same = False
     if wd.metadata.exists():  # the same bytes: the same metadata, no parsing needed
         same = wd.metadata.read_bytes() == copy
-        old = metadata if same else load_metadata(wd.metadata)
-        if old.hash != metadata.hash:
+        old = metadata if same else _old_metadata(wd)
+        if old is not None and old.hash != metadata.hash:
             if not force:
                 raise MetacurateError(
                     f"{wd.root} was made with other metadata (hash {old.hash[:12]}, "
@@ -59,15 +60,26 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
         write_bytes(wd.metadata, copy)  # the bytes write_json(entries, compact=True) writes
 
 
-def _is_current(record_path: AnyPath, task: MatchTask, spec: MatchSpec) -> bool:
-    if not record_path.exists():
+def _old_metadata(wd: Workdir) -> Metadata | None:
+    """The folder's metadata copy; None when it is damaged (it is rewritten: every task
+    record names its metadata's hash, so none of another metadata is taken as current)."""
+    try:
+        return load_metadata(wd.metadata)
+    except (MetacurateError, OSError, ValueError):
+        return None
+
+
+def _is_current(wd: Workdir, task: MatchTask, spec: MatchSpec) -> bool:
+    """A record of the same settings and input, whose outputs are there as recorded
+    (records.py); a damaged record is none."""
+    rec = read_record(wd.done(task.task_id))
+    if rec is None or rec.get("config_hash") != spec.config_hash():
         return False
-    rec = read_json(record_path)
     try:
         now = fingerprint(task.source.path, spec.read.s3_endpoint)
     except InputError:  # gone or unreadable: the task runs again and says so
         return False
-    return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == now
+    return rec.get("fingerprint") == now and outputs_intact(wd.root, rec)
 
 
 def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = None) -> MatchSpec:
@@ -130,7 +142,8 @@ def run_match(
     def prepare() -> list[MatchTask]:  # the tasks still to run
         wd.remove_temporaries()
         _prepare_workdir(wd, metadata, m.force)
-        return [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
+        wd.retire_match()
+        return [t for t in tasks if m.force or not _is_current(wd, t, spec)]
 
     if ahead is not None:  # its thread checks the index while the folder is prepared
         todo = prepare()
@@ -204,7 +217,7 @@ def merge_counts(
                 else stats[k] + v
             )
         if rec["error"] is None:
-            add_sparse(counts, [read_table(wd.partial_counts(t.task_id))])
+            add_sparse(counts, [read_parquet(wd.partial_counts(t.task_id))])
         checkpoint("count-file")
     write_parquet(
         wd.entry_counts,

@@ -35,6 +35,7 @@ from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
 from metacurate.pool.sources import Source
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
+from metacurate.records import stamp_outputs
 from metacurate.storage import RemotePath, file_stat, is_remote
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
 
@@ -333,6 +334,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     record["stats"] = stats
     if isinstance(matcher, WorldwideTaskMatcher):
         record["lang_stats"] = {} if record["error"] else matcher.lang_stats
+    record["outputs"] = stamp_outputs(wd.root, [wd.sidecar(tid), wd.partial_counts(tid)])
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
     wd.skipped(tid).unlink(missing_ok=True)
