@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate import balance
 from metacurate.balance.decisions import decision_at, find_uid
 from metacurate.errors import MetacurateError
-from metacurate.files import read_json
+from metacurate.files import read_json, read_parquet
 from metacurate.kernel import native_available
 from metacurate.match import spacing
 from metacurate.match.index_cache import cache_root, index_folder
@@ -84,11 +83,11 @@ class Explainer:
             meta = Metadata(meta.entries, name=info["name"], hash=meta.hash)
         curated = root / "curated_entry_counts.parquet"
         if self.manifest and curated.exists():
-            table = pq.read_table(curated, columns=["count", "p", "count_curated"])
+            table = read_parquet(curated, columns=["count", "p", "count_curated"])
             self.p = table.column("p").to_numpy()
             self.counts_curated = table.column("count_curated").to_numpy()
         elif wd.entry_counts.exists() and not self.manifest:
-            table = pq.read_table(wd.entry_counts, columns=["count"])
+            table = read_parquet(wd.entry_counts, columns=["count"])
         else:
             raise MetacurateError(f"{root}: no entry counts; the match stage did not finish")
         self.counts = table.column("count").to_numpy().astype(np.int64)

@@ -150,6 +150,18 @@ def read_json(path: str | AnyPath) -> Any:
         raise _damage(path, exc) from None
 
 
+@contextmanager
+def reading(path: str | AnyPath) -> Iterator[None]:
+    """Read a work file in the block: its damage (a cut-short or overwritten Parquet file,
+    found by the reader at any batch) is one line naming it (:class:`DamagedFile`)."""
+    try:
+        yield
+    except MetacurateError:
+        raise
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise _damage(path, exc) from None
+
+
 def read_parquet(path: AnyPath, columns: list[str] | None = None) -> pa.Table:
     """A Parquet work file (whole or some ``columns``); missing or damaged: one line naming
     it (:class:`DamagedFile`)."""

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.errors import MetacurateError
-from metacurate.files import read_json
-from metacurate.storage import AnyPath, location, parquet_file, read_table
+from metacurate.files import read_json, read_parquet, reading
+from metacurate.storage import AnyPath, location, parquet_file
 from metacurate.workdir import Workdir
 
 #: Points kept per curve: the HTML size does not grow with the metadata or the pool.
@@ -79,7 +79,7 @@ def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
     notes = []
     curated_counts = root / "curated_entry_counts.parquet"
     if manifest and curated_counts.exists():
-        table = read_table(curated_counts, columns=["entry", "count", "p", "count_curated"])
+        table = read_parquet(curated_counts, columns=["entry", "count", "p", "count_curated"])
         p = table.column("p").to_numpy()
         counts_curated = table.column("count_curated").to_numpy().astype(np.int64)
     else:
@@ -88,7 +88,7 @@ def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
             raise MetacurateError(
                 f"{root}: no entry_counts.parquet; the match stage did not finish"
             )
-        table = read_table(path, columns=["entry", "count"])
+        table = read_parquet(path, columns=["entry", "count"])
         p = counts_curated = None
         notes.append("not balanced yet: no manifest.json, so no t, p_e or curated counts")
     counts = table.column("count").to_numpy().astype(np.int64)
@@ -182,7 +182,7 @@ def matches_per_caption(sidecars: list[AnyPath], cap: int = HIST_CAP) -> np.ndar
     ``>= cap``. Streams the side-cars' ``entry_ids`` offsets batch by batch."""
     hist = np.zeros(cap + 1, np.int64)
     for path in sidecars:
-        with parquet_file(path) as pf:
+        with reading(path), parquet_file(path) as pf:
             for batch in pf.iter_batches(batch_size=1 << 18, columns=["entry_ids"]):
                 lengths = np.diff(batch.column(0).offsets.to_numpy())
                 hist += np.bincount(np.minimum(lengths, cap), minlength=cap + 1)
