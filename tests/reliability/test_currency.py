@@ -4,6 +4,7 @@ every stage; a run with other settings first retires the old run's completion ar
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,34 @@ def test_a_match_rerun_retires_the_old_totals(tmp_path, pool, finished):
         )  # fmt: skip
     left = {p.name for p in out.iterdir()}
     assert not left & {"stats.json", "entry_counts.parquet", "manifest.json"}
+
+
+def _captions(path: Path, animal: str) -> None:
+    rows = [
+        {"url": f"http://x/{i}.jpg", "caption": f"a photo of a {animal} number {i:04d}"}
+        for i in range(400)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_an_input_edited_in_place_with_the_same_size_and_mtime_is_matched_again(tmp_path):
+    """Item 6: an input rewritten with the same size and mtime (cp -p, rsync -t, touch -r)
+    was not matched again: curated rows kept the old file's entry_ids and decisions."""
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    src = pool / "caps.jsonl"
+    _captions(src, "dog")
+    before = src.stat()
+    args = ("--t", "5", "--seed", "1", "--workers", "1")
+    r = cli("curate", pool, "--out", tmp_path / "out", *args)
+    assert r.returncode == 0, r.stderr
+    _captions(src, "cat")  # same length, other entries
+    os.utime(src, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (src.stat().st_size, src.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    r = cli("curate", pool, "--out", tmp_path / "out", *args)
+    assert r.returncode == 0, r.stderr
+    r = cli("curate", pool, "--out", tmp_path / "fresh", *args)
+    assert r.returncode == 0, r.stderr
+    for name in ("curated", "matches"):
+        for fresh in sorted((tmp_path / "fresh" / name).glob("*.parquet")):
+            assert (tmp_path / "out" / name / fresh.name).read_bytes() == fresh.read_bytes()
