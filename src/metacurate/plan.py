@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from metacurate import balance
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, read_parquet, reading
+from metacurate.workdir import match_folder
 
 #: MetaCLIP's reference points: ``(label, t)``. 400M rows were curated from a 1.6B-row pool
 #: with t = 20,000; Meta CLIP 2 uses t = 170,000 for English (``t_en``).
@@ -73,11 +74,7 @@ def _match_root(root: Path) -> Path:
     if not root.is_dir():
         raise MetacurateError(f"{root}: no such folder; pass the --out folder of 'match'")
     manifest = root / "manifest.json"
-    if not (root / "matches").is_dir() and manifest.exists():
-        workdir = read_json(manifest).get("workdir")
-        if workdir:
-            return Path(workdir)
-    return root
+    return Path(match_folder(root, read_json(manifest) if manifest.exists() else None))
 
 
 def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:

@@ -122,6 +122,25 @@ class Workdir:
         )
 
 
+def match_folder(
+    root: str | Path | RemotePath, manifest: dict | None, endpoint: str | None = None
+) -> AnyPath:
+    """The folder holding the side-cars of the balanced run in ``root``: ``root`` for a
+    curate run (or a balance into its own work folder), else the work folder its manifest
+    names ('balance WORKDIR --out ROOT'), never a ``matches/`` another run left in ``root``.
+    A manifest without its config (older runs): the named folder where ``root`` has no
+    side-cars."""
+    root = location(root, endpoint)
+    if not manifest or not manifest.get("workdir"):
+        return root
+    cfg = manifest.get("config") or {}
+    if "workdir" in cfg and "out" in cfg:
+        same = cfg["workdir"] == cfg["out"]
+    else:
+        same = (root / "matches").is_dir()
+    return root if same else location(manifest["workdir"], endpoint)
+
+
 def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:
     """A file-system-safe, stable name for a task on ``path`` (and a row-group range)."""
     stem = Path(path).name

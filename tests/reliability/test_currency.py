@@ -156,3 +156,25 @@ def test_an_input_edited_in_place_with_the_same_size_and_mtime_is_matched_again(
     for name in ("curated", "matches"):
         for fresh in sorted((tmp_path / "fresh" / name).glob("*.parquet")):
             assert (tmp_path / "out" / name / fresh.name).read_bytes() == fresh.read_bytes()
+
+
+def test_balance_into_a_folder_of_another_run_reads_its_own_side_cars(tmp_path, pool, metadata):
+    """Item 7: 'balance W --out O' into a folder that held another run: 'report O' read O's
+    old matches/ and showed captions under entries they do not contain."""
+    from metacurate.demo import make_sample
+    from metacurate.report.stats import load_run
+
+    other = tmp_path / "other_pool"
+    other.mkdir()
+    make_sample(other / "x.parquet", metadata, rows=700, seed=99)
+    work, out = tmp_path / "w", tmp_path / "o"
+    assert cli("match", pool, "--out", work, "--workers", "1").returncode == 0
+    assert cli("curate", other, "--out", out, "--t", "20", "--workers", "1").returncode == 0
+    r = cli("balance", work, "--out", out, "--t", "20", "--seed", "5", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    run = load_run(out)
+    assert Path(run.match_root) == work
+    assert {Path(i["path"]).parent for i in run.inputs} == {pool}
+    r = cli("report", out)
+    assert r.returncode == 0, r.stderr
+    assert str(other) not in (out / "report.html").read_text()

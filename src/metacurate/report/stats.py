@@ -16,7 +16,7 @@ import pyarrow as pa
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, read_parquet, reading
 from metacurate.storage import AnyPath, location, parquet_file
-from metacurate.workdir import Workdir
+from metacurate.workdir import Workdir, match_folder
 
 #: Points kept per curve: the HTML size does not grow with the metadata or the pool.
 MAX_POINTS = 2_000
@@ -62,12 +62,8 @@ def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
             f"{root}: no such folder; pass the --out folder of 'metacurate curate'"
         )
     manifest = read_json(root / "manifest.json") if (root / "manifest.json").exists() else None
-    match_root = root
-    if manifest and not (root / "matches").is_dir() and manifest.get("workdir"):
-        match_root = location(manifest["workdir"], s3_endpoint)  # 'balance WORKDIR --out OTHER'
-    stats_path = next(
-        (d / "stats.json" for d in (root, match_root) if (d / "stats.json").exists()), None
-    )
+    match_root = match_folder(root, manifest, s3_endpoint)  # 'balance WORKDIR --out OTHER'
+    stats_path = match_root / "stats.json" if (match_root / "stats.json").exists() else None
     file_stats = read_json(stats_path) if stats_path else None
     stats = (manifest or {}).get("match") or file_stats
     if stats is None:
