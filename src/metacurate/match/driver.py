@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from metacurate.files import read_json, read_parquet, write_bytes, write_json, w
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
-from metacurate.match.index_cache import cache_root, host, verified_index
+from metacurate.match.index_cache import cache_root, host, identity, index_folder, verified_index
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
 from metacurate.match.worldwide_run import (
     Layout,
@@ -155,6 +156,7 @@ def run_match(
             checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
             todo = prepare()  # index is checked while the folder is prepared
             checking.result()
+    spec = _with_index_identity(spec, ww is None)
     with progress_bar(len(todo), "match", "file", config.engine.progress) as bar:
         for record in engine.map(partial(match_task, spec=spec), todo):
             bar.update(1)
@@ -176,6 +178,17 @@ def run_match(
     stats["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.stats, stats)
     return stats
+
+
+def _with_index_identity(spec: MatchSpec, single: bool) -> MatchSpec:
+    """The spec with the verified index's file identity, for the workers to compare."""
+    if not single or not native_available():
+        return spec
+    d = index_folder(Path(spec.index_cache), spec.metadata_hash, spec.mode)
+    try:
+        return replace(spec, index_identity=identity(d))
+    except OSError:
+        return spec
 
 
 def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:

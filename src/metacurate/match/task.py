@@ -67,6 +67,7 @@ class MatchSpec:
     lang_column: str | None = None  # metaclip2 modes (match/worldwide_run.py)
     lid_model: str = "fasttext-lid176"
     layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
+    index_identity: str = ""  # the verified index's files (index_cache.identity)
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -152,7 +153,7 @@ def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
     wd = Workdir(spec.workdir)
     root, same_host = _index_root(spec)  # elsewhere: that machine's own cache
     if native_available():
-        matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host)
+        matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host, spec.index_identity)
         if matcher is not None:
             return matcher
     metadata = load_metadata(wd.metadata)
