@@ -26,6 +26,7 @@ from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.outputs.curated import curated_table
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.records import stamp_outputs
 from metacurate.storage import AnyPath, RemotePath, parquet_file
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
@@ -188,6 +189,11 @@ class _Sinks:
             )
         self.curated.write(table)
 
+    def outputs(self) -> list[AnyPath]:
+        """The files this task writes (once committed), its partial counts included."""
+        files = [self.out.decisions(self.task_id), self.out.curated_partial_counts(self.task_id)]
+        return files + ([self.curated.path] if self.curated is not None else [])
+
     def commit(self) -> None:
         if self.curated is not None:
             self.curated.commit()
@@ -225,6 +231,7 @@ def balance_task(task: BalanceTask, spec: BalanceSpec, checkpoint: Callable[[str
         "rows": rows,
         "curated_rows": kept,
         "expected_rows": expected,
+        "outputs": stamp_outputs(out.root, sinks.outputs()),
     }
     if spec.worldwide:
         record["lang_rows"] = sinks.lang_rows

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from metacurate.balance.decisions import read_decisions
 from metacurate.errors import MetacurateError
-from metacurate.files import read_json
+from metacurate.files import read_json, reading
 from metacurate.match import WRAPPED, spacing
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
@@ -96,8 +96,8 @@ def _head_rows(batches: Iterator[pa.RecordBatch], limit: int) -> pa.Table | None
 def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
     """The first ``limit`` captions of an input file, or None when it cannot be read now."""
     done = Workdir(run.match_root).done(inp["task_id"])
+    column = read_json(done)["columns"]["text"]  # a work file: damaged, one line
     try:
-        column = read_json(done)["columns"]["text"]
         mc = run.stats.get("match_config") or {}
         read = ReadOptions(
             csv_columns=tuple(mc["csv_columns"]) if mc.get("csv_columns") else None,
@@ -116,7 +116,7 @@ def sample_rows(run: Run, plan: SamplePlan | None = None) -> pa.Table:
     balance stage decided them (its decisions side-cars; null before balancing)."""
     parts = []
     for inp, path, n in (plan or plan_sample(run)).picks:
-        with parquet_file(path) as pf:
+        with reading(path), parquet_file(path) as pf:
             cols = ["uid", "uid_hash", "entry_ids"]
             side = _head_rows(pf.iter_batches(batch_size=min(n, 65_536), columns=cols), n)
         if side is None:
