@@ -24,13 +24,16 @@ def _pool(tmp_path: Path, fmt: str) -> Path:
     urls = [f"http://x/{i}.jpg".encode() for i in range(len(texts))]
     if fmt in ("tsv", "csv"):
         sep = b"\t" if fmt == "tsv" else b","
-        lines = [b"text" + sep + b"url"] + [t + sep + u for t, u in zip(texts, urls)]
+        lines = [b"text" + sep + b"url"] + [t + sep + u for t, u in zip(texts, urls, strict=True)]
         path = tmp_path / f"p.{fmt}"
         path.write_bytes(b"\n".join(lines) + b"\n")
     elif fmt == "jsonl":
         path = tmp_path / "p.jsonl"
         path.write_bytes(
-            b"".join(b'{"text": "' + t + b'", "url": "' + u + b'"}\n' for t, u in zip(texts, urls))
+            b"".join(
+                b'{"text": "' + t + b'", "url": "' + u + b'"}\n'
+                for t, u in zip(texts, urls, strict=True)
+            )
         )
     elif fmt == "webdataset":
         path = tmp_path / "p.tar"
