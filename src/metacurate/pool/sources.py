@@ -135,8 +135,20 @@ def _wanted(path: str, format: str | None) -> bool:
 def _walk(directory: str, format: str | None) -> list[str]:
     """All wanted files under `directory`, recursively, sorted by path."""
     found: list[str] = []
+    seen: set[tuple[int, int]] = set()  # (device, inode) of each folder walked
     for root, dirs, files in os.walk(directory, followlinks=True):
-        dirs[:] = [d for d in dirs if not _hidden(d)]
+        try:
+            st = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # a link back to a folder already walked
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        # real folders before links to them, so a file is found under its own path
+        kept = [d for d in dirs if not _hidden(d)]
+        dirs[:] = sorted(kept, key=lambda d: (os.path.islink(os.path.join(root, d)), d))
         found.extend(os.path.join(root, f) for f in files if _wanted(f, format))
     return sorted(found)
 
