@@ -32,6 +32,7 @@ from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_json, write_parquet
+from metacurate.guard import check_out_apart
 from metacurate.match.task import fingerprint
 from metacurate.outputs.manifest import build_manifest
 from metacurate.outputs.uids import write_datacomp_uids
@@ -249,6 +250,7 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     stats, counts_table = load_match_run(wd, endpoint)
     counts = counts_table.column("count").to_numpy()
     inputs = [i for i in stats["inputs"] if i["error"] is None]
+    check_out_apart((), [Source.from_dict(i) for i in inputs], str(config.out), endpoint)
     read = read_options(stats["match_config"], endpoint)
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):
