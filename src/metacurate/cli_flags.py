@@ -32,6 +32,9 @@ def _columns(value: str) -> tuple[str, ...]:
     names = tuple(c.strip() for c in value.split(","))
     if not all(names):
         raise argparse.ArgumentTypeError(f"empty column name in {value!r}")
+    twice = [n for n in names if names.count(n) > 1]
+    if twice:
+        raise argparse.ArgumentTypeError(f"column {twice[0]!r} named twice in {value!r}")
     return names
 
 

@@ -32,6 +32,7 @@ from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, read_parquet, write_json, write_parquet
+from metacurate.guard import check_out_apart
 from metacurate.outputs.manifest import build_manifest
 from metacurate.outputs.uids import write_datacomp_uids
 from metacurate.pool.readers import ReadOptions, read_batches
@@ -258,6 +259,7 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
     out.retire_balance()  # this run may not finish: the folder must not look finished
     counts = counts_table.column("count").to_numpy()
     inputs = [i for i in stats["inputs"] if i["error"] is None]
+    check_out_apart((), [Source.from_dict(i) for i in inputs], str(config.out), endpoint)
     read = read_options(stats["match_config"], endpoint)
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):

@@ -23,7 +23,7 @@ from metacurate.balance.rule import decide
 from metacurate.count import count_entries, sparse_counts_table
 from metacurate.errors import MetacurateError
 from metacurate.files import ParquetSink, write_json, write_parquet
-from metacurate.outputs.curated import curated_table
+from metacurate.outputs.curated import curated_table, source_renamed
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
 from metacurate.records import stamp_outputs
@@ -138,11 +138,7 @@ def _decide_rows(
         table = curated_table(batch, keep, part.column("uid"), ids, prob)
         if spec.worldwide:
             lang = part.column("lang").combine_chunks()
-            if "lang" in table.column_names:  # the pool's own column stays, renamed
-                i = table.column_names.index("lang")
-                table = table.rename_columns(
-                    [n if k != i else "lang_source" for k, n in enumerate(table.column_names)]
-                )
+            table = source_renamed(table, ("lang",))  # the pool's own column stays
             table = table.append_column("lang", lang.filter(pa.array(keep)))
             _add_lang_rows(sinks.lang_rows, lang, keep, prob)
         sinks.write_curated(table)

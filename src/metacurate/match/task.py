@@ -217,11 +217,14 @@ def _match_rows(
                 res = matcher.match_arrow(text)
         except MetacurateError as exc:
             raise InputError(f"{src.path}: column {cols.text!r}: {exc}") from None
-        uids = row_uids(
-            batch.column(cols.uid) if cols.uid else None,
-            batch.column(cols.url) if cols.url else None,
-            text,
-        )
+        try:
+            uids = row_uids(
+                batch.column(cols.uid) if cols.uid else None,
+                batch.column(cols.url) if cols.url else None,
+                text,
+            )
+        except MetacurateError as exc:
+            raise InputError(f"{src.path}: column {cols.uid!r}: {exc}") from None
         row0 = src.first_row + stats["rows"]
         rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
         hashes.append(uid_hash(uids))

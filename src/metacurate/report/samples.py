@@ -24,6 +24,7 @@ from metacurate.files import read_json, reading
 from metacurate.match import WRAPPED, spacing
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.pool.text import shown_text
 from metacurate.report.stats import Run, entry_row
 from metacurate.storage import AnyPath, parquet_file
 from metacurate.workdir import Workdir
@@ -107,7 +108,7 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
         table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
     except (MetacurateError, OSError, KeyError, ValueError, pa.ArrowException):
         return None
-    return None if table is None else table.column(0).cast(pa.string())
+    return None if table is None else shown_text(table.column(0))
 
 
 def sample_rows(run: Run, plan: SamplePlan | None = None) -> pa.Table:
