@@ -55,7 +55,7 @@ def write_files(rows: list[dict], folder: Path, n_files: int, seed: int) -> list
 def naive_counts(rows: list[dict]) -> list[int]:
     """count[e] over the distinct (url, text) rows, by the definition's naive loop."""
     counts = Counter()
-    for url, text in {(r["url"], r["text"]) for r in rows}:
+    for _url, text in {(r["url"], r["text"]) for r in rows}:
         counts.update(reference_match(METADATA, text))
     return [counts[i] for i in range(len(METADATA))]
 
@@ -69,8 +69,8 @@ def curated_rows(out: Path) -> list[tuple]:
 
 
 def run(pool: list[str], out: Path, **options) -> dict:
-    options = {"t": 3, "seed": 1, "workers": 1, "batch_rows": 500, **options}
-    return curate(pool, out, metadata=METADATA, dedup=True, report=False, **options)
+    options = {"t": 3, "seed": 1, "workers": 1, "batch_rows": 500, "report": False, **options}
+    return curate(pool, out, metadata=METADATA, dedup=True, **options)
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +151,15 @@ def test_dedup_across_snapshot_folders(tmp_path, rows):
     """Two extract runs (snapshots) with overlapping rows: curate --dedup over both folders."""
     first = write_files(rows[:2000], tmp_path / "CC-2024-10", 2, seed=6)
     second = write_files(rows[1000:], tmp_path / "CC-2024-18", 2, seed=7)
-    m = run([str(tmp_path / "CC-2024-10"), str(tmp_path / "CC-2024-18")], tmp_path / "out")
+    folders = [str(tmp_path / "CC-2024-10"), str(tmp_path / "CC-2024-18")]
+    m = run(folders, tmp_path / "out", report=True)
     assert len(first) == len(second) == 2
     got = pq.read_table(tmp_path / "out" / "entry_counts.parquet").column("count").to_pylist()
     assert got == naive_counts(rows)
     assert m["dedup"]["rows_unique"] == len({(r["url"], r["text"]) for r in rows})
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "duplicate rows removed (--dedup)" in html
+    assert f"{m['dedup']['rows_removed']:,}" in html
 
 
 def test_toggling_dedup_redoes_what_depends_on_it(tmp_path, rows):
@@ -191,3 +195,14 @@ def test_adding_a_file_can_move_the_kept_copy(tmp_path):
     m = run([str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")], tmp_path / "out", t=1000)
     assert [r[3] for r in curated_rows(tmp_path / "out")] == [later["w"]]
     assert m["dedup"]["rows_removed"] == 1
+
+
+def test_plan_expects_the_unique_rows(tmp_path, rows):
+    from metacurate.plan import plan
+
+    pool = write_files(rows, tmp_path / "pool", 2, seed=10)
+    m = run(pool, tmp_path / "out", t=3)
+    doc = plan(tmp_path / "out", ts=[3])
+    row = next(r for r in doc["rows"] if r["t"] == 3)
+    assert row["expected_rows"] == pytest.approx(m["expected_rows"], rel=1e-9)
+    assert doc["pool_rows"] == m["dedup"]["rows_unique"]

@@ -170,9 +170,7 @@ def _select(
     the availability, when asked for."""
     unique = (lambda inp: unique_mask(wd, inp["task_id"])) if dedup else None
     avail = (
-        availability(wd, inputs, cfg.available, read, n_entries, unique)
-        if cfg.available
-        else None
+        availability(wd, inputs, cfg.available, read, n_entries, unique) if cfg.available else None
     )
     masks = avail.masks if avail else None
     if cfg.image_column:
