@@ -121,6 +121,17 @@ class MatchConfig:
         "metaclip2 modes without --lang-column (default {default})",
         choices=LID_MODELS,
     )
+    dedup: bool = option(
+        False,
+        "count and write each uid once (the pool's uid column, else the hash of url and "
+        "text), across every input file; the copy kept is chosen by the row's content",
+    )
+    dedup_memory_mb: int = option(
+        1024,
+        "--dedup: memory one dedup task may hold, in MiB; uids are split into partitions "
+        "on disk to fit (default {default})",
+        metavar="MB",
+    )
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -131,7 +142,7 @@ class MatchConfig:
             raise ConfigError("lang_column", "needs --mode metaclip2 or metaclip2-kana")
         if self.format is not None and self.format not in FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; one of {FORMATS}")
-        for name in ("batch_rows", "part_rows"):
+        for name in ("batch_rows", "part_rows", "dedup_memory_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(name, f"must be >= 1, got {getattr(self, name)}")
 

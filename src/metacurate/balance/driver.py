@@ -27,6 +27,7 @@ from metacurate.balance.threshold import (
 from metacurate.balance.worldwide import worldwide_probs
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
+from metacurate.dedup import unique_mask, unique_record
 from metacurate.download.available import Availability, availability
 from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
@@ -163,16 +164,26 @@ def _select(
     cfg: BalanceConfig,
     read: ReadOptions,
     n_entries: int,
+    dedup: bool = False,
 ) -> Availability | None:
-    """Write the selection side-cars (rows that compete: downloaded ones with ``available``,
-    one text per image with ``image_column``); the availability, when asked for."""
-    avail = availability(wd, inputs, cfg.available, read, n_entries) if cfg.available else None
+    """Write the selection side-cars (rows that compete: the first copy of each uid with
+    ``dedup``, downloaded ones with ``available``, one text per image with ``image_column``);
+    the availability, when asked for."""
+    unique = (lambda inp: unique_mask(wd, inp["task_id"])) if dedup else None
+    avail = (
+        availability(wd, inputs, cfg.available, read, n_entries, unique) if cfg.available else None
+    )
+    masks = avail.masks if avail else None
     if cfg.image_column:
-        select_texts(wd, out, inputs, cfg, read, avail.masks if avail else None)
-    elif avail is not None:
-        for inp, mask in zip(inputs, avail.masks, strict=True):
-            table = pa.table({"selected": pa.array(mask)})
-            write_parquet(out.selection(inp["task_id"]), table, {})
+        if masks is None and unique is not None:
+            masks = [unique(inp) for inp in inputs]
+        select_texts(wd, out, inputs, cfg, read, masks)
+        return avail
+    for i, inp in enumerate(inputs):
+        if masks is None and unique is None:
+            break
+        mask = masks[i] if masks is not None else unique(inp)  # type: ignore[misc]
+        write_parquet(out.selection(inp["task_id"]), pa.table({"selected": pa.array(mask)}), {})
     return avail
 
 
@@ -180,6 +191,15 @@ def _record_digest(wd: Workdir, task_id: str) -> str:
     """Identity of a match task's result: its completion record without the timing."""
     record = {k: v for k, v in read_json(wd.done(task_id)).items() if k != "seconds"}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _sidecar_digest(wd: Workdir, task_id: str, dedup: dict | None) -> str:
+    """What a balance task's rows depend on: the match task's record, and with dedup the
+    task's unique mask (another file's copy of a uid may win after files are added)."""
+    if dedup is None:
+        return _record_digest(wd, task_id)
+    mask = unique_record(wd, task_id)["unique_sha256"]
+    return hashlib.sha256(f"{_record_digest(wd, task_id)}:{mask}".encode()).hexdigest()[:16]
 
 
 def _written_here(out: Workdir, path: AnyPath) -> bool:
@@ -264,7 +284,8 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):
         old.unlink()
-    avail = _select(wd, out, inputs, cfg, read, len(counts))
+    dedup = stats.get("dedup")
+    avail = _select(wd, out, inputs, cfg, read, len(counts), dedup is not None)
     if avail is not None:  # balance what was downloaded: counts over those rows only
         counts, counts_table = avail.counts, avail.counts_table(counts_table)
     worldwide = "worldwide" in stats
@@ -282,9 +303,10 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
         image_column=cfg.image_column,
         read=read,
         available=avail.digest() if avail is not None else None,
+        dedup=dedup is not None,
     )
     tasks = [
-        BalanceTask(i["task_id"], Source.from_dict(i), _record_digest(wd, i["task_id"]))
+        BalanceTask(i["task_id"], Source.from_dict(i), _sidecar_digest(wd, i["task_id"], dedup))
         for i in inputs
     ]
     _run_tasks(out, tasks, spec, engine, config.engine.progress, config.match.force)

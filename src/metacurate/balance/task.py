@@ -47,6 +47,7 @@ class BalanceSpec:
     read: ReadOptions = field(default_factory=ReadOptions)
     available: str | None = None  # digest of the downloaded-rows masks (--available)
     worldwide: bool = False  # metaclip2 modes: side-cars and curated rows carry ``lang``
+    dedup: bool = False  # the selection holds the first copy of each uid only
 
     def config(self) -> dict:
         """What a finished balance task must agree with to be reused."""
@@ -61,6 +62,7 @@ class BalanceSpec:
             "available": self.available,
             "hash_version": HASH_VERSION,
             "format_version": FORMAT_VERSION,
+            **({"dedup": True} if self.dedup else {}),
         }
 
 
@@ -130,6 +132,8 @@ def _decide_rows(
         keep, prob = decide(ids, part.column("uid_hash").to_numpy(), spec.p, spec.seed, spec.epoch)
         selected = np.ones(n, bool) if select is None else select.take(n).column(0).to_numpy()
         keep = keep & selected
+        if spec.dedup:  # a removed copy of a uid cannot be kept: it expects nothing
+            prob = np.where(selected, prob, 0.0)
         sinks.decisions.write(
             pa.record_batch(
                 [pa.array(selected), pa.array(keep), pa.array(prob)], schema=DECISIONS_SCHEMA

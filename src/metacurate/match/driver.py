@@ -3,6 +3,8 @@ unfinished ones on the engine, then sum their partial counts into ``entry_counts
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +18,7 @@ from metacurate._version import __version__
 from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
 from metacurate.count_lang import write_language_counts
+from metacurate.dedup import DedupInput, remove_dedup, run_dedup
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
 from metacurate.files import read_json, read_parquet, write_bytes, write_json, write_parquet
@@ -161,7 +164,10 @@ def run_match(
         for record in engine.map(partial(match_task, spec=spec), todo):
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
-    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
+    dedup = _dedup(config, wd, tasks, len(metadata), engine) if m.dedup else None
+    if dedup is None:
+        remove_dedup(wd)
+    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint, dedup)
     if layout is not None:
         stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
     stats["match_config"] = {
@@ -172,6 +178,8 @@ def run_match(
         "format": m.format,
         "batch_rows": m.batch_rows,
     }
+    if dedup is not None:  # counts over unique rows: a rerun without it redoes the counts
+        stats["match_config"]["dedup"] = True
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
     stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
@@ -191,6 +199,34 @@ def _with_index_identity(spec: MatchSpec, single: bool) -> MatchSpec:
         return spec
 
 
+def _record_digest(record: dict) -> str:
+    """Identity of a match task's result: its completion record without the timing."""
+    record = {k: v for k, v in record.items() if k != "seconds"}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _dedup(
+    config: RunConfig, wd: Workdir, tasks: Sequence[MatchTask], n_entries: int, engine: Engine
+) -> tuple[np.ndarray, dict]:
+    """The dedup stage over the finished match tasks (docs/how-it-works.md, "Dedup")."""
+    inputs = []
+    for t in tasks:
+        if not wd.done(t.task_id).exists():  # skipped as unreadable
+            continue
+        rec = read_json(wd.done(t.task_id))
+        src = Source.from_dict(rec["source"])
+        inputs.append(DedupInput(t.task_id, src, rec["stats"]["rows"], _record_digest(rec)))
+    read = ReadOptions(
+        csv_columns=config.match.csv_columns,
+        batch_rows=config.match.batch_rows,
+        s3_endpoint=config.engine.s3_endpoint,
+    )
+    return run_dedup(
+        wd.root, inputs, n_entries, read, config.match.dedup_memory_mb, engine,
+        config.engine.progress,
+    )  # fmt: skip
+
+
 def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:
     """The matcher index in the cache folder, verified (or built) once per run before any
     worker maps it; metaclip2 modes: one per language."""
@@ -201,9 +237,15 @@ def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> Non
 
 
 def merge_counts(
-    wd: Workdir, metadata: Metadata, tasks: Sequence[MatchTask], mode: str, checkpoint
+    wd: Workdir,
+    metadata: Metadata,
+    tasks: Sequence[MatchTask],
+    mode: str,
+    checkpoint,
+    dedup: tuple[np.ndarray, dict] | None = None,
 ) -> dict:
-    """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats."""
+    """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats;
+    ``dedup``: the counts over unique rows (and the dedup numbers) to write instead."""
     counts = np.zeros(len(metadata), dtype=np.int64)
     stats = empty_stats()
     bad_files = []
@@ -229,16 +271,21 @@ def merge_counts(
                 if isinstance(v, list)
                 else stats[k] + v
             )
-        if rec["error"] is None:
+        if rec["error"] is None and dedup is None:
             add_sparse(counts, [read_parquet(wd.partial_counts(t.task_id))])
         checkpoint("count-file")
+    extra = {}
+    if dedup is not None:
+        counts = dedup[0]
+        extra = {"dedup": dedup[1]}
     write_parquet(
         wd.entry_counts,
         entry_counts_table(metadata, counts),
-        artifact_metadata(metadata.hash, mode),
+        artifact_metadata(metadata.hash, mode, **({"dedup": "1"} if dedup else {})),
     )
     hit = int(np.count_nonzero(counts))
     return {
+        **extra,
         "format_version": FORMAT_VERSION,
         "metacurate_version": __version__,
         "metadata": {"name": metadata.name, "hash": metadata.hash, "entries": len(metadata)},

@@ -294,6 +294,20 @@ def _pool_rows(m: dict, s: dict) -> list[dict]:
             ",",
         ),
         _row("total matches", "match.total_matches", s.get("total_matches"), ","),
+        *_dedup_rows(m, s),
+    ]
+
+
+def _dedup_rows(m: dict, s: dict) -> list[dict]:
+    """--dedup: the copies of a uid removed before counting, and what was counted."""
+    d = m.get("dedup") or s.get("dedup")
+    if not d:
+        return []
+    key = "dedup" if m else "match.dedup"
+    return [
+        _row("duplicate rows removed (--dedup)", f"{key}.rows_removed", d["rows_removed"], ","),
+        _row("unique uids counted", f"{key}.rows_unique", d["rows_unique"], ","),
+        _row("unique matched rows", f"{key}.rows_matched_unique", d["rows_matched_unique"], ","),
     ]
 
 
