@@ -313,6 +313,18 @@ def split_shortcuts(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return parts
 
 
+def balance_options(config: BalanceConfig | None, options: dict[str, Any]) -> BalanceConfig:
+    """``config`` (or the defaults) with keyword shortcuts for its fields applied, checked
+    (what ``OnlineBalancer`` takes); an unknown name is an error that lists the known ones."""
+    known = {f.name for f in fields(BalanceConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise MetacurateError(f"unknown option {unknown[0]}=; known: {', '.join(sorted(known))}")
+    cfg = replace(config or BalanceConfig(), **options)
+    cfg.check()
+    return cfg
+
+
 def with_shortcuts(config: RunConfig, options: dict[str, Any]) -> RunConfig:
     """``config`` with keyword shortcuts applied over its parts."""
     parts = split_shortcuts(options)
