@@ -3,7 +3,6 @@ claim (the curated set covers at least as many classes as random subsets of its 
 
 from __future__ import annotations
 
-import csv
 import json
 from importlib import resources
 
@@ -14,8 +13,6 @@ import pytest
 
 from metacurate.api import curate
 from metacurate.cli import main
-from metacurate.demo import copy_laion_sample
-from tests.conftest import shared_dir
 
 MARKS = ",.;:?!`"
 
@@ -64,26 +61,6 @@ def naive_counts(texts: list[str | None], classes: list[list[str]]) -> np.ndarra
 def _imagenet() -> list[list[str]]:
     text = resources.files("metacurate").joinpath("data", "imagenet1k_classes.txt").read_text()
     return [[n] for n in text.splitlines() if n.strip()]
-
-
-@pytest.fixture(scope="module")
-def real_run(tmp_path_factory):
-    """The LAION sample (shipped) and CC3M (shared data, when present) curated with the
-    built-in metadata to 60% of their rows."""
-    d = tmp_path_factory.mktemp("cov")
-    pool = [str(copy_laion_sample(d / "laion.parquet"))]
-    texts = pq.read_table(pool[0], columns=["TEXT"]).column(0).to_pylist()
-    shared = shared_dir()
-    cc3m = shared / "data/captions/cc3m_validation.tsv" if shared else None
-    if cc3m is not None and cc3m.exists():
-        rows = list(csv.reader(cc3m.open(encoding="utf-8"), delimiter="\t", quoting=3))
-        caps = [r[0] for r in rows]
-        pq.write_table(pa.table({"caption": caps, "url": [r[1] for r in rows]}), d / "cc3m.parquet")
-        pool.append(str(d / "cc3m.parquet"))
-        texts += caps
-    out = d / "out"
-    curate(pool, str(out), target_size=round(0.6 * len(texts)), seed=0, workers=1)
-    return out, texts
 
 
 def test_counts_equal_a_naive_count(real_run, capsys):

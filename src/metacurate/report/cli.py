@@ -97,14 +97,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def run_summary(out_dir: str | Path) -> dict:
-    """``{"match": stats, "manifest": manifest or None}`` of a run folder (no per-input list)."""
+    """``{"match": stats, "manifest": manifest or None, "compared_with_metaclip": ...}`` of a
+    run folder (no per-input list)."""
+    from metacurate.report.compare import run_comparison
     from metacurate.report.stats import load_run
 
     run = load_run(out_dir)
     manifest = None
     if run.manifest is not None:
         manifest = {k: v for k, v in run.manifest.items() if k not in ("match", "inputs")}
-    return {"match": {k: v for k, v in run.stats.items() if k != "inputs"}, "manifest": manifest}
+    return {
+        "match": {k: v for k, v in run.stats.items() if k != "inputs"},
+        "manifest": manifest,
+        "compared_with_metaclip": run_comparison(run),
+    }
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -120,6 +126,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print("not balanced yet: no manifest.json (run 'metacurate balance')")
     else:
         print_manifest(summary["manifest"], False)
+    from metacurate.report.compare import compare_lines
+
+    for line in compare_lines(summary["compared_with_metaclip"]):
+        print(line)
     return 0
 
 

@@ -273,6 +273,7 @@ def coverage(run: Run, cfg: CoverageConfig) -> dict:
                 "curated": int(curated[i]),
                 "random_mean": float(rand[:, i].mean()),
                 "random_sd": float(rand[:, i].std(ddof=1)) if cfg.draws > 1 else 0.0,
+                "random_covered": float((rand[:, i] >= 1).mean()),  # share of draws with >= 1
             }
             for i, names in enumerate(classes.names)
         ],

@@ -22,6 +22,7 @@ from metacurate.files import write_text
 from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
 from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
+from metacurate.report.compare import extra_sections
 from metacurate.report.explore import asset, explorer_input, explorer_section
 from metacurate.report.languages import languages_html
 from metacurate.report.samples import band_samples, plan_sample, sample_rows, unmatched_examples
@@ -33,9 +34,11 @@ SECTIONS = (
     ("ranked-counts", "Entry counts"),
     ("cumulative", "Cumulative share"),
     ("matches-per-caption", "Matches per caption"),
+    ("compared", "Compared with MetaCLIP"),
     ("top-entries", "Largest entries"),
     ("never-matched", "Never matched"),
     ("samples", "Sample captions"),
+    ("coverage", "Class coverage"),
 )
 
 
@@ -188,6 +191,7 @@ def render_report(run: S.Run, submit: Submit = run_later) -> str:
         "top-entries": _top_entries_html(run),
         "never-matched": _never_matched_html(run),
         "samples": _samples_html(run, band_samples(run, sample), sample_note),
+        **extra_sections(run),
     }
     parts["explore"] = explore()
     return _page(run, parts, started)
