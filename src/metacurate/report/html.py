@@ -131,7 +131,7 @@ def _decision(c: dict) -> str:
     if c.get("u") is not None:
         rel = "&lt;" if c["u"] < c["p_e"] else "≥"
         via = " (kept through another entry)" if c["kept"] and c["u"] >= c["p_e"] else ""
-        out += f' <span class="mono">u={c["u"]:.3f} {rel} p_e={c["p_e"]:.3f}</span>{via}'
+        out += f' <span class="mono">u={c["u"]:.3g} {rel} p_e={c["p_e"]:.3g}</span>{via}'
     return out
 
 
