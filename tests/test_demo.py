@@ -45,3 +45,16 @@ def test_demo_json(tmp_path, capsys):
     assert doc["manifest"]["curated_rows"] > 0
     assert effect["tail"]["entries_cut"] == 0
     assert effect["largest"][0]["kept_share"] <= 0.5
+
+
+def test_shipped_sample_is_the_laion_fixture(tmp_path):
+    """The shipped sample is the shared LAION sample's URL and TEXT, rows in order (NOTICE)."""
+    from metacurate.demo import copy_laion_sample
+    from tests.conftest import shared_file
+
+    ours = pq.read_table(copy_laion_sample(tmp_path / "s.parquet"))
+    theirs = pq.read_table(
+        shared_file("captions/laion_sample_10k.parquet"), columns=["URL", "TEXT"]
+    )
+    assert ours.column_names == ["URL", "TEXT"]
+    assert ours.equals(theirs.replace_schema_metadata(None))
