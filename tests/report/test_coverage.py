@@ -142,3 +142,13 @@ def test_bad_options_and_files(tmp_path, capsys, real_run):
     assert main(["coverage", str(out), "--classes", str(bad)]) == 2
     assert "line 1" in capsys.readouterr().err
     assert main(["coverage", str(out), "--classes", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_table_lists_every_class(real_run, capsys):
+    out, _ = real_run
+    assert main(["coverage", str(out), "--table"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(printed) if line.startswith("class "))
+    rows = printed[start + 1 : start + 1001]
+    assert len(rows) == 1000 and not printed[start + 1001].startswith(" ")
+    assert sum(1 for r in rows if r.split()[-3] == "0") > 0  # classes without captions too

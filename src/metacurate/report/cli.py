@@ -197,7 +197,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out_dir", metavar="OUT", help="a balance or curate output folder")
     add_options(p, CoverageConfig, "coverage")
-    p.add_argument("--table", action="store_true", help="also print one line per class found")
+    p.add_argument(
+        "--table",
+        action="store_true",
+        help="also print one line per class (every class of the list)",
+    )
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_coverage)
 

@@ -281,7 +281,8 @@ def coverage(run: Run, cfg: CoverageConfig) -> dict:
 
 
 def coverage_lines(result: dict, table: bool = False) -> list[str]:
-    """The result in a few lines (and, with ``table``, one line per class found in the pool)."""
+    """The result in a few lines (and, with ``table``, one line per class of the list, most
+    captions in the pool first)."""
     c, r, k = result["covered"], result["rows"], result["k"]
     ra = c["random"]
     share = r["curated"] / r["pool"] if r["pool"] else 0.0
@@ -298,11 +299,10 @@ def coverage_lines(result: dict, table: bool = False) -> list[str]:
     if table:
         lines.append(f"{'class':<32}{'pool':>8}{'curated':>9}{'random':>9}")
         for row in sorted(result["per_class"], key=lambda x: (-x["pool"], x["class"])):
-            if row["pool"]:
-                lines.append(
-                    f"{row['class'][:31]:<32}{row['pool']:>8,}{row['curated']:>9,}"
-                    f"{row['random_mean']:>9.1f}"
-                )
+            lines.append(
+                f"{row['class'][:31]:<32}{row['pool']:>8,}{row['curated']:>9,}"
+                f"{row['random_mean']:>9.1f}"
+            )
     return lines
 
 
