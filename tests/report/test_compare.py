@@ -39,6 +39,8 @@ def _independent(out) -> dict:
         "head_entries": int((counts >= t).sum()),
         "head_share": counts[counts >= t].sum() / total,
         "t6": best[0],
+        "next_t": float(counts[counts >= best[0]].min() + 1),
+        "share_next": counts[counts <= counts[counts >= best[0]].min()].sum() / total,
     }
 
 
@@ -53,6 +55,8 @@ def test_stats_compares_with_metaclip(real_run, capsys):
     assert cmp["head_entries"] == ref["head_entries"]
     assert cmp["head_share"] == pytest.approx(ref["head_share"])
     assert cmp["t_for_metaclip_tail_share"] == ref["t6"]
+    assert cmp["next_t"] == ref["next_t"]
+    assert cmp["tail_share_at_next_t"] == pytest.approx(ref["share_next"])
     m = cmp["metaclip"]
     assert m["matches_per_caption"] == pytest.approx(3.54, abs=0.01)
     assert (m["tail_share"], m["t"], m["t_2_5b"]) == (0.06, 20_000, 170_000)

@@ -52,8 +52,13 @@ def compare(counts: np.ndarray, pool_rows: int, t: float | None) -> dict:
         out["tail_share"] = int(c[~head].sum()) / total if total else 0.0
         out["head_entries"] = int(head.sum())
         out["head_share"] = int(c[head].sum()) / total if total else 0.0
-    if out["t_for_metaclip_tail_share"] is not None:
-        out["tail_share_at_that_t"] = int(c[c < out["t_for_metaclip_tail_share"]].sum()) / total
+    t6 = out["t_for_metaclip_tail_share"]
+    if t6 is not None:
+        out["tail_share_at_that_t"] = int(c[c < t6].sum()) / total
+        above = c[c >= t6]  # the next step of the tail share: t = the next count + 1
+        if len(above) and above.min() > 0:
+            out["next_t"] = float(above.min() + 1)
+            out["tail_share_at_next_t"] = int(c[c < out["next_t"]].sum()) / total
     return out
 
 
@@ -81,11 +86,15 @@ def compare_rows(cmp: dict) -> list[tuple[str, str, str]]:
             ),
         ]
     if cmp["t_for_metaclip_tail_share"] is not None:
+        here = (
+            f"{cmp['t_for_metaclip_tail_share']:.6g} (tail share {cmp['tail_share_at_that_t']:.1%}"
+        )
+        if abs(cmp["tail_share_at_that_t"] - 0.06) > 0.01 and cmp.get("next_t") is not None:
+            here += f"; t = {cmp['next_t']:.6g} gives {cmp['tail_share_at_next_t']:.1%}"
         rows.append(
             (
                 "t for a 6% tail share",
-                f"{cmp['t_for_metaclip_tail_share']:.6g} "
-                f"(tail share {cmp['tail_share_at_that_t']:.1%})",
+                here + ")",
                 f"{m['t']:,} for 400M; {m['t_2_5b']:,} for 2.5B",
             )
         )
