@@ -69,7 +69,7 @@ def _demo_parts(args: argparse.Namespace, say) -> tuple:
         say(
             f"metadata: {md.name}, {len(md):,} entries: the digits and the ~500 most frequent "
             "English words (lower case and capitalised) of the built-in list, its head scaled "
-            "to a 10,000-caption sample (docs/report.md, 'The demo')"
+            "to a 10,000-caption sample (docs/report.md, 'metacurate demo')"
         )
         about = "10,000 real LAION-400M alt-texts, img2dataset's test sample; see data/NOTICE.txt"
         t = args.t if args.t is not None else demo.DEMO_T
