@@ -16,7 +16,6 @@ from metacurate.balance.driver import run_balance
 from metacurate.config import BalanceConfig, ConfigError, RunConfig, with_shortcuts
 from metacurate.engine import Checkpoint, Engine, open_engine
 from metacurate.errors import MetacurateError
-from metacurate.files import write_json
 from metacurate.kernel import require_native
 from metacurate.lock import output_locks
 from metacurate.match.ahead import Ahead
@@ -25,7 +24,6 @@ from metacurate.match.index_cache import cache_root
 from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
 from metacurate.metadata import Metadata, as_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
-from metacurate.workdir import Workdir
 
 
 def _paths(pool: str | Path | Sequence[str | Path] | None) -> tuple[str, ...] | None:
@@ -182,9 +180,7 @@ def run_curate(
         engine = open_engine(cfg.engine, checkpoint)
         try:
             stats = _run_match(cfg, metadata, engine, ahead)
-            manifest = run_balance(cfg, engine)
-            manifest["match"] = {k: v for k, v in stats.items() if k != "inputs"}
-            write_json(Workdir(cfg.out, cfg.engine.s3_endpoint).manifest, manifest)
+            manifest = run_balance(cfg, engine, match_stats=stats)
             if report:  # while the engine is open: its idle process makes part of it
                 from metacurate.report import write_report
 

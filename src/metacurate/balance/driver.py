@@ -236,8 +236,9 @@ def _run_tasks(
             bar.update(1)
 
 
-def run_balance(config: RunConfig, engine: Engine) -> dict:
-    """Balance ``config.workdir`` into ``config.out``; returns the manifest (written last)."""
+def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = None) -> dict:
+    """Balance ``config.workdir`` into ``config.out``; returns the manifest, written once and
+    last (``match_stats``: ``curate``'s match stage, recorded under ``"match"``)."""
     cfg = config.balance
     if cfg is None:
         raise MetacurateError("balancing needs one of t, target_size, tail_share")
@@ -290,6 +291,8 @@ def run_balance(config: RunConfig, engine: Engine) -> dict:
     manifest.update(download_fields(avail, how.get("download_plan"), wd, out, len(counts)))
     manifest["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
     manifest["seconds"] = round(time.perf_counter() - started, 3)
+    if match_stats is not None:
+        manifest["match"] = {k: v for k, v in match_stats.items() if k != "inputs"}
     write_json(out.manifest, manifest)  # last: the run is complete
     return manifest
 
