@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from metacurate.extract.attrs import image_pairs_fast, resolve_references
 from metacurate.extract.html import image_pairs_from_html
-from metacurate.extract.scan import native_scan_available, scan_html, scan_html_python
+from metacurate.extract.scan import (
+    byte_facts,
+    byte_facts_python,
+    native_scan_available,
+    scan_html,
+    scan_html_python,
+)
 from metacurate.extract.warc import decode_payload
 
 PAGE = "http://example.com/dir/page.html?q=1"
@@ -181,8 +187,8 @@ def tag(draw: st.DrawFn) -> str:
 
 
 _MARKUP = st.sampled_from(
-    ["<!--", "-->", "--!>", "<!-->", "<!--->", "<!-- <!-- -->", "<![CDATA[", "]]>", "<!DOCTYPE html>",
-     "<?php ?>", "</>", "</ x>", "<", ">", "&", "<script><!--", "<script>", "</script>", "-->",
+    ["<!--", "-->", "--!>", "<!-->", "<!--->", "<!-- <!-- -->", "<![CDATA[", "]]>",
+     "<!DOCTYPE html>", "<?php ?>", "</>", "</ x>", "<", ">", "&", "<script><!--", "<script>", "</script>", "-->",
      "<!--<script>", "text", " ", "\r\n", "<br>", "</p>", "<b>", "<math><mi>", "<svg><title>",
      "<table><tr><td>", "</td></tr></table>"]
 )  # fmt: skip
@@ -196,7 +202,9 @@ def html_page(draw: st.DrawFn) -> bytes:
     body = text.encode(charset, "replace")
     if draw(st.integers(0, 5)) == 0:  # invalid bytes
         at = draw(st.integers(0, len(body)))
-        body = body[:at] + draw(st.sampled_from([b"\xff", b"\xc3", b"\x81\x22", b"\x8f<"])) + body[at:]
+        body = (
+            body[:at] + draw(st.sampled_from([b"\xff", b"\xc3", b"\x81\x22", b"\x8f<"])) + body[at:]
+        )
     return body
 
 
@@ -221,3 +229,19 @@ def test_random_bytes_equal_the_dom_reference(body: bytes) -> None:
     assert_same(b"<img src=/a>" + body + b"<img src=/b>")
     if native_scan_available():
         assert scan_html(body) == scan_html_python(body)
+
+
+@given(
+    body=st.lists(
+        st.sampled_from(
+            [b"a", b"<", b"charset", b"ChArSeT", b"chars", b"\x81", b"\x9d", b"\xc3\xa9",
+             b"\xe2\x82\xac", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xf0\x9f\x98\x80",
+             b"\xc0\xaf", b"\xe0\x80\xaf", b"\xff", b"\xc3", b"12345678"]
+        )
+    ).map(b"".join)
+)  # fmt: skip
+@settings(max_examples=500, deadline=None)
+def test_compiled_byte_facts_equal_python(body: bytes) -> None:
+    if not native_scan_available():
+        pytest.skip("compiled scan not built")
+    assert byte_facts(body) == byte_facts_python(body)

@@ -18,59 +18,31 @@ from resiliparse.parse.encoding import map_encoding_to_html5
 
 from metacurate.extract.html import html_encoding, image_pairs_from_html
 from metacurate.extract.pairs import TEXT_SOURCES, PageImages, add_image, resolve_base
-from metacurate.extract.scan import scan_html
+from metacurate.extract.scan import (
+    HAS_CHARSET,
+    HAS_CP1252_HOLES,
+    VALID_UTF8,
+    byte_facts,
+    scan_html,
+)
 
 __all__ = ["image_pairs_fast", "resolve_references"]
 
+#: Charsets with one byte a character (their unassigned bytes are worked out when needed).
+_SINGLE_BYTE = frozenset(
+    codecs.lookup(name).name
+    for name in ("ascii", "latin-1", "cp866", "koi8-r", "koi8-u", "mac-roman")
+    + tuple(f"cp{n}" for n in range(1250, 1259))
+    + tuple(f"iso8859-{n}" for n in (*range(2, 12), 13, 14, 15, 16))
+)
 #: Charsets whose bytes below 0x80 are always ASCII and never a part of a wider character, so
 #: tokenizing the bytes is tokenizing the decoded text.
-_SAFE = frozenset(
+_SAFE = _SINGLE_BYTE | frozenset(
     codecs.lookup(name).name
-    for name in [
-        "utf-8",
-        "cp1250",
-        "cp1251",
-        "cp1252",
-        "cp1253",
-        "cp1254",
-        "cp1255",
-        "cp1256",
-        "cp1257",
-        "cp1258",
-        "cp866",
-        "koi8-r",
-        "koi8-u",
-        "mac-roman",
-        "gbk",
-        "gb18030",
-        "gb2312",
-        "big5",
-        "big5hkscs",
-        "shift_jis",
-        "cp932",
-        "cp949",
-        "euc_jp",
-        "euc_kr",
-        "ascii",
-        "latin-1",
-        "iso8859-2",
-        "iso8859-3",
-        "iso8859-4",
-        "iso8859-5",
-        "iso8859-6",
-        "iso8859-7",
-        "iso8859-8",
-        "iso8859-9",
-        "iso8859-10",
-        "iso8859-11",
-        "iso8859-13",
-        "iso8859-14",
-        "iso8859-15",
-        "iso8859-16",
-    ]
+    for name in ("utf-8", "gbk", "gb18030", "gb2312", "big5", "big5hkscs", "shift_jis", "cp932")
+    + ("cp949", "euc_jp", "euc_kr")
 )
-_CHARSET = re.compile(rb"(?i)charset")
-_CP1252_HOLES = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_ASSIGNED: dict[str, bytes] = {}
 _REFERENCE = re.compile(r"&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|([A-Za-z0-9]+;?))")
 _LONGEST_NAME = max(map(len, html5))
 #: Numeric references to C1 controls read as windows-1252 (HTML standard, numeric reference end).
@@ -113,11 +85,12 @@ def resolve_references(value: str) -> str:
 
 
 class _Charset:
-    """The codec that reads this page's non-ASCII values, worked out once and only if needed."""
+    """The codec that reads this page's values, worked out once and only if needed."""
 
     def __init__(self, body: bytes, http_charset: str | None) -> None:
         self.body = body
         self.http_charset = http_charset
+        self.facts = byte_facts(body)
         self._encoding: str | None | bool = False  # False: not worked out yet
         self._codec: str | None | bool = False  # None: only the DOM reads the page exactly
 
@@ -130,43 +103,52 @@ class _Charset:
                 self._encoding = None
         return self._encoding  # type: ignore[return-value]
 
+    def _strict(self, codec: str) -> bool:
+        """Whether the whole page decodes with ``codec`` without an error."""
+        if codec == "utf-8":
+            return bool(self.facts & VALID_UTF8)
+        if codec == "cp1252":
+            return not self.facts & HAS_CP1252_HOLES
+        if codec in _SINGLE_BYTE:
+            assigned = _ASSIGNED.get(codec)
+            if assigned is None:
+                assigned = _ASSIGNED[codec] = bytes(b for b in range(256) if _decodes(b, codec))
+            return not self.body.translate(None, assigned)
+        try:
+            self.body.decode(codec)
+        except UnicodeDecodeError:
+            return False
+        return True
+
     def codec(self) -> str | None:
-        """The codec that decodes the whole page strictly, in `bytes_to_str`'s order (the
-        charset, UTF-8, windows-1252), when the charset is one the scan can read."""
+        """The codec `bytes_to_str` decodes the page with (its charset, else UTF-8, else
+        windows-1252, whichever first decodes it strictly) when the scan can read it."""
         if self._codec is False:
-            self._codec = None
             enc = self.encoding()
-            if enc in _SAFE:
-                for candidate in (enc, "utf-8", "cp1252"):
-                    try:
-                        self.body.decode(candidate)
-                    except UnicodeDecodeError:
-                        continue
-                    self._codec = candidate
-                    break
+            order = (enc, "utf-8", "cp1252") if enc in _SAFE else ()
+            self._codec = next((c for c in order if self._strict(c)), None)
         return self._codec  # type: ignore[return-value]
 
     def ascii_is_safe(self) -> bool:
         """Whether all-ASCII values read the same as in the reference's decoded text: the page
         decodes strictly (an error-ignoring decode drops bytes, which can join a `<` to what
         follows) in a charset the scan can read."""
-        body, http = self.body, self.http_charset
+        http, facts = self.http_charset, self.facts
         declared = http and map_encoding_to_html5(http.strip().strip("\"'"), fallback_utf8=False)
+        strict_fallback = not facts & HAS_CP1252_HOLES or facts & VALID_UTF8
         # without a declared charset, detection picks an ASCII-compatible one for bytes without
         # NUL, ESC or `~{` (the scan refuses those); windows-1252 or UTF-8 then decodes strictly
         # when the page has none of windows-1252's five unassigned bytes or is valid UTF-8
-        if (
-            not declared
-            and _CHARSET.search(body) is None
-            and (_CP1252_HOLES.search(body) is None or _utf8(body))
-        ):
+        if not declared and not facts & HAS_CHARSET and strict_fallback:
             return True
-        return self.codec() is not None
+        if self.encoding() not in _SAFE:
+            return False
+        return bool(strict_fallback) or self.codec() is not None
 
 
-def _utf8(body: bytes) -> bool:
+def _decodes(byte: int, codec: str) -> bool:
     try:
-        body.decode("utf-8")
+        bytes((byte,)).decode(codec)
     except UnicodeDecodeError:
         return False
     return True

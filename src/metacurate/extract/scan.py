@@ -33,13 +33,24 @@ tokenizer's state or which elements end up in the document):
 from __future__ import annotations
 
 import os
+import re
 
 try:  # the compiled scan is optional (setup.py); the pure-Python one below gives equal results
     from metacurate.kernel import _htmlscan as _native_scan
 except ImportError:  # pragma: no cover - no compiler at install time
     _native_scan = None
 
-__all__ = ["ScanResult", "native_scan_available", "scan_html", "scan_html_python"]
+__all__ = [
+    "HAS_CHARSET",
+    "HAS_CP1252_HOLES",
+    "VALID_UTF8",
+    "ScanResult",
+    "byte_facts",
+    "byte_facts_python",
+    "native_scan_available",
+    "scan_html",
+    "scan_html_python",
+]
 
 #: (images in the document, [(src, alt, title, data-image-title) raw bytes or None], base href)
 ScanResult = tuple[int, list[tuple[bytes | None, ...]], bytes | None]
@@ -82,6 +93,31 @@ def scan_html(data: bytes) -> ScanResult | None:
     if native_scan_available():
         return _native_scan.scan(data)  # type: ignore[union-attr]
     return scan_html_python(data)
+
+
+#: :func:`byte_facts` flags
+HAS_CHARSET, HAS_CP1252_HOLES, VALID_UTF8 = 1, 2, 4
+_CHARSET = re.compile(rb"(?i)charset")
+_CP1252_HOLES = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
+def byte_facts(data: bytes) -> int:
+    """Flags: `charset` occurs (any case), one of windows-1252's five unassigned bytes occurs,
+    the bytes are valid UTF-8. Compiled when built, else :func:`byte_facts_python`."""
+    if native_scan_available():
+        return _native_scan.facts(data)  # type: ignore[union-attr]
+    return byte_facts_python(data)
+
+
+def byte_facts_python(data: bytes) -> int:
+    """Pure-Python :func:`byte_facts`."""
+    flags = HAS_CHARSET if _CHARSET.search(data) else 0
+    flags |= HAS_CP1252_HOLES if _CP1252_HOLES.search(data) else 0
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return flags
+    return flags | VALID_UTF8
 
 
 def _parse_tag(d: bytes, i: int) -> tuple[bytes, dict[bytes, bytes], bool, int]:

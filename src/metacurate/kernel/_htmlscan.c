@@ -10,6 +10,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_DEPTH 512
@@ -53,9 +54,23 @@ typedef struct {
     int ntables;
 } State;
 
-static inline int is_ws(unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+/* character classes: bit 1 whitespace, 2 ends a tag name ('/', '>'), 4 ends an attribute name
+ * ('/', '>', '='), 8 ends an unquoted value ('>') */
+static unsigned char CLS[256];
+#define C_WS 1
+#define C_NAME 2
+#define C_ATTR 4
+#define C_UNQ 8
+
+static void init_classes(void) {
+    const char *ws = " \t\n\f\r";
+    for (const char *c = ws; *c; c++) CLS[(unsigned char)*c] = C_WS | C_NAME | C_ATTR | C_UNQ;
+    CLS['/'] |= C_NAME | C_ATTR;
+    CLS['>'] |= C_NAME | C_ATTR | C_UNQ;
+    CLS['='] |= C_ATTR;
 }
+
+static inline int is_ws(unsigned char c) { return CLS[c] & C_WS; }
 static inline int is_alpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
@@ -93,7 +108,7 @@ static Py_ssize_t find(uc *d, Py_ssize_t n, Py_ssize_t from, const char *pat, si
     return -1;
 }
 
-static inline int is_tag_end_char(unsigned char c) { return is_ws(c) || c == '/' || c == '>'; }
+static inline int is_tag_end_char(unsigned char c) { return CLS[c] & C_NAME; }
 
 /* Parse the tag whose name starts at d[i]; *out = position after '>'. END on end of input. */
 static int parse_tag(uc *d, Py_ssize_t n, Py_ssize_t i, Tag *t, Py_ssize_t *out) {
@@ -122,7 +137,7 @@ static int parse_tag(uc *d, Py_ssize_t n, Py_ssize_t i, Tag *t, Py_ssize_t *out)
             return OK;
         }
         Py_ssize_t k = c == '=' ? j + 1 : j;
-        while (k < n && !is_ws(d[k]) && d[k] != '/' && d[k] != '>' && d[k] != '=') k++;
+        while (k < n && !(CLS[d[k]] & C_ATTR)) k++;
         uc *aname = d + j;
         Py_ssize_t alen = k - j;
         j = k;
@@ -143,7 +158,7 @@ static int parse_tag(uc *d, Py_ssize_t n, Py_ssize_t i, Tag *t, Py_ssize_t *out)
                 j = (e - d) + 1;
             } else if (q != '>') {
                 k = j;
-                while (k < n && !is_ws(d[k]) && d[k] != '>') k++;
+                while (k < n && !(CLS[d[k]] & C_UNQ)) k++;
                 if (k >= n) return END;
                 val = d + j;
                 vlen = k - j;
@@ -327,10 +342,60 @@ static const char *const BREAKOUT[] = {
     "sub", "sup", "table", "tt", "u", "ul", "var", "font", "base", NULL};
 static const char *const INTEG_SVG[] = {"foreignobject", "desc", "title", NULL};
 static const char *const INTEG_MATH[] = {"mi", "mo", "mn", "ms", "mtext", "annotation-xml", NULL};
-static const char *const RAW[] = {"title", "textarea", "style", "xmp", "iframe", "noembed", "noframes", NULL};
-static const char *const CELL[] = {"td", "th", "caption", NULL};
-static const char *const ROW_PARTS[] = {"tr", "tbody", "thead", "tfoot", "col", "colgroup", NULL};
-static const char *const END_ROW_PARTS[] = {"td", "th", "caption", "tr", "tbody", "thead", "tfoot", NULL};
+
+enum {
+    T_OTHER, T_IMG, T_BASE, T_SVG, T_MATH, T_TEMPLATE, T_RAW, T_SCRIPT, T_PLAINTEXT,
+    T_FRAMESET, T_TABLE, T_CELL, T_ROW_PART, T_TR_SECTION
+};
+
+/* Tag name -> T_*: one lower-case copy, then a switch on the length (names are short). */
+static int classify(uc *p, Py_ssize_t len) {
+    char b[10];
+    if (len > 9 || len < 2) return T_OTHER;
+    for (Py_ssize_t i = 0; i < len; i++) b[i] = (char)lower(p[i]);
+#define IS(lit) (memcmp(b, lit, (size_t)len) == 0)
+    switch (len) {
+    case 2:
+        if (IS("td") || IS("th")) return T_CELL;
+        if (IS("tr")) return T_TR_SECTION;
+        return T_OTHER;
+    case 3:
+        if (IS("img")) return T_IMG;
+        if (IS("svg")) return T_SVG;
+        if (IS("xmp")) return T_RAW;
+        if (IS("col")) return T_ROW_PART;
+        return T_OTHER;
+    case 4:
+        if (IS("base")) return T_BASE;
+        if (IS("math")) return T_MATH;
+        return T_OTHER;
+    case 5:
+        if (IS("image")) return T_IMG;
+        if (IS("title") || IS("style")) return T_RAW;
+        if (IS("table")) return T_TABLE;
+        if (IS("tbody") || IS("thead") || IS("tfoot")) return T_TR_SECTION;
+        return T_OTHER;
+    case 6:
+        if (IS("script")) return T_SCRIPT;
+        if (IS("iframe")) return T_RAW;
+        return T_OTHER;
+    case 7:
+        if (IS("noembed")) return T_RAW;
+        if (IS("caption")) return T_CELL;
+        return T_OTHER;
+    case 8:
+        if (IS("textarea") || IS("noframes")) return T_RAW;
+        if (IS("template")) return T_TEMPLATE;
+        if (IS("frameset")) return T_FRAMESET;
+        if (IS("colgroup")) return T_ROW_PART;
+        return T_OTHER;
+    case 9:
+        if (IS("plaintext")) return T_PLAINTEXT;
+        return T_OTHER;
+    }
+#undef IS
+    return T_OTHER;
+}
 
 static int push_foreign(State *s, int ns, uc *name, Py_ssize_t len) {
     if (s->nforeign >= MAX_DEPTH) return BAIL;
@@ -357,7 +422,9 @@ static int start_tag(State *s, Tag *t, Py_ssize_t pos, Py_ssize_t *out) {
         if (!t->closed) return push_foreign(s, top->ns, nm, nl);
         return OK;
     }
-    if (eq_ci(nm, nl, "img") || eq_ci(nm, nl, "image")) {
+    int kind = classify(nm, nl);
+    switch (kind) {
+    case T_IMG:
         if (s->template_depth) return OK;
         if (s->ntables && !s->tables[s->ntables - 1]) return BAIL;
         s->images++;
@@ -377,38 +444,44 @@ static int start_tag(State *s, Tag *t, Py_ssize_t pos, Py_ssize_t *out) {
             Py_DECREF(tup);
             if (r < 0) return ERR;
         }
-    } else if (eq_ci(nm, nl, "base")) {
+        return OK;
+    case T_BASE:
         if (s->template_depth) return OK;
         if (s->ntables && !s->tables[s->ntables - 1]) return BAIL;
         if (!s->has_base && t->a[A_HREF].len >= 0) {
             s->base = t->a[A_HREF];
             s->has_base = 1;
         }
-    } else if (eq_ci(nm, nl, "svg") || eq_ci(nm, nl, "math")) {
-        if (!t->closed) return push_foreign(s, eq_ci(nm, nl, "svg") ? 1 : 2, nm, nl);
-    } else if (eq_ci(nm, nl, "template")) {
+        return OK;
+    case T_SVG:
+    case T_MATH:
+        if (!t->closed) return push_foreign(s, kind == T_SVG ? 1 : 2, nm, nl);
+        return OK;
+    case T_TEMPLATE:
         s->template_depth++;
-    } else if (in_list(nm, nl, RAW)) {
+        return OK;
+    case T_RAW: {
         char name[16];
         for (Py_ssize_t k = 0; k < nl; k++) name[k] = (char)lower(nm[k]);
         name[nl] = 0;
         return skip_raw(s->d, s->n, pos, name, out);
-    } else if (eq_ci(nm, nl, "script")) {
+    }
+    case T_SCRIPT:
         return skip_script(s->d, s->n, pos, out);
-    } else if (eq_ci(nm, nl, "plaintext")) {
+    case T_PLAINTEXT:
         return END;
-    } else if (eq_ci(nm, nl, "frameset")) {
+    case T_FRAMESET:
         return BAIL;
-    } else if (s->template_depth == 0) {
-        if (eq_ci(nm, nl, "table")) {
-            if (s->ntables && !s->tables[s->ntables - 1]) s->ntables--;
-            if (s->ntables >= MAX_DEPTH) return BAIL;
-            s->tables[s->ntables++] = 0;
-        } else if (s->ntables && in_list(nm, nl, CELL)) {
-            s->tables[s->ntables - 1] = 1;
-        } else if (s->ntables && in_list(nm, nl, ROW_PARTS)) {
-            s->tables[s->ntables - 1] = 0;
-        }
+    }
+    if (s->template_depth) return OK;
+    if (kind == T_TABLE) {
+        if (s->ntables && !s->tables[s->ntables - 1]) s->ntables--;
+        if (s->ntables >= MAX_DEPTH) return BAIL;
+        s->tables[s->ntables++] = 0;
+    } else if (s->ntables && kind == T_CELL) {
+        s->tables[s->ntables - 1] = 1;
+    } else if (s->ntables && (kind == T_ROW_PART || kind == T_TR_SECTION)) {
+        s->tables[s->ntables - 1] = 0;
     }
     return OK;
 }
@@ -425,13 +498,14 @@ static int end_tag(State *s, Tag *t) {
         }
         return BAIL;
     }
-    if (eq_ci(nm, nl, "template")) {
+    int kind = classify(nm, nl);
+    if (kind == T_TEMPLATE) {
         if (s->template_depth) s->template_depth--;
         return OK;
     }
     if (s->template_depth || !s->ntables) return OK;
-    if (eq_ci(nm, nl, "table")) s->ntables--;
-    else if (in_list(nm, nl, END_ROW_PARTS)) s->tables[s->ntables - 1] = 0;
+    if (kind == T_TABLE) s->ntables--;
+    else if (kind == T_CELL || kind == T_TR_SECTION) s->tables[s->ntables - 1] = 0;
     return OK;
 }
 
@@ -506,11 +580,90 @@ done:
     return result;
 }
 
+/* facts(data) -> flags: 1 "charset" occurs (ASCII case-insensitive), 2 one of windows-1252's
+ * unassigned bytes (81 8D 8F 90 9D) occurs, 4 data is valid UTF-8 (as Python decodes it). */
+static PyObject *facts(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "facts() needs bytes");
+        return NULL;
+    }
+    uc *d = (uc *)PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg), i = 0;
+    int holes = 0, utf8 = 1, charset = 0;
+    for (Py_ssize_t j = 0; j + 7 < n && !charset; j++) {
+        unsigned char c = d[j];
+        if ((c | 32) == 'c' && (d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' &&
+            (d[j + 3] | 32) == 'r' && (d[j + 4] | 32) == 's' && (d[j + 5] | 32) == 'e' &&
+            (d[j + 6] | 32) == 't')
+            charset = 1;
+    }
+    if (!charset && n >= 7) {
+        Py_ssize_t j = n - 7;
+        unsigned char c = d[j];
+        if ((c | 32) == 'c' && (d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' &&
+            (d[j + 3] | 32) == 'r' && (d[j + 4] | 32) == 's' && (d[j + 5] | 32) == 'e' &&
+            (d[j + 6] | 32) == 't')
+            charset = 1;
+    }
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, d + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = d[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D) holes = 1;
+        if (utf8) { /* strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF) */
+            Py_ssize_t len = 0;
+            unsigned char lo = 0x80, hi = 0xBF;
+            if (c >= 0xC2 && c <= 0xDF) len = 2;
+            else if (c >= 0xE0 && c <= 0xEF) {
+                len = 3;
+                if (c == 0xE0) lo = 0xA0;
+                if (c == 0xED) hi = 0x9F;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                len = 4;
+                if (c == 0xF0) lo = 0x90;
+                if (c == 0xF4) hi = 0x8F;
+            }
+            if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) {
+                utf8 = 0;
+            } else {
+                for (Py_ssize_t k = 2; k < len; k++)
+                    if (d[i + k] < 0x80 || d[i + k] > 0xBF) utf8 = 0;
+                if (utf8) {
+                    for (Py_ssize_t k = 1; k < len; k++)
+                        if (d[i + k] == 0x81 || d[i + k] == 0x8D || d[i + k] == 0x8F ||
+                            d[i + k] == 0x90 || d[i + k] == 0x9D)
+                            holes = 1;
+                    i += len;
+                    continue;
+                }
+            }
+        }
+        i++;
+        if (holes && !utf8) break;
+    }
+    return PyLong_FromLong(charset | (holes ? 2 : 0) | (utf8 ? 4 : 0));
+}
+
 static PyMethodDef methods[] = {
+    {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_htmlscan",
                                     "Streaming <img> scan of HTML bytes.", -1, methods};
 
-PyMODINIT_FUNC PyInit__htmlscan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__htmlscan(void) {
+    init_classes();
+    return PyModule_Create(&module);
+}
