@@ -21,6 +21,11 @@ from metacurate.extract.scan import (
 )
 from metacurate.extract.warc import decode_payload
 
+try:
+    from metacurate.kernel import _htmlscan
+except ImportError:  # not built: the tests of the compiled scan skip
+    _htmlscan = None
+
 PAGE = "http://example.com/dir/page.html?q=1"
 IMPLEMENTATIONS = ["native", "python"]
 
@@ -188,7 +193,8 @@ def tag(draw: st.DrawFn) -> str:
 
 _MARKUP = st.sampled_from(
     ["<!--", "-->", "--!>", "<!-->", "<!--->", "<!-- <!-- -->", "<![CDATA[", "]]>",
-     "<!DOCTYPE html>", "<?php ?>", "</>", "</ x>", "<", ">", "&", "<script><!--", "<script>", "</script>", "-->",
+     "<!DOCTYPE html>", "<?php ?>", "</>", "</ x>", "<", ">", "&", "<script><!--", "<script>",
+     "</script>", "-->",
      "<!--<script>", "text", " ", "\r\n", "<br>", "</p>", "<b>", "<math><mi>", "<svg><title>",
      "<table><tr><td>", "</td></tr></table>"]
 )  # fmt: skip
@@ -245,3 +251,12 @@ def test_compiled_byte_facts_equal_python(body: bytes) -> None:
     if not native_scan_available():
         pytest.skip("compiled scan not built")
     assert byte_facts(body) == byte_facts_python(body)
+    assert _htmlscan.utf8_valid(body) == _decodes_utf8(body)
+
+
+def _decodes_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -21,9 +21,9 @@ from metacurate.extract.pairs import TEXT_SOURCES, PageImages, add_image, resolv
 from metacurate.extract.scan import (
     HAS_CHARSET,
     HAS_CP1252_HOLES,
-    VALID_UTF8,
     byte_facts,
     scan_html,
+    utf8_valid,
 )
 
 __all__ = ["image_pairs_fast", "resolve_references"]
@@ -93,6 +93,7 @@ class _Charset:
         self.facts = byte_facts(body)
         self._encoding: str | None | bool = False  # False: not worked out yet
         self._codec: str | None | bool = False  # None: only the DOM reads the page exactly
+        self._utf8: bool | None = None
 
     def encoding(self) -> str | None:
         """The reference's charset as a codec name (None: not one Python knows)."""
@@ -106,7 +107,9 @@ class _Charset:
     def _strict(self, codec: str) -> bool:
         """Whether the whole page decodes with ``codec`` without an error."""
         if codec == "utf-8":
-            return bool(self.facts & VALID_UTF8)
+            if self._utf8 is None:
+                self._utf8 = utf8_valid(self.body)
+            return self._utf8
         if codec == "cp1252":
             return not self.facts & HAS_CP1252_HOLES
         if codec in _SINGLE_BYTE:
@@ -135,7 +138,7 @@ class _Charset:
         follows) in a charset the scan can read."""
         http, facts = self.http_charset, self.facts
         declared = http and map_encoding_to_html5(http.strip().strip("\"'"), fallback_utf8=False)
-        strict_fallback = not facts & HAS_CP1252_HOLES or facts & VALID_UTF8
+        strict_fallback = not facts & HAS_CP1252_HOLES or self._strict("utf-8")
         # without a declared charset, detection picks an ASCII-compatible one for bytes without
         # NUL, ESC or `~{` (the scan refuses those); windows-1252 or UTF-8 then decodes strictly
         # when the page has none of windows-1252's five unassigned bytes or is valid UTF-8

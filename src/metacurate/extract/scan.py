@@ -43,13 +43,13 @@ except ImportError:  # pragma: no cover - no compiler at install time
 __all__ = [
     "HAS_CHARSET",
     "HAS_CP1252_HOLES",
-    "VALID_UTF8",
     "ScanResult",
     "byte_facts",
     "byte_facts_python",
     "native_scan_available",
     "scan_html",
     "scan_html_python",
+    "utf8_valid",
 ]
 
 #: (images in the document, [(src, alt, title, data-image-title) raw bytes or None], base href)
@@ -96,14 +96,14 @@ def scan_html(data: bytes) -> ScanResult | None:
 
 
 #: :func:`byte_facts` flags
-HAS_CHARSET, HAS_CP1252_HOLES, VALID_UTF8 = 1, 2, 4
+HAS_CHARSET, HAS_CP1252_HOLES = 1, 2
 _CHARSET = re.compile(rb"(?i)charset")
 _CP1252_HOLES = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 def byte_facts(data: bytes) -> int:
-    """Flags: `charset` occurs (any case), one of windows-1252's five unassigned bytes occurs,
-    the bytes are valid UTF-8. Compiled when built, else :func:`byte_facts_python`."""
+    """Flags: `charset` occurs (any case), one of windows-1252's five unassigned bytes occurs.
+    Compiled when built, else :func:`byte_facts_python`."""
     if native_scan_available():
         return _native_scan.facts(data)  # type: ignore[union-attr]
     return byte_facts_python(data)
@@ -112,12 +112,18 @@ def byte_facts(data: bytes) -> int:
 def byte_facts_python(data: bytes) -> int:
     """Pure-Python :func:`byte_facts`."""
     flags = HAS_CHARSET if _CHARSET.search(data) else 0
-    flags |= HAS_CP1252_HOLES if _CP1252_HOLES.search(data) else 0
+    return flags | (HAS_CP1252_HOLES if _CP1252_HOLES.search(data) else 0)
+
+
+def utf8_valid(data: bytes) -> bool:
+    """Whether ``data`` decodes as UTF-8 without an error."""
+    if native_scan_available():
+        return _native_scan.utf8_valid(data)  # type: ignore[union-attr]
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        return flags
-    return flags | VALID_UTF8
+        return False
+    return True
 
 
 def _parse_tag(d: bytes, i: int) -> tuple[bytes, dict[bytes, bytes], bool, int]:

@@ -581,7 +581,7 @@ done:
 }
 
 /* facts(data) -> flags: 1 "charset" occurs (ASCII case-insensitive), 2 one of windows-1252's
- * unassigned bytes (81 8D 8F 90 9D) occurs, 4 data is valid UTF-8 (as Python decodes it). */
+ * unassigned bytes (81 8D 8F 90 9D) occurs. memchr passes only. */
 static PyObject *facts(PyObject *self, PyObject *arg) {
     (void)self;
     if (!PyBytes_Check(arg)) {
@@ -589,23 +589,37 @@ static PyObject *facts(PyObject *self, PyObject *arg) {
         return NULL;
     }
     uc *d = (uc *)PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    int charset = 0, holes = 0;
+    for (int pass = 0; pass < 2 && !charset; pass++) {
+        Py_ssize_t j = 0;
+        while (j + 7 <= n) {
+            uc *hit = memchr(d + j, pass ? 'C' : 'c', (size_t)(n - j - 6));
+            if (!hit) break;
+            j = hit - d;
+            if ((d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' && (d[j + 3] | 32) == 'r' &&
+                (d[j + 4] | 32) == 's' && (d[j + 5] | 32) == 'e' && (d[j + 6] | 32) == 't') {
+                charset = 1;
+                break;
+            }
+            j++;
+        }
+    }
+    static const unsigned char HOLES[5] = {0x81, 0x8D, 0x8F, 0x90, 0x9D};
+    for (int k = 0; k < 5 && !holes; k++)
+        if (memchr(d, HOLES[k], (size_t)n)) holes = 1;
+    return PyLong_FromLong(charset | (holes ? 2 : 0));
+}
+
+/* utf8_valid(data) -> bool: strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF). */
+static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "utf8_valid() needs bytes");
+        return NULL;
+    }
+    uc *d = (uc *)PyBytes_AS_STRING(arg);
     Py_ssize_t n = PyBytes_GET_SIZE(arg), i = 0;
-    int holes = 0, utf8 = 1, charset = 0;
-    for (Py_ssize_t j = 0; j + 7 < n && !charset; j++) {
-        unsigned char c = d[j];
-        if ((c | 32) == 'c' && (d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' &&
-            (d[j + 3] | 32) == 'r' && (d[j + 4] | 32) == 's' && (d[j + 5] | 32) == 'e' &&
-            (d[j + 6] | 32) == 't')
-            charset = 1;
-    }
-    if (!charset && n >= 7) {
-        Py_ssize_t j = n - 7;
-        unsigned char c = d[j];
-        if ((c | 32) == 'c' && (d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' &&
-            (d[j + 3] | 32) == 'r' && (d[j + 4] | 32) == 's' && (d[j + 5] | 32) == 'e' &&
-            (d[j + 6] | 32) == 't')
-            charset = 1;
-    }
     while (i < n) {
         if (i + 8 <= n) {
             uint64_t w;
@@ -620,43 +634,29 @@ static PyObject *facts(PyObject *self, PyObject *arg) {
             i++;
             continue;
         }
-        if (c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D) holes = 1;
-        if (utf8) { /* strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF) */
-            Py_ssize_t len = 0;
-            unsigned char lo = 0x80, hi = 0xBF;
-            if (c >= 0xC2 && c <= 0xDF) len = 2;
-            else if (c >= 0xE0 && c <= 0xEF) {
-                len = 3;
-                if (c == 0xE0) lo = 0xA0;
-                if (c == 0xED) hi = 0x9F;
-            } else if (c >= 0xF0 && c <= 0xF4) {
-                len = 4;
-                if (c == 0xF0) lo = 0x90;
-                if (c == 0xF4) hi = 0x8F;
-            }
-            if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) {
-                utf8 = 0;
-            } else {
-                for (Py_ssize_t k = 2; k < len; k++)
-                    if (d[i + k] < 0x80 || d[i + k] > 0xBF) utf8 = 0;
-                if (utf8) {
-                    for (Py_ssize_t k = 1; k < len; k++)
-                        if (d[i + k] == 0x81 || d[i + k] == 0x8D || d[i + k] == 0x8F ||
-                            d[i + k] == 0x90 || d[i + k] == 0x9D)
-                            holes = 1;
-                    i += len;
-                    continue;
-                }
-            }
+        Py_ssize_t len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
         }
-        i++;
-        if (holes && !utf8) break;
+        if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) Py_RETURN_FALSE;
+        for (Py_ssize_t k = 2; k < len; k++)
+            if (d[i + k] < 0x80 || d[i + k] > 0xBF) Py_RETURN_FALSE;
+        i += len;
     }
-    return PyLong_FromLong(charset | (holes ? 2 : 0) | (utf8 ? 4 : 0));
+    Py_RETURN_TRUE;
 }
 
 static PyMethodDef methods[] = {
     {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
+    {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
     {NULL, NULL, 0, NULL}};
 
