@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
-from metacurate.extract.html import image_pairs_from_html
+from metacurate.extract.attrs import image_pairs_fast
 from metacurate.extract.pairs import PageImages
 from metacurate.extract.shards import (
     DEFAULT_SHARD_ROWS,
@@ -230,7 +230,7 @@ def extract_file(
             page_url = record.page_url
             if record.kind == "html":
                 try:
-                    page = image_pairs_from_html(record.payload, page_url, record.http_charset)
+                    page = image_pairs_fast(record.payload, page_url, record.http_charset)
                 except Exception as exc:  # resiliparse parser error on hostile input
                     stats.errors.add("html_parse_error", record.offset, str(exc))
                     continue
