@@ -42,9 +42,9 @@ class Engine(Protocol):
 def open_engine(
     config: EngineConfig, checkpoint: Checkpoint | None = None, preload: Sequence[str] = ()
 ) -> Engine:
-    """A ``LocalEngine``, ``RayEngine`` or ``SlurmEngine``; close it when the command is done. ``preload``:
-    the modules the stages' tasks import, imported by local processes started ahead
-    (``warm``)."""
+    """A ``LocalEngine``, ``RayEngine`` or ``SlurmEngine``; close it when the command is done.
+    ``preload``: the modules the stages' tasks import, imported by local processes started
+    ahead (``warm``)."""
     config.check()
     hook = checkpoint or no_checkpoint
     if config.kind == "ray":
