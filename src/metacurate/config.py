@@ -122,6 +122,17 @@ class MatchConfig:
         "metaclip2 modes without --lang-column (default {default})",
         choices=LID_MODELS,
     )
+    dedup: bool = option(
+        False,
+        "count and write each uid once (the pool's uid column, else the hash of url and "
+        "text), across every input file; the copy kept is chosen by the row's content",
+    )
+    dedup_memory_mb: int = option(
+        1024,
+        "--dedup: memory one dedup task may hold, in MiB; uids are split into partitions "
+        "on disk to fit (default {default})",
+        metavar="MB",
+    )
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -132,7 +143,7 @@ class MatchConfig:
             raise ConfigError("lang_column", "needs --mode metaclip2 or metaclip2-kana")
         if self.format is not None and self.format not in FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; one of {FORMATS}")
-        for name in ("batch_rows", "part_rows"):
+        for name in ("batch_rows", "part_rows", "dedup_memory_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(name, f"must be >= 1, got {getattr(self, name)}")
 
@@ -225,8 +236,8 @@ class EngineConfig:
         "array elements running at once (default: all)",
         metavar="N",
     )
-    progress: bool | None = option(  # None: a bar only when stderr is a terminal
-        None, cli=False
+    progress: bool | None = option(
+        None, "progress bars on stderr (default: only when stderr is a terminal)"
     )
     s3_endpoint: str | None = option(
         None,
@@ -365,3 +376,33 @@ def with_shortcuts(config: RunConfig, options: dict[str, Any]) -> RunConfig:
         balance=balance,
         engine=replace(config.engine, **parts["engine"]),
     )
+
+
+#: The class lists shipped with metacurate (``metacurate coverage --classes NAME``).
+CLASS_LISTS = ("imagenet1k",)
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """How ``metacurate coverage`` counts the captions of each class of a list in the pool,
+    the curated set and random subsets of the curated set's size (docs/coverage.md)."""
+
+    classes: str = option(
+        "imagenet1k",
+        "the class list: 'imagenet1k' (the 1,000 ImageNet-1k names, shipped) or a text file, "
+        "one class a line, synonyms separated by commas (default {default})",
+        metavar="NAME|FILE",
+    )
+    k: int = option(10, "also count the classes with at least K captions (default {default})")
+    draws: int = option(5, "random subsets drawn (default {default})")
+    seed: int = option(0, "seed of the random subsets (default {default})")
+
+    def check(self) -> None:
+        if not self.classes:
+            raise ConfigError("classes", "give a class list name or file")
+        if self.k < 1:
+            raise ConfigError("k", f"must be >= 1, got {self.k}")
+        if self.draws < 1:
+            raise ConfigError("draws", f"must be >= 1, got {self.draws}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError("seed", f"must be in [0, 2**32), got {self.seed}")
