@@ -79,14 +79,15 @@ def _run_match(
     engine: Engine,
     ahead: Ahead | None = None,
 ) -> dict:
-    sources = plan_sources(cfg)
+    skipped: list[str] = []
+    sources = plan_sources(cfg, skipped)
     if ahead is not None:  # loaded, its index readied, while the CLI started
-        return run_match(cfg, ahead.metadata(), engine, sources, ahead)
+        return run_match(cfg, ahead.metadata(), engine, sources, ahead, skipped)
     engine.warm(len(sources))  # worker processes start while the metadata loads
     if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
         if not isinstance(metadata, WorldwideMetadata):
             metadata = resolve_worldwide(cfg.match.metadata)
-        return run_match(cfg, metadata, engine, sources)
+        return run_match(cfg, metadata, engine, sources, skipped=skipped)
     if isinstance(metadata, WorldwideMetadata):
         raise ConfigError(
             "metadata",
@@ -94,7 +95,7 @@ def _run_match(
         )
     if metadata is None:  # what loading the file found is remembered in the cache folder
         metadata = as_metadata(cfg.match.metadata, cache_root(cfg.engine.index_cache))
-    return run_match(cfg, metadata, engine, sources)
+    return run_match(cfg, metadata, engine, sources, skipped=skipped)
 
 
 def match_pool(

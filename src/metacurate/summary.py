@@ -21,7 +21,18 @@ def print_stats(stats: dict, as_json: bool) -> None:
     print(f"entries hit:        {stats['entries_hit']:,} of {stats['metadata']['entries']:,}")
     for bad in stats["bad_files"]:
         print(f"skipped bad file:   {bad['error']}")
+    print_unknown_files(stats.get("skipped_files") or [])
     print(f"seconds:            {stats['seconds']}")
+
+
+def print_unknown_files(paths: list[str]) -> None:
+    """One line for the files of the pool's folders that were not read (no known format)."""
+    if paths:
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3:,} more" if len(paths) > 3 else "")
+        print(
+            f"not read:           {len(paths):,} files of no known format ({shown}); pass "
+            "--format FORMAT to read them"
+        )
 
 
 def print_manifest(m: dict, as_json: bool) -> None:
@@ -45,6 +56,7 @@ def print_manifest(m: dict, as_json: bool) -> None:
     print(f"                    {m['expected_note']}")
     if m.get("metadata_note"):
         print(f"metadata:           {m['metadata_note']}")
+    print_unknown_files(m.get("skipped_files") or [])
     for skipped in m.get("skipped_inputs", []):
         print(f"skipped input:      {skipped['error']} (retried by the next run)")
     _print_download(m)
