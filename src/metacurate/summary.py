@@ -22,6 +22,11 @@ def print_stats(stats: dict, as_json: bool) -> None:
     for bad in stats["bad_files"]:
         print(f"skipped bad file:   {bad['error']}")
     print_unknown_files(stats.get("skipped_files") or [])
+    if stats.get("rows_duplicate_uid"):
+        print(
+            f"duplicate uids:     {stats['rows_duplicate_uid']:,} rows repeat the uid of an "
+            "earlier row of their input file"
+        )
     print(f"seconds:            {stats['seconds']}")
 
 
@@ -57,6 +62,13 @@ def print_manifest(m: dict, as_json: bool) -> None:
     if m.get("metadata_note"):
         print(f"metadata:           {m['metadata_note']}")
     print_unknown_files(m.get("skipped_files") or [])
+    pool_dup, curated_dup = m.get("rows_duplicate_uid", 0), m.get("curated_duplicate_uids", 0)
+    if pool_dup or curated_dup:
+        print(
+            f"duplicate uids:     {pool_dup:,} pool rows repeat the uid of an earlier row of "
+            f"their file; {curated_dup:,} curated rows repeat a curated uid"
+            + (" (uids.npy holds each once)" if m.get("uids_npy") else "")
+        )
     for skipped in m.get("skipped_inputs", []):
         print(f"skipped input:      {skipped['error']} (retried by the next run)")
     _print_download(m)
