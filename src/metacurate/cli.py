@@ -48,7 +48,7 @@ __all__ = [
 def cmd_match(args: argparse.Namespace) -> int:
     from metacurate.api import match_pool
 
-    cfg = run_config(args)
+    cfg = args.config
     if args.dry_run:
         return dry_run(cfg)
     stats = match_pool(config=cfg)
@@ -61,7 +61,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 def cmd_balance(args: argparse.Namespace) -> int:
     from metacurate.api import balance_workdir
 
-    cfg = run_config(args)
+    cfg = args.config
     if args.dry_run:
         return dry_run(cfg)
     m = balance_workdir(config=cfg)
@@ -76,7 +76,7 @@ def start_ahead(args: argparse.Namespace) -> Ahead | None:
     started before this process imports the rest (pyarrow, the stages) so the two overlap."""
     if args.command != "curate" or args.dry_run:
         return None
-    cfg = run_config(args)
+    cfg = args.config
     later = ("numpy.ma", "metacurate.report.html")  # curate's report, made after the fork
     return Ahead(cfg, later) if can_go_ahead(cfg) else None
 
@@ -84,7 +84,7 @@ def start_ahead(args: argparse.Namespace) -> Ahead | None:
 def cmd_curate(args: argparse.Namespace) -> int:
     from metacurate.api import run_curate
 
-    cfg = run_config(args)
+    cfg = args.config
     if args.dry_run:
         return dry_run(cfg)
     m = run_curate(cfg, ahead=getattr(args, "ahead", None))
@@ -159,7 +159,7 @@ def register_stages(sub: argparse._SubParsersAction) -> None:
     p.add_argument("workdir", help="a folder written by 'metacurate match'")
     p.add_argument("--out", "-o", required=True, help="output folder (may be the workdir)")
     add_balance_arguments(p)
-    add_engine_arguments(p)
+    add_engine_arguments(p, skip=("index_cache",))  # balance reads no index
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_balance)
@@ -192,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)
     args = parser.parse_args(argv)
     try:
+        # the one RunConfig of a stage command, built once from its flags
+        args.config = run_config(args) if args.command in STAGES else None
         args.ahead = start_ahead(args)
         tune_process()  # a process of ours: no pandas probe, jemalloc (docs/performance.md)
         return int(args.func(args) or 0)

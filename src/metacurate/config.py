@@ -1,8 +1,11 @@
 """The one typed run config: match, balance and engine parts, one default per option.
 
-The CLI builds a :class:`RunConfig` from its flags, the Python API accepts the same objects
-(or keyword shortcuts that build them), ``--dry-run`` prints :meth:`RunConfig.to_dict` and the
-manifest records it whole. A new option is one field here plus one CLI line.
+Each option is one dataclass field declared with :func:`option`: its default, help, flag name,
+choices and parser live in the field's metadata (allenai/dolma's pattern). The CLI generates
+every command's flags from the fields (``cli_flags.add_options``) and reads them back with
+``cli_flags.from_args``; the Python API accepts the same objects (or keyword shortcuts that
+build them), ``--dry-run`` prints :meth:`RunConfig.to_dict` and the manifest records it whole.
+A new option is one field here plus the code that uses it (CONTRIBUTING.md).
 
 Errors from :meth:`check` are :class:`ConfigError`: the API shows the parameter name
 (``t=-1``), the CLI the flag (``--t -1``).
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -20,10 +24,45 @@ from metacurate.errors import MetacurateError
 MODES = ("metaclip1", "metaclip2", "metaclip2-kana")  # metacurate.match.MODES
 LID_MODELS = ("fasttext-lid176", "py3langid")  # metacurate.match.lid.LID_MODELS
 T_RULES = ("metacurate", "official")  # metacurate.balance.worldwide.T_RULES
-ENGINES = ("local", "ray")
+ENGINES = ("local", "ray", "slurm")
 #: How the local engine starts its processes (``EngineConfig.start_method``).
 START_METHODS = ("spawn", "fork")
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
+
+
+def option(
+    default: Any = None,
+    help: str = "",
+    *,
+    flag: str | None = None,
+    short: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    parse: str | None = None,
+    metavar: str | None = None,
+    group: str | None = None,
+    cli_default: str | None = None,
+    cli: bool = True,
+) -> Any:
+    """A config field and its command-line flag in one place.
+
+    ``help`` is the flag's help (``{default}`` is filled in); ``flag`` the flag name when it is
+    not ``--field-name``; ``parse`` names a parser of ``cli_flags.PARSERS`` (``int``,
+    ``float``, ``columns`` ...; default: from the field's type); ``group`` puts the flag in a
+    required mutually exclusive group of that name; ``cli_default`` names a default that only
+    the CLI uses (``cli_flags.CLI_DEFAULTS``); ``cli=False`` keeps the field out of the CLI.
+    """
+    meta = {
+        "help": help,
+        "flag": flag,
+        "short": short,
+        "choices": choices,
+        "parse": parse,
+        "metavar": metavar,
+        "group": group,
+        "cli_default": cli_default,
+        "cli": cli,
+    }
+    return field(default=default, metadata=meta)
 
 
 class ConfigError(MetacurateError):
@@ -43,19 +82,57 @@ class ConfigError(MetacurateError):
 class MatchConfig:
     """How captions are read and matched (``metacurate match``)."""
 
-    metadata: str | None = None  # a path, "default" or None: the built-in list
-    mode: str = "metaclip1"
-    text_column: str | None = None
-    url_column: str | None = None
-    uid_column: str | None = None
-    format: str | None = None  # None: from the file extension
-    csv_columns: tuple[str, ...] | None = None  # names for a CSV/TSV without a header row
-    batch_rows: int = 65_536
-    part_rows: int = 1_000_000
-    skip_bad_files: bool = False
-    force: bool = False
-    lang_column: str | None = None  # metaclip2 modes: the pool's language column; None: LID
-    lid_model: str = "fasttext-lid176"
+    metadata: str | None = option(
+        None,
+        "metadata .json/.txt, or 'default' (default: built-in list)",
+        short="-m",
+    )
+    mode: str = option(
+        "metaclip1",
+        "matching mode; metaclip2 / metaclip2-kana: per-language metadata (a folder of "
+        "{{lang}}.json, or 'worldwide-default'), see docs/worldwide.md",
+        choices=MODES,
+    )
+    text_column: str | None = option(None, "caption column (default: auto-detect text/caption/...)")
+    url_column: str | None = option(None, "image URL column (default: auto-detect url/URL/...)")
+    uid_column: str | None = option(None, "row identity column (default: auto-detect uid/key)")
+    format: str | None = option(None, "input format (default: from the extension)", choices=FORMATS)
+    csv_columns: tuple[str, ...] | None = option(
+        None,
+        "column names of a CSV/TSV without header row, e.g. caption,url",
+        flag="--columns",
+        parse="columns",
+        metavar="A,B,...",
+    )
+    batch_rows: int = option(65_536, "rows per batch, bounds memory (default {default:,})")
+    part_rows: int = option(
+        1_000_000,
+        "split Parquet files bigger than this into tasks of whole row groups (default {default:,})",
+    )
+    skip_bad_files: bool = option(False, "record unreadable files, go on")
+    force: bool = option(False, "redo finished tasks / replace outputs")
+
+    lang_column: str | None = option(
+        None,
+        "metaclip2 modes: the pool's language column (default: identify each text's "
+        "language with --lid-model)",
+    )
+    lid_model: str = option(
+        "fasttext-lid176",
+        "metaclip2 modes without --lang-column (default {default})",
+        choices=LID_MODELS,
+    )
+    dedup: bool = option(
+        False,
+        "count and write each uid once (the pool's uid column, else the hash of url and "
+        "text), across every input file; the copy kept is chosen by the row's content",
+    )
+    dedup_memory_mb: int = option(
+        1024,
+        "--dedup: memory one dedup task may hold, in MiB; uids are split into partitions "
+        "on disk to fit (default {default})",
+        metavar="MB",
+    )
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -66,7 +143,7 @@ class MatchConfig:
             raise ConfigError("lang_column", "needs --mode metaclip2 or metaclip2-kana")
         if self.format is not None and self.format not in FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; one of {FORMATS}")
-        for name in ("batch_rows", "part_rows"):
+        for name in ("batch_rows", "part_rows", "dedup_memory_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(name, f"must be >= 1, got {getattr(self, name)}")
 
@@ -76,16 +153,48 @@ class BalanceConfig:
     """How ``t`` is chosen and rows decided (``metacurate balance``): exactly one of ``t``,
     ``target_size``, ``tail_share``."""
 
-    t: float | None = None
-    target_size: int | None = None
-    tail_share: float | None = None
-    seed: int = 0
-    epoch: int | None = None  # online balancing's epoch k; None: the offline decision
-    image_column: str | None = None  # several texts per image: one chosen text competes
-    allow_t_below_1: bool = False  # target_size may choose t < 1 (sub-samples entries seen once)
-    available: str | None = None  # img2dataset output: re-count and balance downloaded rows
-    success_rate: float | None = None  # planning: curate at t / rate before downloading
-    t_rule: str = "metacurate"  # metaclip2 modes: how t_lang follows from t (= t_en)
+    t: float | None = option(
+        None, "threshold t (MetaCLIP: 20000 for a 400M-row curated set)", group="threshold"
+    )
+    target_size: int | None = option(
+        None, "choose t to keep ~N rows", metavar="N", group="threshold"
+    )
+    tail_share: float | None = option(
+        None, "choose t by tail share P", metavar="P", group="threshold"
+    )
+    seed: int = option(0, "seed of the keep decision (default {default})")
+    epoch: int | None = option(  # online balancing's epoch k; None: the offline decision
+        None, "the curated set of online-balancing epoch K (default: the offline decision)"
+    )
+    image_column: str | None = option(  # several texts per image: one chosen text competes
+        None,
+        "several texts per image: per image (this column, e.g. url) only one matched "
+        "text, chosen by a hash of seed and uid, goes through the keep rule",
+    )
+    allow_t_below_1: bool = option(
+        False, "let --target-size choose t < 1 (sub-samples entries seen only once)"
+    )
+    available: str | None = option(
+        None,
+        "img2dataset output folder: re-count entries over the rows it downloaded and "
+        "balance those rows only",
+        metavar="DIR",
+    )
+    success_rate: float | None = option(
+        None,
+        "plan a download: curate at t / R (R the expected share of URLs that download, "
+        "or an img2dataset folder whose first shards measured it); prints the plan and the "
+        "img2dataset command",
+        parse="success_rate",
+        metavar="R|DIR",
+    )
+
+    t_rule: str = option(
+        "metacurate",
+        "metaclip2 modes: --t is English's t; each language's t keeps English's tail "
+        "share (metacurate), or the official p_to_t clamped to >= 1 (official)",
+        choices=T_RULES,
+    )
 
     def check(self) -> None:
         if self.t_rule not in T_RULES:
@@ -115,14 +224,62 @@ class EngineConfig:
     calling one included (local: ``workers - 1`` are spawned); None: every core of this
     machine."""
 
-    kind: str = "local"
-    workers: int | None = None  # None: all cores; with Ray, the cluster's CPUs
-    ray_address: str | None = None
-    in_flight: int | None = None  # Ray tasks submitted at once; None: workers, or cluster CPUs
-    progress: bool | None = None  # None: a bar only when stderr is a terminal
-    s3_endpoint: str | None = None  # an S3-compatible store; None: AWS_ENDPOINT_URL, or AWS
-    index_cache: str | None = None  # the matcher index cache; None: $METACURATE_CACHE, ~/.cache
-    start_method: str = "spawn"  # local processes: spawned, or forked (Linux; the CLI's default)
+    kind: str = option("local", "task scheduler", flag="--engine", choices=ENGINES)
+    workers: int | None = option(
+        None,
+        "processes running tasks, this one included (default: all cores; Ray: the cluster's CPUs)",
+    )
+    ray_address: str | None = option(None, "Ray cluster address (default: start a local one)")
+    in_flight: int | None = option(
+        None,
+        "Ray tasks submitted at once (default: --workers, else the cluster's CPUs); Slurm: "
+        "array elements running at once (default: all)",
+        metavar="N",
+    )
+    progress: bool | None = option(
+        None, "progress bars on stderr (default: only when stderr is a terminal)"
+    )
+    s3_endpoint: str | None = option(
+        None,
+        "S3-compatible store for s3:// paths, e.g. http://127.0.0.1:9000 "
+        "(default: $AWS_ENDPOINT_URL, else AWS)",
+        metavar="URL",
+    )
+    index_cache: str | None = option(
+        None,
+        "matcher index cache (default: $METACURATE_CACHE or ~/.cache/metacurate)",
+        metavar="DIR",
+    )
+
+    start_method: str = option(
+        "spawn",
+        "how local worker processes start: fork (copies of this one, imports done; the "
+        "default on Linux) or spawn (fresh interpreters, ~0.3 s of CPU each)",
+        choices=START_METHODS,
+        cli_default="start_method",
+    )
+    slurm_partition: str | None = option(
+        None, "Slurm partition of the task arrays (default: the cluster's default)", metavar="NAME"
+    )
+    slurm_time: int | None = option(
+        None, "Slurm: each task's time limit in minutes (default: the partition's)", metavar="MIN"
+    )
+    slurm_cpus: int = option(1, "Slurm: CPUs per task (default {default})", metavar="N")
+    slurm_mem: str | None = option(
+        None, "Slurm: memory per task, e.g. 2G (default: the partition's)", metavar="SIZE"
+    )
+    slurm_sbatch: str | None = option(
+        None,
+        "Slurm: more sbatch options for the task arrays, e.g. "
+        "--slurm-sbatch='--account=lab --qos=low'",
+        metavar="OPTIONS",
+    )
+    slurm_log_dir: str = option(
+        "metacurate-slurm",
+        "Slurm: folder of the tasks' logs and results, on a file system every node sees "
+        "(default: ./{default})",
+        metavar="DIR",
+    )
 
     def check(self) -> None:
         if self.kind not in ENGINES:
@@ -132,10 +289,14 @@ class EngineConfig:
                 "start_method",
                 f"unknown start method {self.start_method!r}; one of {START_METHODS}",
             )
-        for name in ("workers", "in_flight"):
+        for name in ("workers", "in_flight", "slurm_time", "slurm_cpus"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(name, f"must be >= 1, got {value}")
+        if self.slurm_mem is not None and not re.fullmatch(r"[1-9][0-9]*[KMGT]?", self.slurm_mem):
+            raise ConfigError(
+                "slurm_mem", f"{self.slurm_mem!r} is not a size like 500M, 4G or 4096 (MB)"
+            )
 
     @property
     def resolved_workers(self) -> int:
@@ -191,6 +352,18 @@ def split_shortcuts(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return parts
 
 
+def balance_options(config: BalanceConfig | None, options: dict[str, Any]) -> BalanceConfig:
+    """``config`` (or the defaults) with keyword shortcuts for its fields applied, checked
+    (what ``OnlineBalancer`` takes); an unknown name is an error that lists the known ones."""
+    known = {f.name for f in fields(BalanceConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise MetacurateError(f"unknown option {unknown[0]}=; known: {', '.join(sorted(known))}")
+    cfg = replace(config or BalanceConfig(), **options)
+    cfg.check()
+    return cfg
+
+
 def with_shortcuts(config: RunConfig, options: dict[str, Any]) -> RunConfig:
     """``config`` with keyword shortcuts applied over its parts."""
     parts = split_shortcuts(options)
@@ -203,3 +376,33 @@ def with_shortcuts(config: RunConfig, options: dict[str, Any]) -> RunConfig:
         balance=balance,
         engine=replace(config.engine, **parts["engine"]),
     )
+
+
+#: The class lists shipped with metacurate (``metacurate coverage --classes NAME``).
+CLASS_LISTS = ("imagenet1k",)
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """How ``metacurate coverage`` counts the captions of each class of a list in the pool,
+    the curated set and random subsets of the curated set's size (docs/coverage.md)."""
+
+    classes: str = option(
+        "imagenet1k",
+        "the class list: 'imagenet1k' (the 1,000 ImageNet-1k names, shipped) or a text file, "
+        "one class a line, synonyms separated by commas (default {default})",
+        metavar="NAME|FILE",
+    )
+    k: int = option(10, "also count the classes with at least K captions (default {default})")
+    draws: int = option(5, "random subsets drawn (default {default})")
+    seed: int = option(0, "seed of the random subsets (default {default})")
+
+    def check(self) -> None:
+        if not self.classes:
+            raise ConfigError("classes", "give a class list name or file")
+        if self.k < 1:
+            raise ConfigError("k", f"must be >= 1, got {self.k}")
+        if self.draws < 1:
+            raise ConfigError("draws", f"must be >= 1, got {self.draws}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError("seed", f"must be in [0, 2**32), got {self.seed}")

@@ -26,6 +26,7 @@ from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.outputs.curated import curated_table, source_renamed
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.records import stamp_outputs
 from metacurate.storage import AnyPath, RemotePath, parquet_file
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
@@ -46,6 +47,7 @@ class BalanceSpec:
     read: ReadOptions = field(default_factory=ReadOptions)
     available: str | None = None  # digest of the downloaded-rows masks (--available)
     worldwide: bool = False  # metaclip2 modes: side-cars and curated rows carry ``lang``
+    dedup: bool = False  # the selection holds the first copy of each uid only
 
     def config(self) -> dict:
         """What a finished balance task must agree with to be reused."""
@@ -61,6 +63,7 @@ class BalanceSpec:
             "hash_version": HASH_VERSION,
             "format_version": FORMAT_VERSION,
             "expected_rows": "selected rows",  # what a record's expected_rows sums over
+            **({"dedup": True} if self.dedup else {}),
         }
 
 
@@ -186,6 +189,11 @@ class _Sinks:
             )
         self.curated.write(table)
 
+    def outputs(self) -> list[AnyPath]:
+        """The files this task writes (once committed), its partial counts included."""
+        files = [self.out.decisions(self.task_id), self.out.curated_partial_counts(self.task_id)]
+        return files + ([self.curated.path] if self.curated is not None else [])
+
     def commit(self) -> None:
         if self.curated is not None:
             self.curated.commit()
@@ -223,6 +231,7 @@ def balance_task(task: BalanceTask, spec: BalanceSpec, checkpoint: Callable[[str
         "rows": rows,
         "curated_rows": kept,
         "expected_rows": expected,
+        "outputs": stamp_outputs(out.root, sinks.outputs()),
     }
     if spec.worldwide:
         record["lang_rows"] = sinks.lang_rows

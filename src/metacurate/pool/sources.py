@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from metacurate.errors import MetacurateError
-from metacurate.storage import RemotePath, is_remote, pool_parquet
+from metacurate.errors import InputError, MetacurateError
+from metacurate.storage import RemotePath, file_stat, is_remote, pool_parquet
 
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
@@ -355,3 +355,17 @@ def expand_pool(
             seen.add(path)
             sources.append(Source(path=path, format=format or detect_format(path)))
     return sources
+
+
+def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
+    """What identifies an input file's content cheaply: path, size, mtime and, for a local
+    file, its status-change time: a file rewritten in place with the same size and mtime
+    (``cp -p``, ``rsync -t``, ``touch -r``) has a new ctime, which no user can set back."""
+    try:
+        st = os.stat(path) if not is_remote(path) else file_stat(path, endpoint)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read input file ({exc.strerror or exc})") from None
+    found: dict[str, int | str] = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if not is_remote(path):
+        found["ctime_ns"] = st.st_ctime_ns
+    return found
