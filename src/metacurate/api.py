@@ -82,12 +82,15 @@ def _run_match(
     engine: Engine,
     ahead: Ahead | None = None,
 ) -> dict:
-    sources = plan_sources(cfg)
+    skipped: list[str] = []
+    sources = plan_sources(cfg, skipped)
     if ahead is not None:  # loaded, its index readied, while the CLI started
-        return run_match(cfg, ahead.metadata(), engine, sources, ahead)
+        return run_match(cfg, ahead.metadata(), engine, sources, ahead, skipped)
     engine.warm(len(sources))  # worker processes start while the metadata loads
     cache = cache_root(cfg.engine.index_cache)
-    return run_match(cfg, run_metadata(cfg.match, cache, metadata), engine, sources)
+    return run_match(
+        cfg, run_metadata(cfg.match, cache, metadata), engine, sources, skipped=skipped
+    )
 
 
 def match_pool(
