@@ -251,3 +251,26 @@ def test_an_interrupted_driver_cancels_its_array(tmp_path, pool, slurm):
     while _element_state(array, 0) not in ("CANCELLED", "") and time.time() < deadline:
         time.sleep(0.2)
     assert _element_state(array, 0) == "CANCELLED"
+
+
+@pytest.mark.slow
+def test_slurm_extract_writes_the_local_engines_bytes(tmp_path, slurm):
+    from tests.conftest import shared_file
+
+    files = [
+        str(shared_file(f"webarchive/{name}"))
+        for name in ("pages_16.warc.gz", "whirlwind.warc.gz", "link-extraction-test.warc")
+    ]
+    local = _cli("extract", *files, "--out", str(tmp_path / "local"), "--shard-rows", "10")
+    assert local.returncode == 0, local.stderr
+    r = _cli(
+        "extract", *files, "--out", str(tmp_path / "slurm"), "--shard-rows", "10",
+        "--engine", "slurm", "--slurm-log-dir", str(slurm),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "3 tasks submitted" in r.stderr
+    names = sorted(p.name for p in (tmp_path / "local").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "slurm").iterdir())
+    assert len(names) > 3  # shards of 10 rows (42 in all) and the stats file
+    for name in names:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "slurm" / name).read_bytes()
