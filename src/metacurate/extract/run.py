@@ -279,29 +279,31 @@ def _extract_part(source: str, part: str, lid: bool, progress: bool) -> dict[str
     returns its stats block. Runs in a worker process when ``workers > 1``."""
     tagger = LanguageTagger() if lid else None
     schema = output_schema(lid)
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+    uids: list[str] = []
+    urls: list[str] = []
+    texts: list[str] = []
+    sources: list[str] = []
+    pages: list[str | None] = []
+    offsets: list[int] = []
     with pq.ParquetWriter(part, schema, compression="zstd") as out:
 
         def flush() -> None:
+            columns = [uids, urls, texts, sources, pages, [source] * len(uids), offsets]
+            if tagger is not None:
+                columns.append([tagger(text) for text in texts])
             out.write_table(pa.table(columns, schema=schema))
-            for values in columns.values():
+            for values in (uids, urls, texts, sources, pages, offsets):
                 values.clear()
 
         def emit(pair, page_url, offset, stats) -> None:  # type: ignore[no-untyped-def]
-            row = {
-                "uid": uid_for(pair.url),
-                "url": pair.url,
-                "text": pair.text,
-                "text_source": pair.text_source,
-                "page_url": page_url,
-                "warc_file": source,
-                "record_offset": offset,
-            }
-            if tagger is not None:
-                row["lang"] = tagger(pair.text)
-            for name, values in columns.items():
-                values.append(row[name])
-            if len(columns["uid"]) >= _PART_BATCH:
+            url = pair.url
+            uids.append(uid_for(url))
+            urls.append(url)
+            texts.append(pair.text)
+            sources.append(pair.text_source)
+            pages.append(page_url)
+            offsets.append(offset)
+            if len(uids) >= _PART_BATCH:
                 flush()
 
         stats = extract_file(source, emit, progress=progress)
@@ -335,19 +337,24 @@ def _parts(config: ExtractConfig, parts_dir: Path, progress: bool) -> Iterator[t
 def _merge_part(part: str, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
     """Add a part's rows not seen before to ``writer``: ``(kept, duplicates)``."""
     kept = duplicates = 0
+    blake2b = hashlib.blake2b
     with pq.ParquetFile(part) as pf:
         for batch in pf.iter_batches(batch_size=_PART_BATCH):
-            for row in batch.to_pylist():
-                key = hashlib.blake2b(
-                    f"{row['url']}\x00{row['text']}".encode("utf-8", "surrogatepass"),
-                    digest_size=16,
+            keep = []
+            urls = batch.column("url").to_pylist()
+            texts = batch.column("text").to_pylist()
+            for url, text in zip(urls, texts, strict=True):
+                key = blake2b(
+                    f"{url}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
                 ).digest()
-                if key in seen:
-                    duplicates += 1
-                    continue
-                seen.add(key)
-                kept += 1
-                writer.add(row)
+                new = key not in seen
+                if new:
+                    seen.add(key)
+                keep.append(new)
+            n_kept = sum(keep)
+            kept += n_kept
+            duplicates += len(keep) - n_kept
+            writer.add_batch(batch if n_kept == len(keep) else batch.filter(pa.array(keep)))
     os.unlink(part)
     return kept, duplicates
 
