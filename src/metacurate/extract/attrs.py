@@ -23,6 +23,7 @@ from metacurate.extract.scan import (
     HAS_CP1252_HOLES,
     byte_facts,
     scan_html,
+    strict_decodes,
     utf8_valid,
 )
 
@@ -117,11 +118,7 @@ class _Charset:
             if assigned is None:
                 assigned = _ASSIGNED[codec] = bytes(b for b in range(256) if _decodes(b, codec))
             return not self.body.translate(None, assigned)
-        try:
-            self.body.decode(codec)
-        except UnicodeDecodeError:
-            return False
-        return True
+        return strict_decodes(self.body, codec)
 
     def codec(self) -> str | None:
         """The codec `bytes_to_str` decodes the page with (its charset, else UTF-8, else

@@ -49,6 +49,7 @@ __all__ = [
     "native_scan_available",
     "scan_html",
     "scan_html_python",
+    "strict_decodes",
     "utf8_valid",
 ]
 
@@ -97,13 +98,17 @@ def scan_html(data: bytes) -> ScanResult | None:
 
 #: :func:`byte_facts` flags
 HAS_CHARSET, HAS_CP1252_HOLES = 1, 2
+#: The reference takes a `<meta>` charset from the first 1024 bytes only (resiliparse
+#: `detect_encoding`, as the HTML standard's prescan); + the length of "charset".
+CHARSET_WINDOW = 1024 + 7
 _CHARSET = re.compile(rb"(?i)charset")
 _CP1252_HOLES = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 def byte_facts(data: bytes) -> int:
-    """Flags: `charset` occurs (any case), one of windows-1252's five unassigned bytes occurs.
-    Compiled when built, else :func:`byte_facts_python`."""
+    """Flags: `charset` occurs (any case) in the first :data:`CHARSET_WINDOW` bytes, one of
+    windows-1252's five unassigned bytes occurs. Compiled when built, else
+    :func:`byte_facts_python`."""
     if native_scan_available():
         return _native_scan.facts(data)  # type: ignore[union-attr]
     return byte_facts_python(data)
@@ -111,19 +116,51 @@ def byte_facts(data: bytes) -> int:
 
 def byte_facts_python(data: bytes) -> int:
     """Pure-Python :func:`byte_facts`."""
-    flags = HAS_CHARSET if _CHARSET.search(data) else 0
+    flags = HAS_CHARSET if _CHARSET.search(data, 0, CHARSET_WINDOW) else 0
     return flags | (HAS_CP1252_HOLES if _CP1252_HOLES.search(data) else 0)
+
+
+#: Double-byte charsets whose strict decoding :func:`strict_decodes` checks with a table.
+DOUBLE_BYTE = ("gbk", "gb2312", "big5", "cp949", "shift_jis", "cp932")
+_TABLES: dict[str, bytes] = {}
+
+
+def _table(codec: str) -> bytes:
+    """256 flags (valid single byte) + 65536 (valid lead/trail pair), from Python's codec."""
+    table = _TABLES.get(codec)
+    if table is None:
+        flags = bytearray(256 + 65536)
+        for lead in range(256):
+            if _decodes(bytes((lead,)), codec):
+                flags[lead] = 1
+                continue
+            for trail in range(256):
+                flags[256 + lead * 256 + trail] = _decodes(bytes((lead, trail)), codec)
+        table = _TABLES[codec] = bytes(flags)
+    return table
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def strict_decodes(data: bytes, codec: str) -> bool:
+    """Whether ``data`` decodes with ``codec`` (a Python codec name) without an error; double-
+    byte charsets are checked by the compiled kernel against a table of the codec's valid bytes."""
+    if codec in DOUBLE_BYTE and native_scan_available():
+        return _native_scan.dbcs_valid(data, _table(codec))  # type: ignore[union-attr]
+    return _decodes(data, codec)
 
 
 def utf8_valid(data: bytes) -> bool:
     """Whether ``data`` decodes as UTF-8 without an error."""
     if native_scan_available():
         return _native_scan.utf8_valid(data)  # type: ignore[union-attr]
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return _decodes(data, "utf-8")
 
 
 def _parse_tag(d: bytes, i: int) -> tuple[bytes, dict[bytes, bytes], bool, int]:

@@ -580,8 +580,10 @@ done:
     return result;
 }
 
-/* facts(data) -> flags: 1 "charset" occurs (ASCII case-insensitive), 2 one of windows-1252's
- * unassigned bytes (81 8D 8F 90 9D) occurs. memchr passes only. */
+/* facts(data) -> flags: 1 "charset" occurs (ASCII case-insensitive) in the first
+ * CHARSET_WINDOW bytes (the reference reads a <meta> charset from the first 1024 only), 2 one of
+ * windows-1252's unassigned bytes (81 8D 8F 90 9D) occurs. memchr passes only. */
+#define CHARSET_WINDOW (1024 + 7)
 static PyObject *facts(PyObject *self, PyObject *arg) {
     (void)self;
     if (!PyBytes_Check(arg)) {
@@ -590,11 +592,12 @@ static PyObject *facts(PyObject *self, PyObject *arg) {
     }
     uc *d = (uc *)PyBytes_AS_STRING(arg);
     Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    Py_ssize_t w = n < CHARSET_WINDOW ? n : CHARSET_WINDOW;
     int charset = 0, holes = 0;
     for (int pass = 0; pass < 2 && !charset; pass++) {
         Py_ssize_t j = 0;
-        while (j + 7 <= n) {
-            uc *hit = memchr(d + j, pass ? 'C' : 'c', (size_t)(n - j - 6));
+        while (j + 7 <= w) {
+            uc *hit = memchr(d + j, pass ? 'C' : 'c', (size_t)(w - j - 6));
             if (!hit) break;
             j = hit - d;
             if ((d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' && (d[j + 3] | 32) == 'r' &&
@@ -654,7 +657,48 @@ static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
     Py_RETURN_TRUE;
 }
 
+/* dbcs_valid(data, table) -> bool: whether data decodes strictly in a double-byte charset
+ * whose table (256 + 65536 bytes, built by attrs.py from Python's codec) marks the valid single
+ * bytes (table[b]) and the valid lead/trail pairs (table[256 + lead * 256 + trail]). */
+static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer data, table;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &table)) return NULL;
+    int ok = 1;
+    if (table.len != 256 + 65536) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&table);
+        PyErr_SetString(PyExc_ValueError, "dbcs_valid: the table must have 65792 bytes");
+        return NULL;
+    }
+    uc *d = data.buf, *t = table.buf;
+    Py_ssize_t n = data.len, i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, d + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = d[i];
+        if (t[c]) {
+            i++;
+        } else if (i + 1 < n && t[256 + c * 256 + d[i + 1]]) {
+            i += 2;
+        } else {
+            ok = 0;
+            break;
+        }
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&table);
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
+    {"dbcs_valid", dbcs_valid, METH_VARARGS, "Whether bytes decode in a double-byte charset."},
     {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
     {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
