@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
 from metacurate.extract.attrs import image_pairs_fast
-from metacurate.extract.pairs import PageImages
+from metacurate.extract.pairs import ImagePair, PageImages
+from metacurate.extract.scan import scan_kernel
 from metacurate.extract.shards import (
     DEFAULT_SHARD_ROWS,
     FORMAT_VERSION,
@@ -199,8 +200,9 @@ def extract_file(
     emit,  # type: ignore[no-untyped-def]
     progress: bool = False,
 ) -> FileStats:
-    """Extract one WARC/WAT file; `emit(pair, page_url, offset, stats)` receives every pair."""
+    """Extract one WARC/WAT file; `emit(pairs, page_url, offset)` receives each page's pairs."""
     stats = FileStats()
+    kernel = scan_kernel()
     bar = _progress(source, progress)
     try:
         for record in iter_records(source, stats.errors):
@@ -213,7 +215,7 @@ def extract_file(
             page_url = record.page_url
             if record.kind == "html":
                 try:
-                    page = image_pairs_fast(record.payload, page_url, record.http_charset)
+                    page = image_pairs_fast(record.payload, page_url, record.http_charset, kernel)
                 except Exception as exc:  # resiliparse parser error on hostile input
                     stats.errors.add("html_parse_error", record.offset, str(exc))
                     continue
@@ -237,8 +239,8 @@ def extract_file(
             else:
                 continue
             stats.add_page(page)
-            for pair in page.pairs:
-                emit(pair, page_url, record.offset, stats)
+            if page.pairs:
+                emit(page.pairs, page_url, record.offset)
     finally:
         if bar is not None:
             bar.close()
@@ -295,14 +297,15 @@ def _extract_part(source: str, part: str, lid: bool, progress: bool) -> dict[str
             for values in (uids, urls, texts, sources, pages, offsets):
                 values.clear()
 
-        def emit(pair, page_url, offset, stats) -> None:  # type: ignore[no-untyped-def]
-            url = pair.url
-            uids.append(uid_for(url))
-            urls.append(url)
-            texts.append(pair.text)
-            sources.append(pair.text_source)
-            pages.append(page_url)
-            offsets.append(offset)
+        def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
+            n = len(pairs)
+            page_urls = [pair.url for pair in pairs]
+            urls.extend(page_urls)
+            uids.extend(map(uid_for, page_urls))
+            texts.extend([pair.text for pair in pairs])
+            sources.extend([pair.text_source for pair in pairs])
+            pages.extend([page_url] * n)
+            offsets.extend([offset] * n)
             if len(uids) >= _PART_BATCH:
                 flush()
 

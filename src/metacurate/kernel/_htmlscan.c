@@ -5,7 +5,7 @@
  * <base> elements end up in the document. See scan.py for the rules; this file mirrors it
  * function by function and must give equal results (tests/extract/test_scan.py).
  *
- * scan(data: bytes) -> None | (images: int, found: list[tuple], base: bytes | None)
+ * scan(data: bytes) -> None | (images: int, found: list[tuple], base: bytes | None, non_ascii)
  * None: the page needs a tree builder (the caller parses it with the DOM).
  */
 #define PY_SSIZE_T_CLEAN
@@ -52,6 +52,7 @@ typedef struct {
     int template_depth;
     unsigned char tables[MAX_DEPTH];
     int ntables;
+    int non_ascii; /* a found value or the base has a byte >= 0x80 */
 } State;
 
 /* character classes: bit 1 whitespace, 2 ends a tag name ('/', '>'), 4 ends an attribute name
@@ -407,6 +408,12 @@ static int push_foreign(State *s, int ns, uc *name, Py_ssize_t len) {
     return OK;
 }
 
+static int has_high(const Val *v) {
+    for (Py_ssize_t i = 0; i < v->len; i++)
+        if (v->p[i] & 0x80) return 1;
+    return 0;
+}
+
 static PyObject *val_obj(const Val *v) {
     if (v->len < 0) Py_RETURN_NONE;
     return PyBytes_FromStringAndSize((const char *)v->p, v->len);
@@ -433,6 +440,7 @@ static int start_tag(State *s, Tag *t, Py_ssize_t pos, Py_ssize_t *out) {
             if (!tup) return ERR;
             const int order[4] = {A_SRC, A_ALT, A_TITLE, A_DIT};
             for (int k = 0; k < 4; k++) {
+                if (!s->non_ascii && has_high(&t->a[order[k]])) s->non_ascii = 1;
                 PyObject *o = val_obj(&t->a[order[k]]);
                 if (!o) {
                     Py_DECREF(tup);
@@ -451,6 +459,7 @@ static int start_tag(State *s, Tag *t, Py_ssize_t pos, Py_ssize_t *out) {
         if (!s->has_base && t->a[A_HREF].len >= 0) {
             s->base = t->a[A_HREF];
             s->has_base = 1;
+            if (has_high(&s->base)) s->non_ascii = 1;
         }
         return OK;
     case T_SVG:
@@ -573,7 +582,7 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     }
     PyObject *base = s->has_base ? val_obj(&s->base) : (Py_INCREF(Py_None), Py_None);
     if (!base) goto done;
-    result = Py_BuildValue("(lON)", s->images, s->found, base);
+    result = Py_BuildValue("(lONO)", s->images, s->found, base, s->non_ascii ? Py_True : Py_False);
 done:
     Py_XDECREF(s->found);
     PyMem_Free(s);
