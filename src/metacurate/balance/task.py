@@ -62,6 +62,7 @@ class BalanceSpec:
             "available": self.available,
             "hash_version": HASH_VERSION,
             "format_version": FORMAT_VERSION,
+            "expected_rows": "selected rows",  # what a record's expected_rows sums over
             **({"dedup": True} if self.dedup else {}),
         }
 
@@ -132,8 +133,7 @@ def _decide_rows(
         keep, prob = decide(ids, part.column("uid_hash").to_numpy(), spec.p, spec.seed, spec.epoch)
         selected = np.ones(n, bool) if select is None else select.take(n).column(0).to_numpy()
         keep = keep & selected
-        if spec.dedup:  # a removed copy of a uid cannot be kept: it expects nothing
-            prob = np.where(selected, prob, 0.0)
+        competes = np.where(selected, prob, 0.0)  # a row that does not compete adds nothing
         sinks.decisions.write(
             pa.record_batch(
                 [pa.array(selected), pa.array(keep), pa.array(prob)], schema=DECISIONS_SCHEMA
@@ -144,10 +144,10 @@ def _decide_rows(
             lang = part.column("lang").combine_chunks()
             table = source_renamed(table, ("lang",))  # the pool's own column stays
             table = table.append_column("lang", lang.filter(pa.array(keep)))
-            _add_lang_rows(sinks.lang_rows, lang, keep, prob)
+            _add_lang_rows(sinks.lang_rows, lang, keep, competes)
         sinks.write_curated(table)
         counts += count_entries(table.column("entry_ids").combine_chunks(), len(spec.p))
-        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(prob.sum())
+        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(competes.sum())
         checkpoint("balance-batch")
     if not side.exhausted():
         raise MetacurateError(

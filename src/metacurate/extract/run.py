@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from metacurate.config import EngineConfig
 from metacurate.errors import MetacurateError
 from metacurate.extract.attrs import image_pairs_fast
-from metacurate.extract.pairs import PageImages
+from metacurate.extract.pairs import ImagePair, PageImages
+from metacurate.extract.scan import scan_kernel
 from metacurate.extract.shards import (
     DEFAULT_SHARD_ROWS,
     FORMAT_VERSION,
@@ -221,8 +222,9 @@ def extract_file(
     emit,  # type: ignore[no-untyped-def]
     progress: bool = False,
 ) -> FileStats:
-    """Extract one WARC/WAT file; `emit(pair, page_url, offset, stats)` receives every pair."""
+    """Extract one WARC/WAT file; `emit(pairs, page_url, offset)` receives each page's pairs."""
     stats = FileStats()
+    kernel = scan_kernel()
     bar = _progress(source, progress)
     try:
         for record in iter_records(source, stats.errors):
@@ -235,7 +237,7 @@ def extract_file(
             page_url = record.page_url
             if record.kind == "html":
                 try:
-                    page = image_pairs_fast(record.payload, page_url, record.http_charset)
+                    page = image_pairs_fast(record.payload, page_url, record.http_charset, kernel)
                 except Exception as exc:  # resiliparse parser error on hostile input
                     stats.errors.add("html_parse_error", record.offset, str(exc))
                     continue
@@ -259,8 +261,8 @@ def extract_file(
             else:
                 continue
             stats.add_page(page)
-            for pair in page.pairs:
-                emit(pair, page_url, record.offset, stats)
+            if page.pairs:
+                emit(page.pairs, page_url, record.offset)
     finally:
         if bar is not None:
             bar.close()
@@ -304,29 +306,32 @@ def _extract_part(source: str, part: str, lid: bool, progress: bool) -> dict[str
     returns its stats block. Runs in a worker process when ``workers > 1``."""
     tagger = LanguageTagger() if lid else None
     schema = output_schema(lid)
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+    uids: list[str] = []
+    urls: list[str] = []
+    texts: list[str] = []
+    sources: list[str] = []
+    pages: list[str | None] = []
+    offsets: list[int] = []
     with pq.ParquetWriter(part, schema, compression="zstd") as out:
 
         def flush() -> None:
+            columns = [uids, urls, texts, sources, pages, [source] * len(uids), offsets]
+            if tagger is not None:
+                columns.append([tagger(text) for text in texts])
             out.write_table(pa.table(columns, schema=schema))
-            for values in columns.values():
+            for values in (uids, urls, texts, sources, pages, offsets):
                 values.clear()
 
-        def emit(pair, page_url, offset, stats) -> None:  # type: ignore[no-untyped-def]
-            row = {
-                "uid": uid_for(pair.url),
-                "url": pair.url,
-                "text": pair.text,
-                "text_source": pair.text_source,
-                "page_url": page_url,
-                "warc_file": source,
-                "record_offset": offset,
-            }
-            if tagger is not None:
-                row["lang"] = tagger(pair.text)
-            for name, values in columns.items():
-                values.append(row[name])
-            if len(columns["uid"]) >= _PART_BATCH:
+        def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
+            n = len(pairs)
+            page_urls = [pair.url for pair in pairs]
+            urls.extend(page_urls)
+            uids.extend(map(uid_for, page_urls))
+            texts.extend([pair.text for pair in pairs])
+            sources.extend([pair.text_source for pair in pairs])
+            pages.extend([page_url] * n)
+            offsets.extend([offset] * n)
+            if len(uids) >= _PART_BATCH:
                 flush()
 
         stats = extract_file(source, emit, progress=progress)
@@ -392,19 +397,24 @@ def _parts(config: ExtractConfig, parts_dir: Path, progress: bool) -> Iterator[t
 def _merge_part(part: str, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
     """Add a part's rows not seen before to ``writer``: ``(kept, duplicates)``."""
     kept = duplicates = 0
+    blake2b = hashlib.blake2b
     with pq.ParquetFile(part) as pf:
         for batch in pf.iter_batches(batch_size=_PART_BATCH):
-            for row in batch.to_pylist():
-                key = hashlib.blake2b(
-                    f"{row['url']}\x00{row['text']}".encode("utf-8", "surrogatepass"),
-                    digest_size=16,
+            keep = []
+            urls = batch.column("url").to_pylist()
+            texts = batch.column("text").to_pylist()
+            for url, text in zip(urls, texts, strict=True):
+                key = blake2b(
+                    f"{url}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
                 ).digest()
-                if key in seen:
-                    duplicates += 1
-                    continue
-                seen.add(key)
-                kept += 1
-                writer.add(row)
+                new = key not in seen
+                if new:
+                    seen.add(key)
+                keep.append(new)
+            n_kept = sum(keep)
+            kept += n_kept
+            duplicates += len(keep) - n_kept
+            writer.add_batch(batch if n_kept == len(keep) else batch.filter(pa.array(keep)))
     os.unlink(part)
     return kept, duplicates
 

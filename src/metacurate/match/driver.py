@@ -107,11 +107,12 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     )
 
 
-def plan_sources(config: RunConfig) -> list[Source]:
+def plan_sources(config: RunConfig, skipped: list[str] | None = None) -> list[Source]:
     """The pool's inputs, one per match task: files found, duplicates dropped, large files
-    split by row groups; refused when the output folder lies among them."""
+    split by row groups; refused when the output folder lies among them. Files of no known
+    format go to ``skipped``."""
     m, endpoint = config.match, config.engine.s3_endpoint
-    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
+    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint, skipped))
     check_out_apart(config.pool, sources, config.workdir, endpoint)
     return split_large_files(sources, m.part_rows, endpoint)
 
@@ -122,11 +123,13 @@ def run_match(
     engine: Engine,
     sources: Sequence[Source] | None = None,
     ahead: Ahead | None = None,
+    skipped: Sequence[str] = (),
 ) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
     ``sources``: :func:`plan_sources` of ``config`` when the caller planned them already;
-    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py).
+    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py);
+    ``skipped``: files of the pool's folders of no known format (listed in the stats).
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
     ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
     the stats.
@@ -138,7 +141,9 @@ def run_match(
         ww = metadata
         metadata, layout = combine(ww)
     endpoint = config.engine.s3_endpoint
-    sources = plan_sources(config) if sources is None else sources
+    if sources is None:
+        found: list[str] = []
+        sources, skipped = plan_sources(config, found), found
     spec = match_spec(config, metadata, layout)
     wd = Workdir(config.workdir, endpoint)
     tasks = [MatchTask(s) for s in sources]
@@ -178,6 +183,7 @@ def run_match(
         "format": m.format,
         "batch_rows": m.batch_rows,
     }
+    stats["skipped_files"] = list(skipped)  # in the pool's folders, of no known format
     if dedup is not None:  # counts over unique rows: a rerun without it redoes the counts
         stats["match_config"]["dedup"] = True
     stats["matcher"] = implementation()
