@@ -28,6 +28,7 @@ import pyarrow as pa
 from metacurate.errors import MetacurateError
 from metacurate.files import commit, discard, temp_path
 from metacurate.kernel import native_available
+from metacurate.kernel import worldwide as _worldwide  # None when not compiled (setup.py)
 from metacurate.match.metaclip1 import (
     STATUS_EMPTY,
     STATUS_TEXT,
@@ -45,11 +46,6 @@ from metacurate.scripts import (
     separator_tables,
     unit_regex,
 )
-
-try:  # the compiled kernel is optional: see setup.py
-    from metacurate.kernel import _worldwide
-except ImportError:  # pragma: no cover - exercised when no compiler was available
-    _worldwide = None
 
 INDEX_FORMAT = "metacurate-metaclip2-index"
 INDEX_VERSION = 1
