@@ -21,7 +21,7 @@ from metacurate.lock import output_locks
 from metacurate.match.ahead import Ahead
 from metacurate.match.driver import plan_sources, run_match
 from metacurate.match.index_cache import cache_root
-from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
+from metacurate.match.worldwide_run import run_metadata
 from metacurate.metadata import Metadata, as_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
 
@@ -86,18 +86,8 @@ def _run_match(
     if ahead is not None:  # loaded, its index readied, while the CLI started
         return run_match(cfg, ahead.metadata(), engine, sources, ahead)
     engine.warm(len(sources))  # worker processes start while the metadata loads
-    if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
-        if not isinstance(metadata, WorldwideMetadata):
-            metadata = resolve_worldwide(cfg.match.metadata)
-        return run_match(cfg, metadata, engine, sources)
-    if isinstance(metadata, WorldwideMetadata):
-        raise ConfigError(
-            "metadata",
-            "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
-        )
-    if metadata is None:  # what loading the file found is remembered in the cache folder
-        metadata = as_metadata(cfg.match.metadata, cache_root(cfg.engine.index_cache))
-    return run_match(cfg, metadata, engine, sources)
+    cache = cache_root(cfg.engine.index_cache)
+    return run_match(cfg, run_metadata(cfg.match, cache, metadata), engine, sources)
 
 
 def match_pool(

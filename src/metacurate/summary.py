@@ -19,9 +19,19 @@ def print_stats(stats: dict, as_json: bool) -> None:
     print(f"rows matched:       {stats['rows_matched']:,}  ({stats['rows_matched'] / rows:.1%})")
     print(f"total matches:      {stats['total_matches']:,}")
     print(f"entries hit:        {stats['entries_hit']:,} of {stats['metadata']['entries']:,}")
+    if stats.get("dedup"):
+        print_dedup(stats["dedup"])
     for bad in stats["bad_files"]:
         print(f"skipped bad file:   {bad['error']}")
     print(f"seconds:            {stats['seconds']}")
+
+
+def print_dedup(d: dict) -> None:
+    """--dedup: how many copies of a uid were removed before counting."""
+    print(
+        f"dedup:              {d['rows_removed']:,} duplicate rows removed, "
+        f"{d['rows_unique']:,} unique uids counted ({d['partitions']:,} partitions)"
+    )
 
 
 def print_manifest(m: dict, as_json: bool) -> None:
@@ -43,6 +53,8 @@ def print_manifest(m: dict, as_json: bool) -> None:
         f"sum_e min(count, t) = {m['sum_min_count_t']:,.1f})"
     )
     print(f"                    {m['expected_note']}")
+    if m.get("dedup"):
+        print_dedup(m["dedup"])
     if m.get("metadata_note"):
         print(f"metadata:           {m['metadata_note']}")
     for skipped in m.get("skipped_inputs", []):

@@ -135,3 +135,12 @@ def test_glob_of_unknown_files_mentions_format(tmp_path):
     with pytest.raises(MetacurateError, match="--format"):
         expand_pool([str(tmp_path / "*.dat")])
     assert len(expand_pool([str(tmp_path / "*.dat")], format="tsv")) == 1
+
+
+def test_a_pipe_is_refused_not_read_as_empty(tmp_path):
+    fifo = tmp_path / "pool.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(MetacurateError, match="a pipe; .* write it to a file first"):
+        expand_pool([str(fifo)])
+    with pytest.raises(MetacurateError, match="a pipe"):
+        expand_pool([str(tmp_path)])  # found in a folder: the same rule

@@ -151,12 +151,15 @@ class LocalEngine:
 
     def submit(self, fn: Callable[[T], R], arg: T) -> Callable[[], R]:
         """Start ``fn(arg)`` in one of the other processes when they are running and idle
-        (engine/submit.py); else the waiter runs it here. A process that dies meanwhile
-        makes the waiter run it here."""
+        (engine/submit.py); else the waiter runs it here. A process that died before, or
+        dies meanwhile, makes the waiter run it here."""
         pool = self._pool
         if pool is None or not all(f.done() for f in self._pending):
             return run_later(fn, arg)
-        future = pool.submit(fn, arg)
+        try:
+            future = pool.submit(fn, arg)
+        except (BrokenProcessPool, RuntimeError):  # a process died while idle: no pool
+            return run_later(fn, arg)
 
         def wait() -> R:
             try:

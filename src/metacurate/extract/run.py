@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
-from metacurate.extract.html import image_pairs_from_html
+from metacurate.extract.attrs import image_pairs_fast
 from metacurate.extract.pairs import PageImages
 from metacurate.extract.shards import (
     DEFAULT_SHARD_ROWS,
@@ -168,7 +168,18 @@ def merge_stats(blocks: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
+def _written_by_extract(path: Path) -> bool:
+    """True for a shard whose footer says extract wrote it (a name is no proof)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta.get(b"metacurate", b"{}")).get("tool") == "metacurate extract"
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+
+
 def _prepare_out_dir(out: Path, force: bool) -> None:
+    """Refuse a folder holding extract output (unless ``force``: it is removed) or a file of
+    someone else's under a shard's name (never removed or overwritten)."""
     out.mkdir(parents=True, exist_ok=True)
     ours = sorted(
         p
@@ -176,6 +187,12 @@ def _prepare_out_dir(out: Path, force: bool) -> None:
         if p.name == STATS_FILE
         or (p.name.startswith(("part-", ".part-")) and p.name.endswith((".parquet", ".tmp")))
     )
+    foreign = [p for p in ours if p.suffix == ".parquet" and not _written_by_extract(p)]
+    if foreign:
+        raise MetacurateError(
+            f"{foreign[0]}: not extract output (its footer does not say so), under the name of "
+            "a shard extract would write; move it away or pick another --out"
+        )
     if ours and not force:
         raise MetacurateError(
             f"--out {out}: already holds extract output ({ours[0].name}); "
@@ -213,7 +230,7 @@ def extract_file(
             page_url = record.page_url
             if record.kind == "html":
                 try:
-                    page = image_pairs_from_html(record.payload, page_url, record.http_charset)
+                    page = image_pairs_fast(record.payload, page_url, record.http_charset)
                 except Exception as exc:  # resiliparse parser error on hostile input
                     stats.errors.add("html_parse_error", record.offset, str(exc))
                     continue

@@ -34,6 +34,7 @@ from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
 from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
+from metacurate.records import stamp_outputs
 from metacurate.storage import RemotePath
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
 
@@ -65,6 +66,7 @@ class MatchSpec:
     lang_column: str | None = None  # metaclip2 modes (match/worldwide_run.py)
     lid_model: str = "fasttext-lid176"
     layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
+    index_identity: str = ""  # the verified index's files (index_cache.identity)
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -136,7 +138,7 @@ def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
     wd = Workdir(spec.workdir)
     root, same_host = _index_root(spec)  # elsewhere: that machine's own cache
     if native_available():
-        matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host)
+        matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host, spec.index_identity)
         if matcher is not None:
             return matcher
     metadata = load_metadata(wd.metadata)
@@ -215,11 +217,14 @@ def _match_rows(
                 res = matcher.match_arrow(text)
         except MetacurateError as exc:
             raise InputError(f"{src.path}: column {cols.text!r}: {exc}") from None
-        uids = row_uids(
-            batch.column(cols.uid) if cols.uid else None,
-            batch.column(cols.url) if cols.url else None,
-            text,
-        )
+        try:
+            uids = row_uids(
+                batch.column(cols.uid) if cols.uid else None,
+                batch.column(cols.url) if cols.url else None,
+                text,
+            )
+        except MetacurateError as exc:
+            raise InputError(f"{src.path}: column {cols.uid!r}: {exc}") from None
         row0 = src.first_row + stats["rows"]
         rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
         hashes.append(uid_hash(uids))
@@ -323,6 +328,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     record["stats"] = stats
     if isinstance(matcher, WorldwideTaskMatcher):
         record["lang_stats"] = {} if record["error"] else matcher.lang_stats
+    record["outputs"] = stamp_outputs(wd.root, [wd.sidecar(tid), wd.partial_counts(tid)])
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
     wd.skipped(tid).unlink(missing_ok=True)

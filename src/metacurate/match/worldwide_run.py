@@ -21,10 +21,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metacurate.config import ConfigError, MatchConfig
 from metacurate.errors import MetacurateError
 from metacurate.match.languages import LanguageMatchers, assign_languages
 from metacurate.match.lid import LanguageIdentifier
 from metacurate.match.matcher import STATUS_NAMES, BatchMatches
+from metacurate.metadata.default import as_metadata
 from metacurate.metadata.languages import FALLBACK
 from metacurate.metadata.layout import Layout
 from metacurate.metadata.load import Metadata, metadata_hash
@@ -55,6 +57,22 @@ def resolve_worldwide(spec: object) -> WorldwideMetadata:
             "one {lang}.json per language, or 'worldwide-default' for the built-in one"
         )
     return load_worldwide(spec)
+
+
+def run_metadata(
+    match: MatchConfig, cache: Path, given: Metadata | WorldwideMetadata | None = None
+) -> Metadata | WorldwideMetadata:
+    """The one place a run's metadata is resolved from its config: per-language lists in the
+    metaclip2 modes (a folder or ``worldwide-default``), else one list (what loading its file
+    found remembered in ``cache``); ``given``: an object the API was handed instead."""
+    if is_worldwide_mode(match.mode):
+        return given if isinstance(given, WorldwideMetadata) else resolve_worldwide(match.metadata)
+    if isinstance(given, WorldwideMetadata):
+        raise ConfigError(
+            "metadata",
+            "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
+        )
+    return given if given is not None else as_metadata(match.metadata, cache)
 
 
 def combine(ww: WorldwideMetadata) -> tuple[Metadata, Layout]:

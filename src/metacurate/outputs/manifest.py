@@ -67,6 +67,7 @@ def build_manifest(
         "uids_npy": uids[0],
         "curated_duplicate_uids": uids[1],
         "rows_duplicate_uid": stats.get("rows_duplicate_uid", 0),
+        **({"dedup": stats["dedup"]} if "dedup" in stats else {}),
         "inputs": [
             {
                 "path": i["path"],

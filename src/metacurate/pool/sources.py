@@ -6,6 +6,7 @@ import glob
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -135,8 +136,20 @@ def _wanted(path: str, format: str | None) -> bool:
 def _walk(directory: str, format: str | None) -> list[str]:
     """All wanted files under `directory`, recursively, sorted by path."""
     found: list[str] = []
+    seen: set[tuple[int, int]] = set()  # (device, inode) of each folder walked
     for root, dirs, files in os.walk(directory, followlinks=True):
-        dirs[:] = [d for d in dirs if not _hidden(d)]
+        try:
+            st = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # a link back to a folder already walked
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        # real folders before links to them, so a file is found under its own path
+        kept = [d for d in dirs if not _hidden(d)]
+        dirs[:] = sorted(kept, key=lambda d: (os.path.islink(os.path.join(root, d)), d))
         found.extend(os.path.join(root, f) for f in files if _wanted(f, format))
     return sorted(found)
 
@@ -254,6 +267,21 @@ def _expand_one(pattern: str, format: str | None, endpoint: str | None = None) -
         raise MetacurateError(f"{pattern}: no such file or directory; check the path")
 
 
+def _check_regular(path: str) -> None:
+    """Refuse a pipe, FIFO, socket or device: a run reads each input more than once (its
+    columns, its rows, then balance copies the kept rows), and a pipe can be read only once."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # the reader names the problem
+    if not stat.S_ISREG(mode):
+        what = "a pipe" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise MetacurateError(
+            f"{path}: {what}; an input is read more than once (match, then balance copies its "
+            "rows), so write it to a file first (e.g. 'cmd > pool.jsonl') and pass that file"
+        )
+
+
 def expand_pool(
     paths: Sequence[str], format: str | None = None, endpoint: str | None = None
 ) -> list[Source]:
@@ -276,15 +304,22 @@ def expand_pool(
             path = found if is_remote(found) else os.path.abspath(found)
             if path in seen:
                 continue
+            if not is_remote(path):
+                _check_regular(path)
             seen.add(path)
             sources.append(Source(path=path, format=format or detect_format(path)))
     return sources
 
 
 def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
-    """What identifies an input file's content cheaply: path, size, mtime."""
+    """What identifies an input file's content cheaply: path, size, mtime and, for a local
+    file, its status-change time: a file rewritten in place with the same size and mtime
+    (``cp -p``, ``rsync -t``, ``touch -r``) has a new ctime, which no user can set back."""
     try:
         st = os.stat(path) if not is_remote(path) else file_stat(path, endpoint)
     except OSError as exc:
         raise InputError(f"{path}: cannot read input file ({exc.strerror or exc})") from None
-    return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    found: dict[str, int | str] = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if not is_remote(path):
+        found["ctime_ns"] = st.st_ctime_ns
+    return found
