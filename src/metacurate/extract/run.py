@@ -28,8 +28,8 @@ from metacurate.extract.shards import (
     FORMAT_VERSION,
     SHARD_PATTERN,
     ShardWriter,
-    _package_version,
     output_schema,
+    package_version,
 )
 from metacurate.extract.warc import ErrorLog, check_source, iter_records
 from metacurate.extract.wat import WatFormatError, image_pairs_from_wat, parse_wat, wat_status
@@ -444,7 +444,7 @@ def run_extract(config: ExtractConfig, progress: bool = False) -> dict[str, Any]
     result: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "tool": "metacurate extract",
-        "package_version": _package_version(),
+        "package_version": package_version(),
         "config": {k: v for k, v in asdict(config).items() if k not in skip},
         "columns": writer.schema.names,
         "rows": sum(s["rows"] for s in writer.shards),

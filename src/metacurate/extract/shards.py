@@ -15,7 +15,7 @@ SHARD_PATTERN = "part-{:05d}.parquet"
 DEFAULT_SHARD_ROWS = 100_000
 
 
-def _package_version() -> str:
+def package_version() -> str:
     try:
         from importlib.metadata import version
 
@@ -38,7 +38,7 @@ def output_schema(lid: bool) -> pa.Schema:
     if lid:
         fields.append(pa.field("lang", pa.string()))
     meta = {"format_version": FORMAT_VERSION, "tool": "metacurate extract"}
-    meta["package_version"] = _package_version()
+    meta["package_version"] = package_version()
     return pa.schema(fields, metadata={"metacurate": json.dumps(meta, sort_keys=True)})
 
 
