@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from metacurate.errors import InputError, MetacurateError
+from metacurate.errors import InputError, MetacurateError, check_utf8_path
 from metacurate.storage import RemotePath, file_stat, is_remote, pool_parquet
 
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
@@ -350,6 +350,7 @@ def expand_pool(
             path = found if is_remote(found) else os.path.abspath(found)
             if path in seen:
                 continue
+            check_utf8_path(path, "input")
             if not is_remote(path):
                 _check_regular(path)
             seen.add(path)
