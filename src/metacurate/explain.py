@@ -153,7 +153,10 @@ class Explainer:
         out["uid"] = uid
         out["uid_hash"] = int(h[0])
         out["seed"] = seed
-        out.update(self._decision_on_disk(uid, ids))
+        decision = self._decision_on_disk(uid, ids)
+        if "row_entry_ids" in decision and "keep_prob" in decision:  # keep_prob stays the text's
+            decision["row_keep_prob"] = decision.pop("keep_prob")
+        out.update(decision)
         if out["in_pool"] is False:  # not a row of this run: what the rule would decide
             out["kept"] = bool(balance.keep_mask(id_array, h, self.p, seed)[0])
         return out
@@ -167,13 +170,16 @@ class Explainer:
         hits = find_uid(match_root, task_ids, uid)
         if not hits:
             return {"in_pool": False}
-        task_id, row, _ = next((h for h in hits if h[2] == ids), hits[0])
+        task_id, row, row_ids = next((h for h in hits if h[2] == ids), hits[0])
         decision = decision_at(self.workdir, task_id, row)
         if decision is None:
             raise MetacurateError(
                 f"{self.workdir}: no decisions side-car for {task_id}; rerun 'metacurate balance'"
             )
-        return {"in_pool": True, "task_id": task_id, "row": row, **decision}
+        out = {"in_pool": True, "task_id": task_id, "row": row, **decision}
+        if list(row_ids) != list(ids):  # the text given is not that row's caption
+            out["row_entry_ids"] = [int(i) for i in row_ids]
+        return out
 
     @staticmethod
     def _task_id(inp: dict) -> str:
@@ -240,6 +246,13 @@ def format_explanation(r: dict) -> str:
             why = ": no entry matched"
         if r.get("in_pool") is False:
             why += " (no row of this run has that uid: what the rule would decide)"
+        elif "row_entry_ids" in r:  # the row's own matches decided, not this text's
+            why = (
+                f": decided by the row's own caption, which matches entries "
+                f"{r['row_entry_ids'][:8]} (keep_prob {r.get('row_keep_prob', 0):.6g}), not "
+                "this text's; u, p_e and keep_prob above are this text's (pass the row's "
+                "caption to see why)"
+            )
         elif r.get("selected") is False:
             why = ": another text of the same image was chosen (--image-column)"
         lines.append(
