@@ -41,6 +41,13 @@ class EnvironmentFault(MetacurateError):
             errno.ENOMEM: "out of memory: use fewer --workers or a smaller --batch-rows",
             errno.EMFILE: "too many open files: use fewer --workers or raise 'ulimit -n'",
         }
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if exc.filename is None and ("AWS Error" in text or "bucket" in text):  # an object store
+            return cls(
+                f"the object store: error while {doing}: {text}; check that the bucket exists "
+                "(create it first), the endpoint (--s3-endpoint, AWS_ENDPOINT_URL) and the "
+                "credentials"
+            )
         fix = fixes.get(exc.errno or -1, exc.strerror or str(exc))
         return cls(f"{path}: error while {doing}: {fix}")
 

@@ -24,6 +24,7 @@ from metacurate.match.index_cache import cache_root, index_folder
 from metacurate.match.matcher import Matcher
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
+from metacurate.storage import AnyPath, location
 from metacurate.workdir import Workdir, match_folder
 
 
@@ -39,7 +40,7 @@ class Explainer:
         workdir: str | Path | None = None,
         seed: int | None = None,
     ) -> None:
-        self.workdir = Path(workdir) if workdir is not None else None
+        self.workdir = location(workdir) if workdir is not None else None  # local or s3://
         self.manifest: dict | None = None
         self.counts: np.ndarray | None = None
         self.p: np.ndarray | None = None
@@ -63,7 +64,7 @@ class Explainer:
         self.seed = int(seed) if seed is not None else run_seed
         self.matcher = self._matcher(meta, mode)
 
-    def _load_workdir(self, root: Path) -> tuple[Metadata, str]:
+    def _load_workdir(self, root: AnyPath) -> tuple[Metadata, str]:
         if (root / "manifest.json").exists():
             self.manifest = read_json(root / "manifest.json")
         wd = Workdir(match_folder(root, self.manifest))  # 'balance WORKDIR --out OTHER'

@@ -272,7 +272,15 @@ def _expand_one(
     pattern: str, format: str | None, endpoint: str | None, skipped: list[str] | None
 ) -> Iterator[str]:
     if is_remote(pattern):
-        yield from _expand_remote(pattern, format, endpoint, skipped)
+        try:
+            files = _expand_remote(pattern, format, endpoint, skipped)
+        except OSError as exc:  # the store cannot be reached or refuses: the pool's problem
+            what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetacurateError(
+                f"{pattern}: cannot list the pool ({what}); check the endpoint (--s3-endpoint, "
+                "AWS_ENDPOINT_URL), the network, the bucket and the credentials"
+            ) from None
+        yield from files
         return
     path = os.path.expanduser(pattern)
     if os.path.isdir(path):
