@@ -67,7 +67,8 @@ def languages_html(run: S.Run) -> str | None:
         "<th>tail share</th><th>curated</th><th>expected</th></tr>"
     )
     body = []
-    for r in rows:
+    empty = sum(1 for r in rows if not r["pool_rows"])
+    for r in (r for r in rows if r["pool_rows"]):
         t = "–" if r["t"] is None else f"{r['t']:,.6g}"
         share = "–" if r["tail_share"] is None else f"{r['tail_share']:.4f}"
         body.append(
@@ -93,10 +94,21 @@ def languages_html(run: S.Run) -> str | None:
         if curves
         else ""
     )
+    reference = ((run.manifest or {}).get("worldwide_t") or {}).get("reference") or {}
+    why = reference.get("why") or (
+        "English uses t = t_en and every other language the t whose tail share is closest "
+        "to English's"
+    )
     note = (
         f"<p class='note'>Each row was matched against its own language's list (languages "
-        f"from {_e(src)}); English uses t = t_en and every other language the t whose tail "
-        "share is closest to English's. Rows of 'other' (unknown language, or no list) are "
-        f"counted, never kept unless the metadata has other.json.</p>"
+        f"from {_e(src)}). <b>Reference</b>: {_e(why)}. Rows of 'other' (unknown language, "
+        "LID score below the minimum, or no list) are counted, never kept unless the metadata "
+        "has other.json.</p>"
     )
-    return note + f"<table>{head}{''.join(body)}</table>" + chart
+    tail = (
+        f"<p class='note'>{empty:,} more languages of the metadata have no rows in this pool."
+        "</p>"
+        if empty
+        else ""
+    )
+    return note + f"<table>{head}{''.join(body)}</table>" + tail + chart
