@@ -37,7 +37,7 @@ def _rows() -> dict[str, list[str]]:
             "en": ["dog", "cat", "red", "car", "photo", "of", "the", "beach"],
             "de": ["Hund", "Katze", "rot"],
         }
-        rows = {lang: [" ".join(rng.choice(w, 5)) for _ in range(1100)] for lang, w in words.items()}
+        rows = {k: [" ".join(rng.choice(w, 5)) for _ in range(1100)] for k, w in words.items()}
         rows["zh"] = ["".join(rng.choice(list("猫熊狗大学中国人在的"), 8)) for _ in range(300)]
     return rows
 

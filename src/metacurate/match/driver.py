@@ -27,6 +27,7 @@ from metacurate.match.worldwide_run import (
     Layout,
     build_indexes,
     combine,
+    lid_scores,
     merge_lang_stats,
     split_metadata,
 )
@@ -76,6 +77,7 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     return MatchSpec(
         lang_column=m.lang_column,
         lid_model=m.lid_model,
+        lid_min_score=m.lid_min_score,
         layout=layout,
         workdir=portable(Workdir(config.workdir, endpoint).root),
         metadata_hash=metadata.hash,
@@ -148,7 +150,11 @@ def run_match(
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
     stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
     if layout is not None:
-        stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
+        stats.update(
+            finish_worldwide(
+                wd, metadata, layout, tasks, m.lang_column, m.lid_model, m.lid_min_score
+            )
+        )
     stats["match_config"] = {
         "text_column": m.text_column,
         "url_column": m.url_column,
@@ -234,6 +240,7 @@ def finish_worldwide(
     tasks: Sequence[MatchTask],
     lang_column: str | None,
     lid_model: str,
+    lid_min_score: float = 0.0,
 ) -> dict:
     """Per-language count files ``WORKDIR/counts/{lang}.parquet`` and the stats' languages."""
     counts = read_table(wd.entry_counts, columns=["count"]).column(0).to_numpy()
@@ -246,4 +253,5 @@ def finish_worldwide(
         "worldwide": layout.as_dict(),
         "languages": merge_lang_stats(records),
         "language_source": f"column {lang_column}" if lang_column else f"lid {lid_model}",
+        "lid_scores": None if lang_column else lid_scores(records, lid_min_score),
     }

@@ -66,6 +66,7 @@ class MatchSpec:
     lang_column: str | None = None  # metaclip2 modes (match/worldwide_run.py)
     lid_model: str = "fasttext-lid176"
     layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
+    lid_min_score: float = 0.0  # metaclip2 modes with LID: rows scoring below go to 'other'
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -80,6 +81,8 @@ class MatchSpec:
         }
         if self.layout is not None:
             cfg["worldwide"] = [self.layout.hash, self.lang_column, self.lid_model]
+            if self.lang_column is None and self.lid_min_score:
+                cfg["lid_min_score"] = self.lid_min_score
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -133,7 +136,9 @@ def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
         lambda lang: split_metadata(whole(), spec.layout).get(lang),
     )
     root, _ = _index_root(spec)
-    return WorldwideTaskMatcher(spec.layout, ww, spec.mode, root, spec.lang_column, spec.lid_model)
+    return WorldwideTaskMatcher(
+        spec.layout, ww, spec.mode, root, spec.lang_column, spec.lid_model, spec.lid_min_score
+    )
 
 
 def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
@@ -333,6 +338,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     record["stats"] = stats
     if isinstance(matcher, WorldwideTaskMatcher):
         record["lang_stats"] = {} if record["error"] else matcher.lang_stats
+        record["lid_hist"] = {} if record["error"] else matcher.lid_hist
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
     wd.skipped(tid).unlink(missing_ok=True)

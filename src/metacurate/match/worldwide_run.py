@@ -173,8 +173,10 @@ class WorldwideTaskMatcher:
         index_root: Path,
         lang_column: str | None,
         lid_model: str,
+        lid_min_score: float = 0.0,
     ) -> None:
         self.layout = layout
+        self.lid_min_score = lid_min_score
         self.n_entries = sum(layout.sizes)
         self.lang_column = lang_column
         self._identifier = None if lang_column else LanguageIdentifier(lid_model)
@@ -185,15 +187,20 @@ class WorldwideTaskMatcher:
             hashes=dict(zip(layout.languages, layout.hashes, strict=True)),
         )
         self.lang_stats: dict[str, dict[str, int]] = {}
+        self.lid_hist: dict[str, list[int]] = {}  # LID label: rows per score bin
 
     def match(
         self, texts: pa.Array, lang_column: pa.Array | None
     ) -> tuple[BatchMatches, list[pa.Array]]:
         """Run-wide ids and status per row, and the side-car's ``lang`` columns."""
-        a = assign_languages(texts, self.layout.languages, lang_column, self._identifier)
+        a = assign_languages(
+            texts, self.layout.languages, lang_column, self._identifier, self.lid_min_score
+        )
         res = self._matchers.match_arrow(texts, a.lang)
         ids = to_global(res.entry_ids, a.lang, self.layout)
         self._add_stats(a.lang, res)
+        if self._identifier is not None:
+            add_lid_hist(self.lid_hist, a.lid_label, a.lid_score, self.lid_min_score)
         return BatchMatches(ids, res.status), [a.lang, a.lid_label, a.lid_score]
 
     def _add_stats(self, langs: pa.Array, res: BatchMatches) -> None:
@@ -206,6 +213,53 @@ class WorldwideTaskMatcher:
             s["rows"] += int(sel.sum())
             s["rows_matched"] += int(np.count_nonzero(lengths[sel]))
             s["rows_text"] += int(np.count_nonzero(res.status[sel] == 0))
+
+
+#: LID score histograms: this many equal bins over [0, 1].
+LID_BINS = 20
+
+
+def add_lid_hist(
+    hist: dict[str, list[int]], labels: pa.Array, scores: pa.Array, min_score: float
+) -> None:
+    """Add one batch's rows to ``{label: rows per score bin + [rows below min_score]}``
+    (empty texts: label "")."""
+    enc = pc.dictionary_encode(labels.cast(pa.string()).fill_null(""))
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    s = pc.fill_null(scores.cast(pa.float32()), 0.0).to_numpy(zero_copy_only=False)
+    bins = np.minimum((s * LID_BINS).astype(np.int64), LID_BINS - 1)
+    low = s < np.float32(min_score)
+    for k, label in enumerate(enc.dictionary.to_pylist()):
+        sel = codes == k
+        got = [*np.bincount(bins[sel], minlength=LID_BINS), np.count_nonzero(low & sel)]
+        old = hist.setdefault(label, [0] * (LID_BINS + 1))
+        hist[label] = [int(a + b) for a, b in zip(old, got, strict=True)]
+
+
+def lid_scores(records: Sequence[Mapping], min_score: float, top: int = 15) -> dict | None:
+    """The run's LID score distribution per label (largest first, ``top`` of them, the rest
+    summed as ``...``): rows, rows below ``min_score`` (sent to ``other``), score histogram."""
+    total: dict[str, np.ndarray] = {}
+    for rec in records:
+        for label, h in (rec.get("lid_hist") or {}).items():
+            total[label] = total.get(label, np.zeros(LID_BINS + 1, np.int64)) + np.asarray(h)
+    if not total:
+        return None
+    order = sorted(total, key=lambda x: (-int(total[x][:LID_BINS].sum()), x))
+    rest = sum((total[x] for x in order[top:]), np.zeros(LID_BINS + 1, np.int64))
+
+    def row(label: str, h: np.ndarray) -> dict:
+        return {
+            "label": label,
+            "rows": int(h[:LID_BINS].sum()),
+            "rows_below_min": int(h[LID_BINS]),
+            "hist": [int(x) for x in h[:LID_BINS]],
+        }
+
+    rows = [row(x, total[x]) for x in order[:top]]
+    if rest.sum():
+        rows.append(row("...", rest))
+    return {"bins": LID_BINS, "min_score": min_score, "labels": rows}
 
 
 def merge_lang_stats(records: Sequence[Mapping]) -> dict[str, dict[str, int]]:
@@ -228,6 +282,8 @@ __all__ = [
     "build_indexes",
     "combine",
     "is_worldwide_mode",
+    "add_lid_hist",
+    "lid_scores",
     "merge_lang_stats",
     "resolve_worldwide",
     "split_metadata",

@@ -106,9 +106,45 @@ def languages_html(run: S.Run) -> str | None:
         "has other.json.</p>"
     )
     tail = (
-        f"<p class='note'>{empty:,} more languages of the metadata have no rows in this pool."
-        "</p>"
+        f"<p class='note'>{empty:,} more languages of the metadata have no rows in this pool.</p>"
         if empty
         else ""
     )
-    return note + f"<table>{head}{''.join(body)}</table>" + tail + chart
+    table = f"<table>{head}{''.join(body)}</table>"
+    return note + table + tail + lid_html(run.stats.get("lid_scores")) + chart
+
+
+def _quantile_bin(hist: list[int], q: float) -> str:
+    """The score bin holding quantile ``q`` of a histogram over [0, 1]."""
+    total = sum(hist)
+    if not total:
+        return "–"
+    acc, width = 0, 1.0 / len(hist)
+    for k, h in enumerate(hist):
+        acc += h
+        if acc >= q * total:
+            return f"{k * width:.2f}–{(k + 1) * width:.2f}"
+    return "–"  # pragma: no cover
+
+
+def lid_html(doc: dict | None) -> str:
+    """The LID score distribution per label (language identification runs only)."""
+    if not doc:
+        return ""
+    head = (
+        "<tr><th>LID label</th><th>rows</th><th>below minimum</th><th>10th pct score</th>"
+        "<th>median score</th><th>90th pct score</th></tr>"
+    )
+    body = "".join(
+        f"<tr><td>{_e(r['label'] or '(empty text)')}</td><td class='num'>{r['rows']:,}</td>"
+        f"<td class='num'>{r['rows_below_min']:,}</td>"
+        + "".join(f"<td class='num'>{_quantile_bin(r['hist'], q)}</td>" for q in (0.1, 0.5, 0.9))
+        + "</tr>"
+        for r in doc["labels"]
+    )
+    note = (
+        f"<p class='note'>Language identification scores per label (bins of "
+        f"{1 / doc['bins']:.2f}); rows scoring below the minimum, {doc['min_score']:g} "
+        "(--lid-min-score), went to 'other'.</p>"
+    )
+    return f"<h3 id='lid-scores'>LID scores</h3>{note}<table>{head}{body}</table>"
