@@ -85,8 +85,13 @@ class Explainer:
                 f"{root}: no metadata.json; pass the --out folder of 'metacurate curate' or "
                 "'metacurate balance'"
             )
-        meta = load_metadata(wd.metadata)
         stats = read_json(wd.stats) if wd.stats.exists() else {}
+        if "worldwide" in stats:  # duplicates across languages are by design
+            from metacurate.metadata.worldwide import load_run_wide
+
+            meta = load_run_wide(wd.metadata)
+        else:
+            meta = load_metadata(wd.metadata)
         info = (self.manifest or stats).get("metadata") or {}
         if info.get("hash") not in (None, meta.hash):
             raise MetacurateError(f"{wd.metadata} does not belong to the run in {root}; rerun it")

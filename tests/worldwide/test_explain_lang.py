@@ -148,3 +148,30 @@ def test_lid_scores_are_in_the_stats_and_the_report(tmp_path):
     assert all(g == "other" for g, s in zip(langs, scores, strict=True) if s < np.float32(0.6))
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "id='lid-scores'" in page and "--lid-min-score" in page
+
+
+def test_duplicate_warning_only_for_a_language_list_and_once(tmp_path, capsys):
+    """The same word in two languages is two entries of the run-wide list by design: no
+    warning from curate, balance or explain; a duplicate inside one language's list: one."""
+    rows = {"de": ["ein Hund im Park", "zwei Hunde"] * 20, "fr": ["un chien", "deux chiens"] * 20}
+    lists = {
+        "de": ["Hund", "ein", "Park", "42", "zwei"],
+        "fr": ["chien", "un", "42", "deux", "un"],  # "un" twice: worth a warning
+        "en": ["dog", "42"],
+    }
+    md = write_worldwide(tmp_path / "md", lists)
+    texts = [t for v in rows.values() for t in v]
+    langs = [k for k, v in rows.items() for _ in v]
+    pool = tmp_path / "pool.parquet"
+    pq.write_table(pa.table({"text": texts, "lang": langs}), pool)
+    out = tmp_path / "out"
+    argv = ["curate", str(pool), "--out", str(out), "--mode", "metaclip2", "--lang-column",
+            "lang", "--metadata", str(md), "--tail-share", "0.2", "--workers", "1"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    dup = [x for x in err.splitlines() if "duplicate entries" in x]
+    assert len(dup) == 1 and "fr.json" in dup[0], err
+    assert main(["balance", str(out), "--tail-share", "0.3", "--out", str(tmp_path / "b")]) == 0
+    assert main(["explain", "ein Hund", "--workdir", str(out), "--lang", "de"]) == 0
+    assert main(["plan", str(out)]) == 0
+    assert "duplicate entries" not in capsys.readouterr().err

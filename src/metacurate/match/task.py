@@ -30,7 +30,7 @@ from metacurate.match.worldwide_run import (
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
-from metacurate.metadata.worldwide import WorldwideMetadata
+from metacurate.metadata.worldwide import WorldwideMetadata, load_run_wide
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
 from metacurate.pool.sources import Source
@@ -127,7 +127,7 @@ def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
 
     def whole() -> Metadata:  # read only when an index has to be (re)built here
         if not loaded:
-            loaded.append(load_metadata(wd.metadata))
+            loaded.append(load_run_wide(wd.metadata))
         return loaded[0]
 
     ww = WorldwideMetadata(
