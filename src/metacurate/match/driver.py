@@ -29,6 +29,7 @@ from metacurate.match.worldwide_run import (
     combine,
     lid_scores,
     merge_lang_stats,
+    pool_languages,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
@@ -141,7 +142,9 @@ def run_match(
     else:
         engine.warm(len(sources))  # before the thread below: a fork copies this thread alone
         with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the
-            checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
+            checking = checker.submit(
+                _index_ready, metadata if ww is None else ww, spec, [t.source for t in tasks]
+            )
             todo = prepare()  # index is checked while the folder is prepared
             checking.result()
     with progress_bar(len(todo), "match", "file", config.engine.progress) as bar:
@@ -163,6 +166,10 @@ def run_match(
         "format": m.format,
         "batch_rows": m.batch_rows,
     }
+    if layout is not None:  # how languages were found (explain repeats it)
+        stats["match_config"].update(
+            lang_column=m.lang_column, lid_model=m.lid_model, lid_min_score=m.lid_min_score
+        )
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
     stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
@@ -171,11 +178,17 @@ def run_match(
     return stats
 
 
-def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:
+def _index_ready(
+    metadata: Metadata | WorldwideMetadata, spec: MatchSpec, sources: Sequence[Source] = ()
+) -> None:
     """The matcher index in the cache folder, verified (or built) once per run before any
-    worker maps it; metaclip2 modes: one per language."""
+    worker maps it; metaclip2 modes: one per language of the pool's language column (none
+    ahead with language identification: a worker builds a language's on first use)."""
     if isinstance(metadata, WorldwideMetadata):
-        build_indexes(metadata, Path(spec.index_cache), spec.mode)
+        langs: list[str] | None = []
+        if spec.lang_column is not None:
+            langs = pool_languages(sources, spec.read, spec.lang_column, metadata.languages)
+        build_indexes(metadata, Path(spec.index_cache), spec.mode, langs)
     elif native_available():
         verified_index(metadata, Path(spec.index_cache), spec.mode)
 

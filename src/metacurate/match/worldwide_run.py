@@ -139,12 +139,39 @@ def split_metadata(metadata: Metadata, layout: Layout) -> WorldwideMetadata:
     return WorldwideMetadata(layout.name, list(layout.languages), loader)
 
 
-def build_indexes(ww: WorldwideMetadata, index_root: Path, mode: str) -> LanguageMatchers:
-    """Build (or map) every language's index once, before workers start."""
+def build_indexes(
+    ww: WorldwideMetadata, index_root: Path, mode: str, languages: Sequence[str] | None = None
+) -> LanguageMatchers:
+    """Build (or map) the index of every language of ``languages`` (default: all) once,
+    before workers start; a language met later is built by the first worker that needs it
+    (into the same cache: the first to finish wins, the others' identical copy is dropped)."""
     lm = LanguageMatchers(ww, mode=mode, cache_dir=index_root / "languages")
-    for lang in ww.languages:
-        lm.matcher(lang)
+    for lang in ww.languages if languages is None else languages:
+        if lang in ww.languages:
+            lm.matcher(lang)
     return lm
+
+
+def pool_languages(
+    sources: Sequence, read: object, lang_column: str, available: Sequence[str]
+) -> list[str] | None:
+    """The metadata languages of a pool's language column (one read of that column), or
+    None when a file cannot be read here (the workers then build what they meet)."""
+    from metacurate.metadata.languages import map_labels
+    from metacurate.pool.readers import read_batches
+
+    values: set[str] = set()
+    try:
+        for src in sources:
+            for batch in read_batches(src, read, columns=[lang_column]):
+                col = batch.column(0)
+                if pa.types.is_dictionary(col.type):
+                    col = col.dictionary
+                values.update(x for x in pc.unique(col.cast(pa.string())).to_pylist() if x)
+    except (MetacurateError, OSError, pa.ArrowException, KeyError):
+        return None
+    mapped = map_labels(pa.array(sorted(values), pa.string()), available, table="column")
+    return sorted(set(mapped.to_pylist()) - {None})
 
 
 def to_global(entry_ids: pa.ListArray, langs: pa.Array, layout: Layout) -> pa.ListArray:
@@ -285,6 +312,7 @@ __all__ = [
     "add_lid_hist",
     "lid_scores",
     "merge_lang_stats",
+    "pool_languages",
     "resolve_worldwide",
     "split_metadata",
     "to_global",
