@@ -188,6 +188,18 @@ def to_global(entry_ids: pa.ListArray, langs: pa.Array, layout: Layout) -> pa.Li
     return pa.ListArray.from_arrays(pa.array(o - o[0], pa.int32()), pa.array(values, pa.int32()))
 
 
+#: Per process: the language matchers of a layout (their indexes mapped and checked once),
+#: and the LID models, reused by every task the process runs.
+_MATCHERS: dict[tuple[str, str, str], LanguageMatchers] = {}
+_IDENTIFIERS: dict[str, LanguageIdentifier] = {}
+
+
+def _identifier(model: str) -> LanguageIdentifier:
+    if model not in _IDENTIFIERS:
+        _IDENTIFIERS[model] = LanguageIdentifier(model)
+    return _IDENTIFIERS[model]
+
+
 class WorldwideTaskMatcher:
     """What one match task uses in a metaclip2 mode: languages (column or LID), the
     per-language matchers (their indexes memory-mapped), and per-language row statistics."""
@@ -206,13 +218,16 @@ class WorldwideTaskMatcher:
         self.lid_min_score = lid_min_score
         self.n_entries = sum(layout.sizes)
         self.lang_column = lang_column
-        self._identifier = None if lang_column else LanguageIdentifier(lid_model)
-        self._matchers = LanguageMatchers(
-            ww,
-            mode=mode,
-            cache_dir=index_root / "languages",
-            hashes=dict(zip(layout.languages, layout.hashes, strict=True)),
-        )
+        self._identifier = None if lang_column else _identifier(lid_model)
+        key = (layout.hash, mode, str(index_root))
+        self._matchers = _MATCHERS.get(key)  # mapped once per process, reused by its tasks
+        if self._matchers is None:
+            self._matchers = _MATCHERS[key] = LanguageMatchers(
+                ww,
+                mode=mode,
+                cache_dir=index_root / "languages",
+                hashes=dict(zip(layout.languages, layout.hashes, strict=True)),
+            )
         self.lang_stats: dict[str, dict[str, int]] = {}
         self.lid_hist: dict[str, list[int]] = {}  # LID label: rows per score bin
 
