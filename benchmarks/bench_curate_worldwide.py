@@ -237,12 +237,14 @@ def main() -> None:
                 flush=True,
             )
     n = args.rows
-    print(f"official-style (Pool({args.workers})): median {statistics.median(t_off):6.1f}s "
-          f"{n / statistics.median(t_off):>10,.0f} rows/s; curated {kept:,}")  # fmt: skip
-    print(f"metacurate curate (workers={args.workers}): median {statistics.median(t_ours):6.1f}s "
-          f"{n / statistics.median(t_ours):>10,.0f} rows/s; curated {m['curated_rows']:,}")  # fmt: skip
-    print(f"ratio: median {statistics.median(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})"
-          f"; per-language counts identical: {same}")  # fmt: skip
+    off, our = statistics.median(t_off), statistics.median(t_ours)
+    print(f"official-style (Pool({args.workers})): median {off:6.1f}s {n / off:>10,.0f} rows/s")
+    print(
+        f"metacurate curate (workers={args.workers}): median {our:6.1f}s {n / our:>10,.0f} rows/s"
+    )
+    print(f"curated rows: official-style {kept:,}, metacurate {m['curated_rows']:,}")
+    listed = ", ".join(f"{r:.2f}" for r in ratios)
+    print(f"ratio: median {statistics.median(ratios):.2f}x ({listed}); counts identical: {same}")
     if not same:
         sys.exit(1)
 

@@ -24,6 +24,7 @@ from metacurate.cli_flags import (
 )
 from metacurate.config import ConfigError
 from metacurate.errors import EnvironmentFault, MetacurateError
+from metacurate.interrupts import noticed_interrupts
 from metacurate.match.ahead import Ahead, can_go_ahead
 from metacurate.summary import print_manifest, print_stats
 
@@ -48,7 +49,7 @@ __all__ = [
 def cmd_match(args: argparse.Namespace) -> int:
     from metacurate.api import match_pool
 
-    cfg = run_config(args)
+    cfg = args.config
     if args.dry_run:
         return dry_run(cfg)
     stats = match_pool(config=cfg)
@@ -61,7 +62,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 def cmd_balance(args: argparse.Namespace) -> int:
     from metacurate.api import balance_workdir
 
-    cfg = run_config(args)
+    cfg = args.config
     if args.dry_run:
         return dry_run(cfg)
     m = balance_workdir(config=cfg)
@@ -76,7 +77,7 @@ def start_ahead(args: argparse.Namespace) -> Ahead | None:
     started before this process imports the rest (pyarrow, the stages) so the two overlap."""
     if args.command != "curate" or args.dry_run:
         return None
-    cfg = run_config(args)
+    cfg = args.config
     later = ("numpy.ma", "metacurate.report.html")  # curate's report, made after the fork
     return Ahead(cfg, later) if can_go_ahead(cfg) else None
 
@@ -84,7 +85,7 @@ def start_ahead(args: argparse.Namespace) -> Ahead | None:
 def cmd_curate(args: argparse.Namespace) -> int:
     from metacurate.api import run_curate
 
-    cfg = run_config(args)
+    cfg = args.config
     if args.dry_run:
         return dry_run(cfg)
     m = run_curate(cfg, ahead=getattr(args, "ahead", None))
@@ -192,9 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)
     args = parser.parse_args(argv)
     try:
-        args.ahead = start_ahead(args)
-        tune_process()  # a process of ours: no pandas probe, jemalloc (docs/performance.md)
-        return int(args.func(args) or 0)
+        with noticed_interrupts() as interrupted:
+            # the one RunConfig of a stage command, built once from its flags
+            args.config = run_config(args) if args.command in STAGES else None
+            args.ahead = start_ahead(args)
+            tune_process()  # a process of ours: no pandas probe, jemalloc (performance.md)
+            code = int(args.func(args) or 0)
+        if interrupted.is_set():  # a Ctrl-C that Python dropped (interrupts.py)
+            raise KeyboardInterrupt
+        return code
     except ConfigError as exc:
         print(f"metacurate: error: {exc.for_flag()}", file=sys.stderr)
         return 2

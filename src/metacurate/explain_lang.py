@@ -17,8 +17,8 @@ from metacurate.errors import MetacurateError
 from metacurate.kernel import native_available
 from metacurate.match.index_cache import cache_root, index_dir
 from metacurate.match.matcher import Matcher
-from metacurate.match.worldwide_run import Layout
 from metacurate.metadata import Metadata
+from metacurate.metadata.layout import Layout
 from metacurate.storage import read_table
 from metacurate.workdir import Workdir
 

@@ -187,3 +187,19 @@ def test_expected_size_is_sum_of_keep_prob(workdir):
     prob = keep_probs(workdir, T)
     assert b.expected_size() == pytest.approx(prob.sum(), rel=1e-12)
     assert b.expected_std() == pytest.approx(np.sqrt((prob * (1 - prob)).sum()), rel=1e-12)
+
+
+def test_balancer_takes_the_balance_config(workdir, samples, offline):
+    """The loader takes the same ``BalanceConfig`` as ``metacurate balance``; keyword
+    shortcuts override its fields, and its checks are the config's own."""
+    from metacurate.config import BalanceConfig, ConfigError
+
+    cfg = BalanceConfig(t=T, seed=SEED, epoch=2)
+    by_config = OnlineBalancer(workdir, cfg, matches="sidecar")
+    assert {s["__key__"] for s in by_config.filter(samples)} == offline[2]
+    overridden = OnlineBalancer(workdir, BalanceConfig(t=1.0, seed=SEED), t=T, epoch=2)
+    assert {s["__key__"] for s in overridden.filter(samples)} == offline[2]
+    with pytest.raises(ConfigError, match="^t: must be a finite number"):
+        OnlineBalancer(workdir, BalanceConfig(t=float("nan")))
+    with pytest.raises(MetacurateError, match="unknown option tt="):
+        OnlineBalancer(workdir, tt=T)

@@ -109,7 +109,7 @@ def _choose_worldwide(
     t_lang: Mapping[str, float] | None,
     t_rule: str,
 ) -> Choice:
-    from metacurate.match.worldwide_run import Layout
+    from metacurate.metadata.layout import Layout
 
     if target_size is not None:
         raise ConfigError("target_size", TARGET_SIZE_REFUSAL)

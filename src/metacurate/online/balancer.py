@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from metacurate import balance
 from metacurate.balance.choose_t import choose
+from metacurate.config import BalanceConfig, balance_options
 from metacurate.errors import MetacurateError
 from metacurate.online.available import load_available, prepare_available
 from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
@@ -35,7 +36,6 @@ from metacurate.online.log import ShardTally, write_shard_record
 from metacurate.online.samples import SampleFields, SampleReader
 from metacurate.online.state import MATCHES, LocalState, resolve_matches
 from metacurate.online.tables import (
-    check_choice,
     load_matcher,
     read_counts,
     worldwide_layout,
@@ -69,26 +69,24 @@ class OnlineBalancer:
     def __init__(
         self,
         workdir: str | Path,
+        config: BalanceConfig | None = None,
         *,
-        t: float | None = None,
-        target_size: int | None = None,
-        tail_share: float | None = None,
-        seed: int = 0,
-        epoch: int = 0,
         matches: str = "auto",
         index_dir: str | Path | None = None,
         unknown: str = "error",
         log_dir: str | Path | None = None,
         fields: SampleFields | None = None,
         chunk_rows: int = 1024,
-        image_column: str | None = None,
-        available: str | Path | None = None,
-        allow_t_below_1: bool = False,
-        t_rule: str = "metacurate",
-        t_lang: Mapping[str, float] | None = None,
+        **options: Any,
     ) -> None:
-        check_choice(t, target_size, tail_share)
-        balance.uniform(seed, np.zeros(1, np.uint64), np.zeros(1, np.int64))  # checks the seed
+        """``config``: the balancing options (``t`` or ``target_size`` or ``tail_share``,
+        ``seed``, ``epoch`` (the first epoch, default 0), ``image_column``, ``available``,
+        ``allow_t_below_1``, ``t_rule``), as ``metacurate balance`` takes them; keyword
+        shortcuts for its fields (``t=20, seed=1``) override it. The others are the loader's."""
+        cfg = balance_options(config, options)
+        t, target_size, tail_share = cfg.t, cfg.target_size, cfg.tail_share
+        image_column, available, t_rule = cfg.image_column, cfg.available, cfg.t_rule
+        seed, epoch, allow_t_below_1 = cfg.seed, cfg.epoch or 0, cfg.allow_t_below_1
         wd = Workdir(workdir)
         self.workdir = str(wd.root)
         counts, self.metadata_hash, self.mode = read_counts(wd.entry_counts)
@@ -101,7 +99,7 @@ class OnlineBalancer:
             "tail_share": tail_share,
             "layout": self.worldwide,
             "lang_rows": lang_rows,
-            "t_lang": dict(t_lang) if t_lang else None,
+            "t_lang": dict(cfg.t_lang) if cfg.t_lang else None,
             "t_rule": t_rule,
         }
         self.image_column = image_column

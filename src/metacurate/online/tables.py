@@ -36,14 +36,6 @@ def read_counts(counts_path: str | Path) -> tuple[np.ndarray, str, str]:
     return table.column("count").to_numpy(), md_hash, mode
 
 
-def check_choice(t: float | None, target_size: int | None, tail_share: float | None) -> None:
-    """Exactly one of ``t``, ``target_size``, ``tail_share`` (as ``metacurate balance``)."""
-    if sum(x is not None for x in (t, target_size, tail_share)) != 1:
-        raise MetacurateError("give exactly one of t=, target_size=, tail_share=")
-    if t is not None and not float(t) > 0:
-        raise MetacurateError(f"t must be > 0, got {t}; pass a positive threshold such as 20000")
-
-
 def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
     """The compiled matcher of a work directory: the index packed with it (memory-mapped,
     checked in full), else the one in this machine's cache, else built from its
