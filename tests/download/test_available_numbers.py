@@ -16,6 +16,7 @@ import pytest
 from metacurate import balance
 from metacurate.api import balance_workdir, match_pool
 from metacurate.demo import make_sample
+from metacurate.errors import MetacurateError
 from metacurate.metadata import load_default_metadata
 from metacurate.online import OnlineBalancer
 from metacurate.report import write_report
