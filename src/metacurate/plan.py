@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 from metacurate import balance
 from metacurate.dedup import unique_mask
 from metacurate.errors import MetacurateError
-from metacurate.workdir import Workdir
+from metacurate.files import read_json, read_parquet, reading
+from metacurate.workdir import Workdir, match_folder
 
 #: MetaCLIP's reference points: ``(label, t)``. 400M rows were curated from a 1.6B-row pool
 #: with t = 20,000; Meta CLIP 2 uses t = 170,000 for English (``t_en``).
@@ -55,7 +56,7 @@ def _sidecar_paths(root: Path) -> tuple[dict, list[Path]]:
             f"{root}: no stats.json / entry_counts.parquet; pass a folder written by "
             f"'metacurate match POOL --out {root}' (or 'curate')"
         )
-    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    stats = read_json(stats_path)
     paths = []
     for inp in stats.get("inputs", []):
         if inp.get("error") is not None:
@@ -74,16 +75,12 @@ def _match_root(root: Path) -> Path:
     if not root.is_dir():
         raise MetacurateError(f"{root}: no such folder; pass the --out folder of 'match'")
     manifest = root / "manifest.json"
-    if not (root / "matches").is_dir() and manifest.exists():
-        workdir = json.loads(manifest.read_text(encoding="utf-8")).get("workdir")
-        if workdir:
-            return Path(workdir)
-    return root
+    return Path(match_folder(root, read_json(manifest) if manifest.exists() else None))
 
 
 def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:
     """``count[e]`` and the entry strings of a work folder, checked against its stats."""
-    table = pq.read_table(root / "entry_counts.parquet", columns=["entry", "count"])
+    table = read_parquet(root / "entry_counts.parquet", columns=["entry", "count"])
     kv = table.schema.metadata or {}
     recorded = kv.get(b"metacurate.metadata_hash", b"").decode()
     if recorded and recorded != (stats.get("metadata") or {}).get("hash"):
@@ -103,7 +100,7 @@ def iter_entry_ids(
         if dedup:
             unique = unique_mask(Workdir(path.parent.parent), path.name[: -len(".parquet")])
         at = 0
-        with pq.ParquetFile(path) as pf:
+        with reading(path), pq.ParquetFile(path) as pf:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=["entry_ids"]):
                 ids = batch.column(0)
                 if unique is not None:

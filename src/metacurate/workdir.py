@@ -52,6 +52,10 @@ class Workdir:
         return self.root / "manifest.json"
 
     @property
+    def report(self) -> AnyPath:
+        return self.root / "report.html"
+
+    @property
     def curated(self) -> AnyPath:
         return self.root / "curated"
 
@@ -97,6 +101,20 @@ class Workdir:
     def balance_done(self, task_id: str) -> AnyPath:
         return self.balance / f"{task_id}.done.json"
 
+    def retire_match(self) -> None:
+        """Remove what says the match stage of this folder finished (stats, counts), before a
+        run that may not finish: what is left never pairs an old run's totals with new
+        side-cars. A balance run of this folder is retired with it (it summed those totals)."""
+        self.retire_balance()
+        for path in (self.stats, self.entry_counts):
+            path.unlink(missing_ok=True)
+
+    def retire_balance(self) -> None:
+        """Remove what says a balance run into this folder finished (the manifest first, then
+        what it sums up), before a run that may not finish (its settings may differ)."""
+        for path in (self.manifest, self.uids, self.curated_counts, self.report):
+            path.unlink(missing_ok=True)
+
     # dedup stage (match --dedup), per task and per partition
     @property
     def dedup(self) -> AnyPath:
@@ -133,6 +151,25 @@ class Workdir:
         return remove_temporaries(
             [self.root, self.matches, self.curated, self.balance, self.lang_counts, *dedup]
         )
+
+
+def match_folder(
+    root: str | Path | RemotePath, manifest: dict | None, endpoint: str | None = None
+) -> AnyPath:
+    """The folder holding the side-cars of the balanced run in ``root``: ``root`` for a
+    curate run (or a balance into its own work folder), else the work folder its manifest
+    names ('balance WORKDIR --out ROOT'), never a ``matches/`` another run left in ``root``.
+    A manifest without its config (older runs): the named folder where ``root`` has no
+    side-cars."""
+    root = location(root, endpoint)
+    if not manifest or not manifest.get("workdir"):
+        return root
+    cfg = manifest.get("config") or {}
+    if "workdir" in cfg and "out" in cfg:
+        same = cfg["workdir"] == cfg["out"]
+    else:
+        same = (root / "matches").is_dir()
+    return root if same else location(manifest["workdir"], endpoint)
 
 
 def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:

@@ -32,15 +32,16 @@ from metacurate.download.available import Availability, availability
 from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
-from metacurate.files import read_json, write_json, write_parquet
-from metacurate.match.task import fingerprint
+from metacurate.files import read_json, read_parquet, write_json, write_parquet
+from metacurate.guard import check_out_apart
 from metacurate.outputs.manifest import build_manifest
 from metacurate.outputs.uids import write_datacomp_uids
 from metacurate.pool.readers import ReadOptions, read_batches
-from metacurate.pool.sources import Source
+from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import uid_hash
 from metacurate.progress import progress_bar
-from metacurate.storage import AnyPath, portable, read_schema, read_table
+from metacurate.records import outputs_intact, read_record
+from metacurate.storage import AnyPath, portable, read_schema
 from metacurate.workdir import Workdir, artifact_metadata
 
 
@@ -52,7 +53,7 @@ def load_match_run(wd: Workdir, endpoint: str | None = None) -> tuple[dict, pa.T
             f"{wd.root}: no stats.json; run 'metacurate match POOL --out {wd.root}' first"
         )
     stats = read_json(wd.stats)
-    counts_table = read_table(wd.entry_counts)
+    counts_table = read_parquet(wd.entry_counts)
     kv = counts_table.schema.metadata or {}
     if kv.get(b"metacurate.metadata_hash", b"").decode() != stats["metadata"]["hash"]:
         raise MetacurateError(f"{wd.entry_counts} does not belong to {wd.stats}; rerun match")
@@ -85,13 +86,13 @@ def choose_t(
         return t_for_tail_share(counts, cfg.tail_share), {"t_from": "tail_share"}
     thresholds = []
     for i in inputs:
-        tab = read_table(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
+        tab = read_parquet(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
         tau = row_threshold(
             tab.column("entry_ids"), tab.column("uid_hash").to_numpy(), counts, cfg.seed, cfg.epoch
         )
         select = out.selection(i["task_id"])
         if select.exists():
-            tau[~read_table(select).column("selected").to_numpy()] = np.inf
+            tau[~read_parquet(select).column("selected").to_numpy()] = np.inf
         thresholds.append(tau)
     t, size = t_for_target_size(thresholds, cfg.target_size)
     if t < 1 and not cfg.allow_t_below_1:
@@ -134,7 +135,7 @@ def select_texts(
     32 bytes per matched row in memory (the choice is global across files)."""
     images, scores, files, rows, lengths = [], [], [], [], []
     for f, inp in enumerate(inputs):
-        side = read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
+        side = read_parquet(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
         img, txt = _image_and_text_hashes(wd, inp, cfg.image_column, read)
         matched = pc.list_value_length(side.column("entry_ids")).to_numpy() > 0
         if available is not None:
@@ -214,11 +215,12 @@ def _written_here(out: Workdir, path: AnyPath) -> bool:
 
 
 def _is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
-    path = out.balance_done(task.task_id)
-    if not path.exists():
+    """A record of the same settings and side-car whose outputs are there as recorded
+    (records.py); a damaged record is none."""
+    r = read_record(out.balance_done(task.task_id))
+    if r is None or r.get("config") != spec.config():
         return False
-    r = read_json(path)
-    return r.get("config") == spec.config() and r.get("sidecar_record") == task.sidecar_record
+    return r.get("sidecar_record") == task.sidecar_record and outputs_intact(out.root, r)
 
 
 def choose_p(
@@ -242,11 +244,17 @@ def choose_p(
 
 
 def _run_tasks(
-    out: Workdir, tasks: list[BalanceTask], spec: BalanceSpec, engine: Engine, progress
+    out: Workdir,
+    tasks: list[BalanceTask],
+    spec: BalanceSpec,
+    engine: Engine,
+    progress,
+    force: bool = False,
 ) -> None:
-    """Run the balance tasks not already current; drop curated files of other settings."""
+    """Run the balance tasks not already current (all of them with ``force``); drop curated
+    files of other settings."""
     out.curated.mkdir(parents=True, exist_ok=True)
-    current = {task.task_id for task in tasks if _is_current(out, task, spec)}
+    current = set() if force else {t.task_id for t in tasks if _is_current(out, t, spec)}
     for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
         if old.stem not in current and _written_here(out, old):
             old.unlink()
@@ -268,8 +276,10 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
     wd, out = Workdir(config.workdir, endpoint), Workdir(config.out, endpoint)
     out.remove_temporaries()
     stats, counts_table = load_match_run(wd, endpoint)
+    out.retire_balance()  # this run may not finish: the folder must not look finished
     counts = counts_table.column("count").to_numpy()
     inputs = [i for i in stats["inputs"] if i["error"] is None]
+    check_out_apart((), [Source.from_dict(i) for i in inputs], str(config.out), endpoint)
     read = read_options(stats["match_config"], endpoint)
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):
@@ -299,7 +309,7 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
         BalanceTask(i["task_id"], Source.from_dict(i), _sidecar_digest(wd, i["task_id"], dedup))
         for i in inputs
     ]
-    _run_tasks(out, tasks, spec, engine, config.engine.progress)
+    _run_tasks(out, tasks, spec, engine, config.engine.progress, config.match.force)
     records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
     numbers = {
         "hash_version": HASH_VERSION,
@@ -327,7 +337,7 @@ def _merge_tasks(
     records = [read_json(out.balance_done(task.task_id)) for task in tasks]
     kept_counts = add_sparse(
         np.zeros(len(counts), dtype=np.int64),
-        (read_table(out.curated_partial_counts(task.task_id)) for task in tasks),
+        (read_parquet(out.curated_partial_counts(task.task_id)) for task in tasks),
     )
     curated_files = [out.curated_file(task.task_id) for task in tasks]
     wrote_uids, duplicate_uids = write_datacomp_uids(out.uids, curated_files)
