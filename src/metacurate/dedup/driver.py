@@ -135,7 +135,7 @@ def run_dedup(
         if not record_current(
             wd.dedup_keys_done(k.task_id),
             {**spec.config(), "sidecar_record": k.sidecar_record},
-            (wd.dedup_keys(k.task_id),),
+            wd.root,
         )
     ]
     _run(engine, partial(keys_task, spec=spec), todo, "dedup keys", progress)
@@ -156,7 +156,7 @@ def run_dedup(
         if not record_current(
             wd.dedup_part_done(t.part),
             {**spec.config(), "inputs": t.inputs_digest},
-            (wd.dedup_part(t.part),),
+            wd.root,
         )
     ]
     _run(engine, partial(part_task, spec=spec), todo, "dedup partitions", progress)
@@ -177,7 +177,7 @@ def run_dedup(
         if not record_current(
             wd.dedup_done(u.task_id),
             {**spec.config(), "inputs": u.inputs_digest, "rows": u.rows},
-            (wd.dedup_unique(u.task_id), wd.dedup_counts(u.task_id)),
+            wd.root,
         )
     ]
     _run(engine, partial(unique_task, spec=spec), todo, "dedup masks", progress)
