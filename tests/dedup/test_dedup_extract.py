@@ -20,7 +20,7 @@ def test_dedup_across_two_extract_runs(tmp_path):
     pages = shared_file("webarchive/pages_16.warc.gz")
     whirlwind = shared_file("webarchive/whirlwind.warc.gz")
     first = extract([pages], tmp_path / "CC-A", progress=False)
-    second = extract([pages, whirlwind], tmp_path / "CC-B", progress=False)
+    extract([pages, whirlwind], tmp_path / "CC-B", progress=False)
     assert first["total"]["kept"] > 0
     opts = {"metadata": METADATA, "t": 2, "seed": 0, "workers": 1, "report": False}
     only_b = curate(tmp_path / "CC-B", tmp_path / "out-b", dedup=True, **opts)
