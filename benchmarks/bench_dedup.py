@@ -6,8 +6,8 @@ cost with and without it (core-hours per billion rows).
 Each pool has ``--dup-share`` of its rows repeated: a copy of an earlier (url, text) pair with
 another ``crawl`` value, as the same pair found again in a later Common Crawl snapshot; rows
 shuffled and written in files of ``--file-rows`` rows (captions with real-caption lengths,
-scale_pool.py; ~500k-entry metadata, synth.py). For each size, ``curate`` (the Python API, no report)
-runs in a fresh process with one worker (the process does every task itself), ``t = 500``,
+scale_pool.py; ~500k-entry metadata, synth.py). For each size, ``curate`` (the Python API, no
+report) runs in a fresh process with one worker (the process does every task itself), ``t = 500``,
 without and with ``dedup=True, dedup_memory_mb=BUDGET``; its peak resident set
 (``VmHWM``), its CPU time (user + system) and wall time are printed. The pool's keys alone
 (uid, hashes, row: about 256 bytes a row in a partition task) are many times the budget at the
@@ -77,7 +77,8 @@ def child(spec: str) -> None:
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
-    hwm = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+    with open("/proc/self/status") as f:
+        hwm = next(ln for ln in f if ln.startswith("VmHWM:"))
     print(json.dumps({"wall": wall, "cpu": cpu, "rss_mb": int(hwm.split()[1]) / 1024}))
 
 
