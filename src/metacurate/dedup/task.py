@@ -108,15 +108,17 @@ def record_current(path: AnyPath, config: dict, root: AnyPath) -> bool:
 class _Rows:
     """Hands out exactly ``n`` values at a time from a stream of numpy arrays."""
 
-    def __init__(self, arrays: Iterator[np.ndarray]) -> None:
-        self._arrays, self._buf = arrays, np.zeros(0, np.uint64)
+    def __init__(self, arrays: Iterator[np.ndarray], where: str) -> None:
+        self._arrays, self._buf, self._where = arrays, np.zeros(0, np.uint64), where
 
     def take(self, n: int) -> np.ndarray:
         parts, have = [self._buf], len(self._buf)
         while have < n:
             nxt = next(self._arrays, None)
             if nxt is None:
-                raise MetacurateError("source has fewer rows than its side-car; rerun match")
+                raise MetacurateError(
+                    f"{self._where}: fewer rows than when matched; rerun 'metacurate match'"
+                )
             parts.append(nxt)
             have += len(nxt)
         joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -145,7 +147,7 @@ def keys_task(task: KeysTask, spec: DedupSpec, checkpoint: Callable[[str], None]
     wd = Workdir(spec.workdir)
     out = wd.dedup_keys(task.task_id)
     sink = ParquetSink(out, KEYS_SCHEMA, DEDUP_KV, dictionary=False, compression="lz4")
-    keys = _Rows(row_keys(b) for b in read_batches(task.source, spec.read))
+    keys = _Rows((row_keys(b) for b in read_batches(task.source, spec.read)), task.source.path)
     buffered: list[pa.Table] = []
     rows = 0
 
@@ -175,7 +177,9 @@ def keys_task(task: KeysTask, spec: DedupSpec, checkpoint: Callable[[str], None]
                     flush()
                 checkpoint("dedup-keys-batch")
         if not keys.exhausted():
-            raise MetacurateError("source has more rows than its side-car; rerun match")
+            raise MetacurateError(
+                f"{task.source.path}: more rows than when matched; rerun 'metacurate match'"
+            )
         flush()
     except BaseException:
         sink.abort()
