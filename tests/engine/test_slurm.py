@@ -274,3 +274,32 @@ def test_slurm_extract_writes_the_local_engines_bytes(tmp_path, slurm):
     assert len(names) > 3  # shards of 10 rows (42 in all) and the stats file
     for name in names:
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "slurm" / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_several_failed_elements_are_all_named(tmp_path, pool, metadata, slurm):
+    logs = tmp_path / "logs"
+    runner = Run(
+        pool[:3], tmp_path / "out", metadata=metadata, engine="slurm", slurm_log_dir=str(logs),
+        checkpoint=SleepInElement((1, 2), 600), **OPTIONS,
+    )  # fmt: skip
+    started = time.time()
+    runner.start()
+    array = None
+    while time.time() < started + 120:
+        array = array or (logs.is_dir() and _newest_array(started - 1, logs)) or None
+        if array and _element_state(array, 1) == "RUNNING":
+            subprocess.run(["scancel", f"{array}_1", f"{array}_2"], check=True)
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("element 1 never ran")
+    runner.join(120)
+    assert len(runner.errors) == 1, runner.errors
+    message = str(runner.errors[0])
+    assert "\n" not in message
+    assert "2 of 3 tasks did not finish: match_task part-" in message
+    assert message.count(f"(Slurm job {array}_") == 2  # both, by task and job
+    assert (
+        "; also match_task part-" in message and "rerun the same command to retry them" in message
+    )
