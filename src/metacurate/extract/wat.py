@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from metacurate.extract.pairs import PageImages, add_image, resolve_base
+from metacurate.extract.pairs import PageImages, Resolver, add_image, resolve_base
 
 
 class WatFormatError(ValueError):
@@ -53,6 +53,7 @@ def image_pairs_from_wat(payload: bytes | dict[str, Any]) -> tuple[str | None, P
         return page_url, None
     base_href = _get(html_meta, "Head", "Base")
     base = resolve_base(page_url, base_href if isinstance(base_href, str) else None)
+    resolver = Resolver(base) if base else None
     page = PageImages()
     links = html_meta.get("Links")
     for link in links if isinstance(links, list) else ():
@@ -61,5 +62,5 @@ def image_pairs_from_wat(payload: bytes | dict[str, Any]) -> tuple[str | None, P
         texts = [(name, link.get(name)) for name in ("alt", "title")]
         texts = [(n, t if isinstance(t, str) else None) for n, t in texts]
         src = link.get("url")
-        add_image(page, src if isinstance(src, str) else None, texts, base)
+        add_image(page, src if isinstance(src, str) else None, texts, resolver)
     return page_url, page
