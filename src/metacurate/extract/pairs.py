@@ -38,7 +38,9 @@ def normalize_text(text: str | None) -> str:
     """`\\n`, `\\r`, `\\t` → space, then strip; None → ""."""
     if not text:
         return ""
-    return text.translate(_WHITESPACE).strip()
+    if "\n" in text or "\r" in text or "\t" in text:  # (str.translate is slow on long text)
+        text = text.translate(_WHITESPACE)
+    return text.strip()
 
 
 def resolve_base(page_url: str | None, base_href: str | None) -> str | None:
@@ -109,7 +111,9 @@ def add_image(
     if not kept:
         return
     counts["with_text"] += 1
-    src = (src or "").strip().translate(_URL_WHITESPACE)
+    src = (src or "").strip()
+    if "\n" in src or "\r" in src or "\t" in src:
+        src = src.translate(_URL_WHITESPACE)
     if not src:
         counts["dropped_empty_src"] += 1
         return
