@@ -16,6 +16,7 @@ COMMANDS = [
     "report",
     "explain",
     "stats",
+    "coverage",
     "extract",
     "metadata",
 ]

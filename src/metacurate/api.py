@@ -21,9 +21,14 @@ from metacurate.lock import output_locks
 from metacurate.match.ahead import Ahead
 from metacurate.match.driver import plan_sources, run_match
 from metacurate.match.index_cache import cache_root
-from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
+from metacurate.match.worldwide_run import run_metadata
 from metacurate.metadata import Metadata, as_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
+
+#: What the stages' tasks import: local worker processes started ahead import it meanwhile
+#: (``LocalEngine.warm``; spawned, ~0.3 s of CPU each).
+MATCH_TASKS = ("metacurate.match.task",)
+CURATE_TASKS = (*MATCH_TASKS, "metacurate.balance.task")
 
 
 def _paths(pool: str | Path | Sequence[str | Path] | None) -> tuple[str, ...] | None:
@@ -77,22 +82,15 @@ def _run_match(
     engine: Engine,
     ahead: Ahead | None = None,
 ) -> dict:
-    sources = plan_sources(cfg)
+    skipped: list[str] = []
+    sources = plan_sources(cfg, skipped)
     if ahead is not None:  # loaded, its index readied, while the CLI started
-        return run_match(cfg, ahead.metadata(), engine, sources, ahead)
+        return run_match(cfg, ahead.metadata(), engine, sources, ahead, skipped)
     engine.warm(len(sources))  # worker processes start while the metadata loads
-    if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
-        if not isinstance(metadata, WorldwideMetadata):
-            metadata = resolve_worldwide(cfg.match.metadata)
-        return run_match(cfg, metadata, engine, sources)
-    if isinstance(metadata, WorldwideMetadata):
-        raise ConfigError(
-            "metadata",
-            "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
-        )
-    if metadata is None:  # what loading the file found is remembered in the cache folder
-        metadata = as_metadata(cfg.match.metadata, cache_root(cfg.engine.index_cache))
-    return run_match(cfg, metadata, engine, sources)
+    cache = cache_root(cfg.engine.index_cache)
+    return run_match(
+        cfg, run_metadata(cfg.match, cache, metadata), engine, sources, skipped=skipped
+    )
 
 
 def match_pool(
@@ -110,7 +108,7 @@ def match_pool(
     cfg.check()
     require_native()
     with output_locks(cfg.workdir):
-        engine = open_engine(cfg.engine, checkpoint)
+        engine = open_engine(cfg.engine, checkpoint, MATCH_TASKS)
         try:
             return _run_match(cfg, md, engine)
         finally:
@@ -137,7 +135,7 @@ def balance_workdir(
     cfg.check()
     require_native()
     with output_locks(cfg.workdir, cfg.out):
-        engine = open_engine(cfg.engine, checkpoint)
+        engine = open_engine(cfg.engine, checkpoint)  # balance warms no processes
         try:
             return run_balance(cfg, engine)
         finally:
@@ -177,7 +175,7 @@ def run_curate(
     cfg.check()
     require_native()
     with output_locks(cfg.workdir, cfg.out):
-        engine = open_engine(cfg.engine, checkpoint)
+        engine = open_engine(cfg.engine, checkpoint, CURATE_TASKS)
         try:
             stats = _run_match(cfg, metadata, engine, ahead)
             manifest = run_balance(cfg, engine, match_stats=stats)

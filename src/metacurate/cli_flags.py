@@ -32,6 +32,9 @@ def _columns(value: str) -> tuple[str, ...]:
     names = tuple(c.strip() for c in value.split(","))
     if not all(names):
         raise argparse.ArgumentTypeError(f"empty column name in {value!r}")
+    twice = [n for n in names if names.count(n) > 1]
+    if twice:
+        raise argparse.ArgumentTypeError(f"column {twice[0]!r} named twice in {value!r}")
     return names
 
 
@@ -101,8 +104,8 @@ def add_options(
         )
         kw: dict[str, Any] = {"dest": f.name, "default": default, "help": _help(m, f.default)}
         parse = _parser_of(cls, f)
-        if parse is None:
-            kw["action"] = "store_true"
+        if parse is None:  # a bool: a switch, or --x / --no-x when its default is None
+            kw["action"] = "store_true" if f.default is False else argparse.BooleanOptionalAction
         else:
             kw["type"] = parse
             if m["choices"]:

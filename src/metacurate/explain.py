@@ -13,19 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate import balance
 from metacurate.balance.decisions import decision_at, find_uid
 from metacurate.errors import MetacurateError
-from metacurate.files import read_json
+from metacurate.files import read_json, read_parquet
 from metacurate.kernel import native_available
 from metacurate.match import spacing
 from metacurate.match.index_cache import cache_root, index_folder
 from metacurate.match.matcher import Matcher
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
-from metacurate.workdir import Workdir
+from metacurate.workdir import Workdir, match_folder
 
 
 class Explainer:
@@ -67,9 +66,7 @@ class Explainer:
     def _load_workdir(self, root: Path) -> tuple[Metadata, str]:
         if (root / "manifest.json").exists():
             self.manifest = read_json(root / "manifest.json")
-        wd = Workdir(root)
-        if not wd.metadata.exists() and self.manifest and self.manifest.get("workdir"):
-            wd = Workdir(self.manifest["workdir"])  # 'balance WORKDIR --out OTHER'
+        wd = Workdir(match_folder(root, self.manifest))  # 'balance WORKDIR --out OTHER'
         if not wd.metadata.exists():
             raise MetacurateError(
                 f"{root}: no metadata.json; pass the --out folder of 'metacurate curate' or "
@@ -84,11 +81,11 @@ class Explainer:
             meta = Metadata(meta.entries, name=info["name"], hash=meta.hash)
         curated = root / "curated_entry_counts.parquet"
         if self.manifest and curated.exists():
-            table = pq.read_table(curated, columns=["count", "p", "count_curated"])
+            table = read_parquet(curated, columns=["count", "p", "count_curated"])
             self.p = table.column("p").to_numpy()
             self.counts_curated = table.column("count_curated").to_numpy()
         elif wd.entry_counts.exists() and not self.manifest:
-            table = pq.read_table(wd.entry_counts, columns=["count"])
+            table = read_parquet(wd.entry_counts, columns=["count"])
         else:
             raise MetacurateError(f"{root}: no entry counts; the match stage did not finish")
         self.counts = table.column("count").to_numpy().astype(np.int64)
@@ -165,9 +162,7 @@ class Explainer:
         """The balance stage's decision for the row with this uid (and these matches, if the
         uid is shared by several texts)."""
         assert self.workdir is not None and self.manifest is not None
-        match_root = Path(self.manifest.get("workdir") or self.workdir)
-        if not (match_root / "matches").is_dir():
-            match_root = self.workdir
+        match_root = match_folder(self.workdir, self.manifest)
         task_ids = [self._task_id(i) for i in self.manifest["inputs"]]
         hits = find_uid(match_root, task_ids, uid)
         if not hits:

@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from metacurate.errors import EnvironmentFault, MetacurateError
 from metacurate.storage import AnyPath, RemotePath, location, open_output, parquet_writer
+from metacurate.storage import read_table as _read_table
 from metacurate.storage import write_table as _write_table
 
 TMP_INFIX = ".tmp-"
@@ -119,8 +121,54 @@ def write_json(path: str | AnyPath, obj: Any, compact: bool = False) -> None:
     write_text(path, text + "\n")
 
 
+class DamagedFile(MetacurateError):
+    """A work file of a run is missing or cannot be read whole (cut short, overwritten)."""
+
+    @classmethod
+    def at(cls, path: str | AnyPath, why: str) -> DamagedFile:
+        return cls(
+            f"{path}: {why}; rerun the command that made this folder (curate, match or "
+            "balance): it rebuilds the file"
+        )
+
+
+def _damage(path: str | AnyPath, exc: BaseException) -> MetacurateError:
+    """What a failed read of a work file says: missing, damaged, or the disk's own fault."""
+    if isinstance(exc, FileNotFoundError):
+        return DamagedFile.at(path, "missing")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return EnvironmentFault.from_oserror(exc, "reading")
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return DamagedFile.at(path, f"damaged or cut short ({first})")
+
+
 def read_json(path: str | AnyPath) -> Any:
-    return json.loads(location(path).read_text(encoding="utf-8"))
+    """A JSON work file; missing or damaged: one line naming it (:class:`DamagedFile`)."""
+    try:
+        return json.loads(location(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _damage(path, exc) from None
+
+
+@contextmanager
+def reading(path: str | AnyPath) -> Iterator[None]:
+    """Read a work file in the block: its damage (a cut-short or overwritten Parquet file,
+    found by the reader at any batch) is one line naming it (:class:`DamagedFile`)."""
+    try:
+        yield
+    except MetacurateError:
+        raise
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise _damage(path, exc) from None
+
+
+def read_parquet(path: AnyPath, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet work file (whole or some ``columns``); missing or damaged: one line naming
+    it (:class:`DamagedFile`)."""
+    try:
+        return _read_table(path, columns=columns)
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise _damage(path, exc) from None
 
 
 #: Columns of unique values (one row per entry): dictionary encoding only costs time there

@@ -21,7 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metacurate import balance
+from metacurate.dedup import unique_mask
 from metacurate.errors import MetacurateError
+from metacurate.files import read_json, read_parquet, reading
+from metacurate.workdir import Workdir, match_folder
 
 #: MetaCLIP's reference points: ``(label, t)``. 400M rows were curated from a 1.6B-row pool
 #: with t = 20,000; Meta CLIP 2 uses t = 170,000 for English (``t_en``).
@@ -53,7 +56,7 @@ def _sidecar_paths(root: Path) -> tuple[dict, list[Path]]:
             f"{root}: no stats.json / entry_counts.parquet; pass a folder written by "
             f"'metacurate match POOL --out {root}' (or 'curate')"
         )
-    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    stats = read_json(stats_path)
     paths = []
     for inp in stats.get("inputs", []):
         if inp.get("error") is not None:
@@ -72,16 +75,12 @@ def _match_root(root: Path) -> Path:
     if not root.is_dir():
         raise MetacurateError(f"{root}: no such folder; pass the --out folder of 'match'")
     manifest = root / "manifest.json"
-    if not (root / "matches").is_dir() and manifest.exists():
-        workdir = json.loads(manifest.read_text(encoding="utf-8")).get("workdir")
-        if workdir:
-            return Path(workdir)
-    return root
+    return Path(match_folder(root, read_json(manifest) if manifest.exists() else None))
 
 
 def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:
     """``count[e]`` and the entry strings of a work folder, checked against its stats."""
-    table = pq.read_table(root / "entry_counts.parquet", columns=["entry", "count"])
+    table = read_parquet(root / "entry_counts.parquet", columns=["entry", "count"])
     kv = table.schema.metadata or {}
     recorded = kv.get(b"metacurate.metadata_hash", b"").decode()
     if recorded and recorded != (stats.get("metadata") or {}).get("hash"):
@@ -91,12 +90,23 @@ def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:
     return table.column("count").to_numpy().astype(np.int64), table.column("entry")
 
 
-def iter_entry_ids(paths: Iterable[Path], batch_rows: int = _BATCH_ROWS) -> Iterator[pa.Array]:
-    """The ``entry_ids`` column of the side-cars, batch by batch (bounded memory)."""
+def iter_entry_ids(
+    paths: Iterable[Path], batch_rows: int = _BATCH_ROWS, dedup: bool = False
+) -> Iterator[pa.Array]:
+    """The ``entry_ids`` column of the side-cars, batch by batch (bounded memory); ``dedup``:
+    of the rows a ``--dedup`` run kept only (``dedup/unique/<task>.parquet``)."""
     for path in paths:
-        with pq.ParquetFile(path) as pf:
+        unique = None
+        if dedup:
+            unique = unique_mask(Workdir(path.parent.parent), path.name[: -len(".parquet")])
+        at = 0
+        with reading(path), pq.ParquetFile(path) as pf:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=["entry_ids"]):
-                yield batch.column(0)
+                ids = batch.column(0)
+                if unique is not None:
+                    ids = ids.filter(pa.array(unique[at : at + len(ids)]))
+                at += batch.num_rows
+                yield ids
 
 
 def default_ts(counts: np.ndarray, pool_rows: int, extra: Sequence[float] = ()) -> list[float]:
@@ -156,9 +166,10 @@ def plan(
     for t in ts:
         balance.entry_probs(np.zeros(0, np.int64), t)  # the same check (t > 0) as balance
     shares = {float(p): balance.t_for_tail_share(counts, p) for p in tail_shares}
-    pool_rows = int(stats.get("rows", 0))
+    dedup = stats.get("dedup")  # --dedup: the pool is its unique rows
+    pool_rows = int(dedup["rows_unique"] if dedup else stats.get("rows", 0))
     grid = default_ts(counts, pool_rows, [*ts, *shares.values()])
-    sizes = expected_sizes(iter_entry_ids(paths), counts, grid)
+    sizes = expected_sizes(iter_entry_ids(paths, dedup=dedup is not None), counts, grid)
     top = int(np.argmax(counts)) if len(counts) else None
     rows = [
         {

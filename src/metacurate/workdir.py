@@ -52,6 +52,10 @@ class Workdir:
         return self.root / "manifest.json"
 
     @property
+    def report(self) -> AnyPath:
+        return self.root / "report.html"
+
+    @property
     def curated(self) -> AnyPath:
         return self.root / "curated"
 
@@ -97,11 +101,75 @@ class Workdir:
     def balance_done(self, task_id: str) -> AnyPath:
         return self.balance / f"{task_id}.done.json"
 
+    def retire_match(self) -> None:
+        """Remove what says the match stage of this folder finished (stats, counts), before a
+        run that may not finish: what is left never pairs an old run's totals with new
+        side-cars. A balance run of this folder is retired with it (it summed those totals)."""
+        self.retire_balance()
+        for path in (self.stats, self.entry_counts):
+            path.unlink(missing_ok=True)
+
+    def retire_balance(self) -> None:
+        """Remove what says a balance run into this folder finished (the manifest first, then
+        what it sums up), before a run that may not finish (its settings may differ)."""
+        for path in (self.manifest, self.uids, self.curated_counts, self.report):
+            path.unlink(missing_ok=True)
+
+    # dedup stage (match --dedup), per task and per partition
+    @property
+    def dedup(self) -> AnyPath:
+        return self.root / "dedup"
+
+    def dedup_keys(self, task_id: str) -> AnyPath:
+        """A task's rows' identity keys, grouped by partition (row groups)."""
+        return self.dedup / "keys" / f"{task_id}.parquet"
+
+    def dedup_keys_done(self, task_id: str) -> AnyPath:
+        return self.dedup / "keys" / f"{task_id}.done.json"
+
+    def dedup_part(self, part: int) -> AnyPath:
+        """One partition's duplicate rows (task, row), grouped by task (row groups)."""
+        return self.dedup / "parts" / f"{part:05d}.parquet"
+
+    def dedup_part_done(self, part: int) -> AnyPath:
+        return self.dedup / "parts" / f"{part:05d}.done.json"
+
+    def dedup_unique(self, task_id: str) -> AnyPath:
+        """A task's ``unique`` mask: one bool per input row, false for a removed duplicate."""
+        return self.dedup / "unique" / f"{task_id}.parquet"
+
+    def dedup_counts(self, task_id: str) -> AnyPath:
+        """A task's partial counts over its unique rows."""
+        return self.dedup / "unique" / f"{task_id}.counts.parquet"
+
+    def dedup_done(self, task_id: str) -> AnyPath:
+        return self.dedup / "unique" / f"{task_id}.done.json"
+
     def remove_temporaries(self) -> list[AnyPath]:
         """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""
+        dedup = [self.dedup / sub for sub in ("keys", "parts", "unique")]
         return remove_temporaries(
-            [self.root, self.matches, self.curated, self.balance, self.lang_counts]
+            [self.root, self.matches, self.curated, self.balance, self.lang_counts, *dedup]
         )
+
+
+def match_folder(
+    root: str | Path | RemotePath, manifest: dict | None, endpoint: str | None = None
+) -> AnyPath:
+    """The folder holding the side-cars of the balanced run in ``root``: ``root`` for a
+    curate run (or a balance into its own work folder), else the work folder its manifest
+    names ('balance WORKDIR --out ROOT'), never a ``matches/`` another run left in ``root``.
+    A manifest without its config (older runs): the named folder where ``root`` has no
+    side-cars."""
+    root = location(root, endpoint)
+    if not manifest or not manifest.get("workdir"):
+        return root
+    cfg = manifest.get("config") or {}
+    if "workdir" in cfg and "out" in cfg:
+        same = cfg["workdir"] == cfg["out"]
+    else:
+        same = (root / "matches").is_dir()
+    return root if same else location(manifest["workdir"], endpoint)
 
 
 def task_id_for(path: str, row_groups: tuple[int, int] | None = None) -> str:

@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metacurate.storage import RemotePath, parquet_file, read_table
+from metacurate.files import read_parquet, reading
+from metacurate.storage import RemotePath, parquet_file
 from metacurate.workdir import Workdir
 
 DECISIONS_SCHEMA = pa.schema(
@@ -29,8 +30,8 @@ def read_decisions(
     if not path.exists():
         return None
     if rows is None:
-        return read_table(path)
-    with parquet_file(path) as pf:
+        return read_parquet(path)
+    with reading(path), parquet_file(path) as pf:
         got, n = [], 0
         for batch in pf.iter_batches(batch_size=max(1, min(rows, 65_536))):
             got.append(batch.slice(0, rows - n))
@@ -54,7 +55,7 @@ def find_uid(
         path = wd.sidecar(task_id)
         if not path.exists():
             continue
-        side = read_table(path, columns=["uid", "entry_ids"])
+        side = read_parquet(path, columns=["uid", "entry_ids"])
         rows = np.flatnonzero(pc.equal(side.column("uid"), uid).to_numpy(zero_copy_only=False))
         for r in rows:
             hits.append((task_id, int(r), side.column("entry_ids")[int(r)].as_py()))

@@ -27,19 +27,21 @@ from metacurate.balance.threshold import (
 from metacurate.balance.worldwide import worldwide_probs
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
+from metacurate.dedup import unique_mask, unique_record
 from metacurate.download.available import Availability, availability
 from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
-from metacurate.files import read_json, write_json, write_parquet
-from metacurate.match.task import fingerprint
+from metacurate.files import read_json, read_parquet, write_json, write_parquet
+from metacurate.guard import check_out_apart
 from metacurate.outputs.manifest import build_manifest
 from metacurate.outputs.uids import write_datacomp_uids
 from metacurate.pool.readers import ReadOptions, read_batches
-from metacurate.pool.sources import Source
+from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import uid_hash
 from metacurate.progress import progress_bar
-from metacurate.storage import AnyPath, portable, read_schema, read_table
+from metacurate.records import outputs_intact, read_record
+from metacurate.storage import AnyPath, portable, read_schema
 from metacurate.workdir import Workdir, artifact_metadata
 
 
@@ -51,7 +53,7 @@ def load_match_run(wd: Workdir, endpoint: str | None = None) -> tuple[dict, pa.T
             f"{wd.root}: no stats.json; run 'metacurate match POOL --out {wd.root}' first"
         )
     stats = read_json(wd.stats)
-    counts_table = read_table(wd.entry_counts)
+    counts_table = read_parquet(wd.entry_counts)
     kv = counts_table.schema.metadata or {}
     if kv.get(b"metacurate.metadata_hash", b"").decode() != stats["metadata"]["hash"]:
         raise MetacurateError(f"{wd.entry_counts} does not belong to {wd.stats}; rerun match")
@@ -84,13 +86,13 @@ def choose_t(
         return t_for_tail_share(counts, cfg.tail_share), {"t_from": "tail_share"}
     thresholds = []
     for i in inputs:
-        tab = read_table(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
+        tab = read_parquet(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
         tau = row_threshold(
             tab.column("entry_ids"), tab.column("uid_hash").to_numpy(), counts, cfg.seed, cfg.epoch
         )
         select = out.selection(i["task_id"])
         if select.exists():
-            tau[~read_table(select).column("selected").to_numpy()] = np.inf
+            tau[~read_parquet(select).column("selected").to_numpy()] = np.inf
         thresholds.append(tau)
     t, size = t_for_target_size(thresholds, cfg.target_size)
     if t < 1 and not cfg.allow_t_below_1:
@@ -133,7 +135,7 @@ def select_texts(
     32 bytes per matched row in memory (the choice is global across files)."""
     images, scores, files, rows, lengths = [], [], [], [], []
     for f, inp in enumerate(inputs):
-        side = read_table(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
+        side = read_parquet(wd.sidecar(inp["task_id"]), columns=["uid_hash", "entry_ids"])
         img, txt = _image_and_text_hashes(wd, inp, cfg.image_column, read)
         matched = pc.list_value_length(side.column("entry_ids")).to_numpy() > 0
         if available is not None:
@@ -162,16 +164,26 @@ def _select(
     cfg: BalanceConfig,
     read: ReadOptions,
     n_entries: int,
+    dedup: bool = False,
 ) -> Availability | None:
-    """Write the selection side-cars (rows that compete: downloaded ones with ``available``,
-    one text per image with ``image_column``); the availability, when asked for."""
-    avail = availability(wd, inputs, cfg.available, read, n_entries) if cfg.available else None
+    """Write the selection side-cars (rows that compete: the first copy of each uid with
+    ``dedup``, downloaded ones with ``available``, one text per image with ``image_column``);
+    the availability, when asked for."""
+    unique = (lambda inp: unique_mask(wd, inp["task_id"])) if dedup else None
+    avail = (
+        availability(wd, inputs, cfg.available, read, n_entries, unique) if cfg.available else None
+    )
+    masks = avail.masks if avail else None
     if cfg.image_column:
-        select_texts(wd, out, inputs, cfg, read, avail.masks if avail else None)
-    elif avail is not None:
-        for inp, mask in zip(inputs, avail.masks, strict=True):
-            table = pa.table({"selected": pa.array(mask)})
-            write_parquet(out.selection(inp["task_id"]), table, {})
+        if masks is None and unique is not None:
+            masks = [unique(inp) for inp in inputs]
+        select_texts(wd, out, inputs, cfg, read, masks)
+        return avail
+    for i, inp in enumerate(inputs):
+        if masks is None and unique is None:
+            break
+        mask = masks[i] if masks is not None else unique(inp)  # type: ignore[misc]
+        write_parquet(out.selection(inp["task_id"]), pa.table({"selected": pa.array(mask)}), {})
     return avail
 
 
@@ -179,6 +191,15 @@ def _record_digest(wd: Workdir, task_id: str) -> str:
     """Identity of a match task's result: its completion record without the timing."""
     record = {k: v for k, v in read_json(wd.done(task_id)).items() if k != "seconds"}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _sidecar_digest(wd: Workdir, task_id: str, dedup: dict | None) -> str:
+    """What a balance task's rows depend on: the match task's record, and with dedup the
+    task's unique mask (another file's copy of a uid may win after files are added)."""
+    if dedup is None:
+        return _record_digest(wd, task_id)
+    mask = unique_record(wd, task_id)["unique_sha256"]
+    return hashlib.sha256(f"{_record_digest(wd, task_id)}:{mask}".encode()).hexdigest()[:16]
 
 
 def _written_here(out: Workdir, path: AnyPath) -> bool:
@@ -194,11 +215,12 @@ def _written_here(out: Workdir, path: AnyPath) -> bool:
 
 
 def _is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
-    path = out.balance_done(task.task_id)
-    if not path.exists():
+    """A record of the same settings and side-car whose outputs are there as recorded
+    (records.py); a damaged record is none."""
+    r = read_record(out.balance_done(task.task_id))
+    if r is None or r.get("config") != spec.config():
         return False
-    r = read_json(path)
-    return r.get("config") == spec.config() and r.get("sidecar_record") == task.sidecar_record
+    return r.get("sidecar_record") == task.sidecar_record and outputs_intact(out.root, r)
 
 
 def choose_p(
@@ -222,11 +244,17 @@ def choose_p(
 
 
 def _run_tasks(
-    out: Workdir, tasks: list[BalanceTask], spec: BalanceSpec, engine: Engine, progress
+    out: Workdir,
+    tasks: list[BalanceTask],
+    spec: BalanceSpec,
+    engine: Engine,
+    progress,
+    force: bool = False,
 ) -> None:
-    """Run the balance tasks not already current; drop curated files of other settings."""
+    """Run the balance tasks not already current (all of them with ``force``); drop curated
+    files of other settings."""
     out.curated.mkdir(parents=True, exist_ok=True)
-    current = {task.task_id for task in tasks if _is_current(out, task, spec)}
+    current = set() if force else {t.task_id for t in tasks if _is_current(out, t, spec)}
     for old in out.curated.glob("*.parquet"):  # stale files of other settings or inputs
         if old.stem not in current and _written_here(out, old):
             old.unlink()
@@ -248,13 +276,16 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
     wd, out = Workdir(config.workdir, endpoint), Workdir(config.out, endpoint)
     out.remove_temporaries()
     stats, counts_table = load_match_run(wd, endpoint)
+    out.retire_balance()  # this run may not finish: the folder must not look finished
     counts = counts_table.column("count").to_numpy()
     inputs = [i for i in stats["inputs"] if i["error"] is None]
+    check_out_apart((), [Source.from_dict(i) for i in inputs], str(config.out), endpoint)
     read = read_options(stats["match_config"], endpoint)
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):
         old.unlink()
-    avail = _select(wd, out, inputs, cfg, read, len(counts))
+    dedup = stats.get("dedup")
+    avail = _select(wd, out, inputs, cfg, read, len(counts), dedup is not None)
     if avail is not None:  # balance what was downloaded: counts over those rows only
         counts, counts_table = avail.counts, avail.counts_table(counts_table)
     worldwide = "worldwide" in stats
@@ -272,12 +303,13 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
         image_column=cfg.image_column,
         read=read,
         available=avail.digest() if avail is not None else None,
+        dedup=dedup is not None,
     )
     tasks = [
-        BalanceTask(i["task_id"], Source.from_dict(i), _record_digest(wd, i["task_id"]))
+        BalanceTask(i["task_id"], Source.from_dict(i), _sidecar_digest(wd, i["task_id"], dedup))
         for i in inputs
     ]
-    _run_tasks(out, tasks, spec, engine, config.engine.progress)
+    _run_tasks(out, tasks, spec, engine, config.engine.progress, config.match.force)
     records, curated_files, wrote_uids = _merge_tasks(out, tasks, spec, counts_table)
     numbers = {
         "hash_version": HASH_VERSION,
@@ -305,7 +337,7 @@ def _merge_tasks(
     records = [read_json(out.balance_done(task.task_id)) for task in tasks]
     kept_counts = add_sparse(
         np.zeros(len(counts), dtype=np.int64),
-        (read_table(out.curated_partial_counts(task.task_id)) for task in tasks),
+        (read_parquet(out.curated_partial_counts(task.task_id)) for task in tasks),
     )
     curated_files = [out.curated_file(task.task_id) for task in tasks]
     wrote_uids, duplicate_uids = write_datacomp_uids(out.uids, curated_files)

@@ -23,9 +23,10 @@ from metacurate.balance.rule import decide
 from metacurate.count import count_entries, sparse_counts_table
 from metacurate.errors import MetacurateError
 from metacurate.files import ParquetSink, write_json, write_parquet
-from metacurate.outputs.curated import curated_table
+from metacurate.outputs.curated import curated_table, source_renamed
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.records import stamp_outputs
 from metacurate.storage import AnyPath, RemotePath, parquet_file
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
@@ -46,6 +47,7 @@ class BalanceSpec:
     read: ReadOptions = field(default_factory=ReadOptions)
     available: str | None = None  # digest of the downloaded-rows masks (--available)
     worldwide: bool = False  # metaclip2 modes: side-cars and curated rows carry ``lang``
+    dedup: bool = False  # the selection holds the first copy of each uid only
 
     def config(self) -> dict:
         """What a finished balance task must agree with to be reused."""
@@ -60,6 +62,8 @@ class BalanceSpec:
             "available": self.available,
             "hash_version": HASH_VERSION,
             "format_version": FORMAT_VERSION,
+            "expected_rows": "selected rows",  # what a record's expected_rows sums over
+            **({"dedup": True} if self.dedup else {}),
         }
 
 
@@ -129,6 +133,7 @@ def _decide_rows(
         keep, prob = decide(ids, part.column("uid_hash").to_numpy(), spec.p, spec.seed, spec.epoch)
         selected = np.ones(n, bool) if select is None else select.take(n).column(0).to_numpy()
         keep = keep & selected
+        competes = np.where(selected, prob, 0.0)  # a row that does not compete adds nothing
         sinks.decisions.write(
             pa.record_batch(
                 [pa.array(selected), pa.array(keep), pa.array(prob)], schema=DECISIONS_SCHEMA
@@ -137,16 +142,12 @@ def _decide_rows(
         table = curated_table(batch, keep, part.column("uid"), ids, prob)
         if spec.worldwide:
             lang = part.column("lang").combine_chunks()
-            if "lang" in table.column_names:  # the pool's own column stays, renamed
-                i = table.column_names.index("lang")
-                table = table.rename_columns(
-                    [n if k != i else "lang_source" for k, n in enumerate(table.column_names)]
-                )
+            table = source_renamed(table, ("lang",))  # the pool's own column stays
             table = table.append_column("lang", lang.filter(pa.array(keep)))
-            _add_lang_rows(sinks.lang_rows, lang, keep, prob)
+            _add_lang_rows(sinks.lang_rows, lang, keep, competes)
         sinks.write_curated(table)
         counts += count_entries(table.column("entry_ids").combine_chunks(), len(spec.p))
-        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(prob.sum())
+        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(competes.sum())
         checkpoint("balance-batch")
     if not side.exhausted():
         raise MetacurateError(
@@ -188,6 +189,11 @@ class _Sinks:
             )
         self.curated.write(table)
 
+    def outputs(self) -> list[AnyPath]:
+        """The files this task writes (once committed), its partial counts included."""
+        files = [self.out.decisions(self.task_id), self.out.curated_partial_counts(self.task_id)]
+        return files + ([self.curated.path] if self.curated is not None else [])
+
     def commit(self) -> None:
         if self.curated is not None:
             self.curated.commit()
@@ -225,6 +231,7 @@ def balance_task(task: BalanceTask, spec: BalanceSpec, checkpoint: Callable[[str
         "rows": rows,
         "curated_rows": kept,
         "expected_rows": expected,
+        "outputs": stamp_outputs(out.root, sinks.outputs()),
     }
     if spec.worldwide:
         record["lang_rows"] = sinks.lang_rows

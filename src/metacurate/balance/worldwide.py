@@ -151,7 +151,7 @@ def worldwide_probs(
 ) -> tuple[float, dict, np.ndarray]:
     """For a metaclip2 run: ``t_en`` (``cfg.t``), how every language's ``t`` was chosen, and
     ``p_e`` of every run-wide entry (each language's entries under its own ``t``)."""
-    from metacurate.match.worldwide_run import Layout
+    from metacurate.metadata.layout import Layout
 
     t_en = getattr(cfg, "t", None)
     if t_en is None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import tarfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,15 +147,23 @@ def _keys_of(wd: Workdir, inp: dict, key: str, read: ReadOptions) -> pa.Array:
 
 
 def availability(
-    wd: Workdir, inputs: list[dict], folder: str | Path, read: ReadOptions, n_entries: int
+    wd: Workdir,
+    inputs: list[dict],
+    folder: str | Path,
+    read: ReadOptions,
+    n_entries: int,
+    unique: Callable[[dict], np.ndarray] | None = None,
 ) -> Availability:
     """Map img2dataset's successes in ``folder`` to the rows of the match run ``wd`` and
-    re-count entries over the available rows only."""
+    re-count entries over the available rows only (``unique``: of those, the rows a dedup
+    run kept)."""
     got = read_img2dataset(folder)
     masks, counts = [], np.zeros(n_entries, np.int64)
     for inp in inputs:
         keys = _keys_of(wd, inp, got.key, read)
         mask = pc.is_in(keys, value_set=got.values).to_numpy(zero_copy_only=False).astype(bool)
+        if unique is not None:
+            mask &= unique(inp)
         ids = pq.read_table(wd.sidecar(inp["task_id"]), columns=["entry_ids"]).column(0)
         if len(mask) != len(ids):
             raise MetacurateError(f"{inp['path']}: changed since it was matched; rerun match")

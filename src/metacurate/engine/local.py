@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import signal
 import sys
@@ -81,10 +82,10 @@ def start_method(asked: str) -> str:
     return "fork" if asked == "fork" and sys.platform.startswith("linux") and alone else "spawn"
 
 
-def preload_tasks() -> None:
-    """The warm-up task: import what the stage tasks import."""
-    import metacurate.balance.task  # noqa: F401
-    import metacurate.match.task  # noqa: F401
+def import_modules(names: Sequence[str]) -> None:
+    """The warm-up task: import the modules the driver named (what its tasks import)."""
+    for name in names:
+        importlib.import_module(name)
 
 
 def die_with_parent() -> None:
@@ -109,14 +110,21 @@ class LocalEngine:
     The others are spawned (fresh interpreters: ~0.3 s of CPU each for the imports), or, with
     ``start_method="fork"`` (the CLI on Linux), forked: copies of this process with its
     imports done, started in milliseconds. A fork is taken only while no other Python thread
-    runs (:func:`start_method`); the stages start the processes before their own threads."""
+    runs (:func:`start_method`); the stages start the processes before their own threads.
+    ``preload``: the modules :meth:`warm` has the processes import (the driver names them:
+    what its tasks import; the engine knows no stage)."""
 
     def __init__(
-        self, workers: int, checkpoint: Callable[[str], None], start_method: str = "spawn"
+        self,
+        workers: int,
+        checkpoint: Callable[[str], None],
+        start_method: str = "spawn",
+        preload: Sequence[str] = (),
     ) -> None:
         self.workers = max(1, workers)
         self.checkpoint = checkpoint
         self.start_method = start_method  # asked for; describe() says what was used
+        self.preload = tuple(preload)
         self._started: str | None = None
         self._pool: Executor | None = None
         self._size = 0  # processes of the pool, once started
@@ -143,12 +151,15 @@ class LocalEngine:
 
     def submit(self, fn: Callable[[T], R], arg: T) -> Callable[[], R]:
         """Start ``fn(arg)`` in one of the other processes when they are running and idle
-        (engine/submit.py); else the waiter runs it here. A process that dies meanwhile
-        makes the waiter run it here."""
+        (engine/submit.py); else the waiter runs it here. A process that died before, or
+        dies meanwhile, makes the waiter run it here."""
         pool = self._pool
         if pool is None or not all(f.done() for f in self._pending):
             return run_later(fn, arg)
-        future = pool.submit(fn, arg)
+        try:
+            future = pool.submit(fn, arg)
+        except (BrokenProcessPool, RuntimeError):  # a process died while idle: no pool
+            return run_later(fn, arg)
 
         def wait() -> R:
             try:
@@ -190,14 +201,14 @@ class LocalEngine:
     def warm(self, n_items: int) -> None:
         """Start the processes for ``n_items`` tasks now, so that their start (spawned: the
         imports, ~0.3 s of CPU each) overlaps the driver's own set-up (metadata, index
-        check)."""
+        check), each importing the ``preload`` modules."""
         if self.workers == 1 or n_items <= 1 or self._pool is not None:
             return
         self._pool = self._new_pool(n_items)
         if self._pool is None:
             return
         for _ in range(self._size):
-            self._pool.submit(preload_tasks)
+            self._pool.submit(import_modules, self.preload)
 
     def describe(self) -> dict:
         """Where tasks ran: this machine, ``workers`` processes (and how the others were

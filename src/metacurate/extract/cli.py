@@ -9,13 +9,19 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from metacurate.cli_flags import add_engine_arguments, from_args
+from metacurate.config import EngineConfig
 from metacurate.extract.run import DEFAULT_SHARD_ROWS, STATS_FILE, ExtractConfig, run_extract
+
+#: Engine flags extract has no use for (``--workers`` is its own: local processes).
+ENGINE_SKIP = ("workers", "s3_endpoint", "index_cache", "start_method")
 
 EPILOG = f"""\
 examples:
   metacurate extract CC-MAIN-*.warc.gz --out pool/ --shard-rows 100000 --lid --workers 4
   metacurate extract https://data.commoncrawl.org/crawl-data/.../x.warc.wat.gz --out pool/
   metacurate extract more.warc.gz --out pool/ --force     # replace pool/'s earlier output
+  metacurate extract /shared/cc/*.warc.gz --out /shared/pool/ --engine slurm --slurm-time 60
 
 Writes pool/part-00000.parquet ... (uid, url, text, text_source, page_url, warc_file,
 record_offset[, lang]) and pool/{STATS_FILE}; `metacurate curate pool/` reads the shards.
@@ -60,6 +66,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(  # the old name, still accepted
         "--overwrite", action="store_true", dest="force", help=argparse.SUPPRESS
     )
+    add_engine_arguments(parser, skip=ENGINE_SKIP)
     parser.add_argument("--json", action="store_true", help="print the stats as JSON")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.set_defaults(func=handle)
@@ -74,6 +81,7 @@ def handle(args: argparse.Namespace) -> int:
         lid=args.lid,
         force=args.force,
         workers=args.workers,
+        engine=from_args(EngineConfig, args),
     )
     config.validate()
     if args.dry_run:

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from metacurate.config import EngineConfig
 from metacurate.errors import MetacurateError
 from metacurate.extract.attrs import image_pairs_fast
 from metacurate.extract.pairs import ImagePair, PageImages
@@ -87,6 +88,9 @@ class ExtractConfig:
     lid: bool = False
     force: bool = False
     workers: int = 1
+    #: Where the per-file tasks run: the local engine's kind keeps them in this machine's
+    #: processes (``workers``); ``ray`` and ``slurm`` run them there. Not recorded.
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     def validate(self) -> None:
         """Raise MetacurateError for flags or inputs that cannot work."""
@@ -96,6 +100,7 @@ class ExtractConfig:
             raise MetacurateError(f"--shard-rows {self.shard_rows}: must be a positive row count")
         if self.workers < 1:
             raise MetacurateError(f"--workers {self.workers}: must be at least 1")
+        self.engine.check()
         for source in self.files:
             check_source(source)
         out = Path(self.out_dir)
@@ -169,7 +174,18 @@ def merge_stats(blocks: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
+def _written_by_extract(path: Path) -> bool:
+    """True for a shard whose footer says extract wrote it (a name is no proof)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta.get(b"metacurate", b"{}")).get("tool") == "metacurate extract"
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+
+
 def _prepare_out_dir(out: Path, force: bool) -> None:
+    """Refuse a folder holding extract output (unless ``force``: it is removed) or a file of
+    someone else's under a shard's name (never removed or overwritten)."""
     out.mkdir(parents=True, exist_ok=True)
     ours = sorted(
         p
@@ -177,6 +193,12 @@ def _prepare_out_dir(out: Path, force: bool) -> None:
         if p.name == STATS_FILE
         or (p.name.startswith(("part-", ".part-")) and p.name.endswith((".parquet", ".tmp")))
     )
+    foreign = [p for p in ours if p.suffix == ".parquet" and not _written_by_extract(p)]
+    if foreign:
+        raise MetacurateError(
+            f"{foreign[0]}: not extract output (its footer does not say so), under the name of "
+            "a shard extract would write; move it away or pick another --out"
+        )
     if ours and not force:
         raise MetacurateError(
             f"--out {out}: already holds extract output ({ours[0].name}); "
@@ -256,13 +278,15 @@ def extract(
     progress: bool | None = None,
     workers: int = 1,
     overwrite: bool = False,
+    engine: EngineConfig | None = None,
 ) -> dict[str, Any]:
     """Turn WARC/WAT files into Parquet shards of (uid, url, text, ...) rows in `out_dir`.
 
     Exact (url, text) duplicates are dropped across the whole run, first one wins (in input
     file order, so the output does not depend on ``workers``). Writes `_extract_stats.json`
     last and returns the same dict. `progress`: None = only on a terminal. ``overwrite`` is
-    the old name of ``force``.
+    the old name of ``force``. ``engine``: where the per-file tasks run (default: here, in
+    ``workers`` processes).
     """
     config = ExtractConfig(
         files=tuple(os.fspath(f) for f in files),
@@ -271,6 +295,7 @@ def extract(
         lid=lid,
         force=force or overwrite,
         workers=int(workers),
+        engine=engine or EngineConfig(),
     )
     config.validate()
     return run_extract(config, progress=sys.stderr.isatty() if progress is None else progress)
@@ -314,9 +339,41 @@ def _extract_part(source: str, part: str, lid: bool, progress: bool) -> dict[str
     return stats.as_dict()
 
 
+def _extract_task(item: tuple[int, str, str], checkpoint: Any, lid: bool) -> tuple[int, dict]:
+    """An engine's task: input ``item = (index, source, part file)`` -> ``(index, stats)``."""
+    index, source, part = item
+    return index, _extract_part(source, part, lid, False)
+
+
+def _engine_parts(config: ExtractConfig, paths: list[str]) -> Iterator[tuple[str, dict]]:
+    """The per-file tasks on a Ray or Slurm engine (``--engine``); yielded in input order as
+    soon as each one and those before it are done."""
+    from functools import partial
+
+    from metacurate.engine import open_engine
+
+    engine = open_engine(config.engine)
+    try:
+        # Sources as given (they are recorded in the rows; sbatch keeps this folder as the
+        # tasks' working folder); part files absolute.
+        items = [(i, f, p) for i, (f, p) in enumerate(zip(config.files, paths, strict=True))]
+        done: dict[int, dict] = {}
+        nxt = 0
+        for index, stats in engine.map(partial(_extract_task, lid=config.lid), items):
+            done[index] = stats
+            while nxt in done:
+                yield paths[nxt], done.pop(nxt)
+                nxt += 1
+    finally:
+        engine.close()
+
+
 def _parts(config: ExtractConfig, parts_dir: Path, progress: bool) -> Iterator[tuple[str, dict]]:
     """``(part file, stats)`` for every input, in input order, extracted by ``workers``."""
     paths = [str(parts_dir / f"{i:06d}.parquet") for i in range(len(config.files))]
+    if config.engine.kind != "local":
+        yield from _engine_parts(config, [os.path.abspath(p) for p in paths])
+        return
     if config.workers == 1 or len(config.files) == 1:
         for source, part in zip(config.files, paths, strict=True):
             yield part, _extract_part(source, part, config.lid, progress)
@@ -383,7 +440,7 @@ def run_extract(config: ExtractConfig, progress: bool = False) -> dict[str, Any]
         writer.close()
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)
-    skip = ("out_dir", "force", "workers")
+    skip = ("out_dir", "force", "workers", "engine")
     result: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "tool": "metacurate extract",

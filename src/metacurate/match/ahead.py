@@ -50,10 +50,10 @@ class Ahead:
         try:
             from metacurate.kernel import native_available
             from metacurate.match.index_cache import cache_root, verified_index
-            from metacurate.metadata import as_metadata
+            from metacurate.match.worldwide_run import run_metadata
 
             root = cache_root(config.engine.index_cache)
-            metadata = as_metadata(config.match.metadata, root)
+            metadata = run_metadata(config.match, root)
             self._metadata.append(metadata)
             self._loaded.set()
             mode = config.match.mode

@@ -3,9 +3,12 @@ unfinished ones on the engine, then sum their partial counts into ``entry_counts
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -15,27 +18,29 @@ from metacurate._version import __version__
 from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
 from metacurate.count_lang import write_language_counts
+from metacurate.dedup import DedupInput, remove_dedup, run_dedup
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
-from metacurate.files import read_json, write_bytes, write_json, write_parquet
+from metacurate.files import read_json, read_parquet, write_bytes, write_json, write_parquet
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
-from metacurate.match.index_cache import cache_root, host, verified_index
-from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.match.index_cache import cache_root, host, identity, index_folder, verified_index
+from metacurate.match.task import MatchSpec, MatchTask, empty_stats, match_task
 from metacurate.match.worldwide_run import (
-    Layout,
     build_indexes,
     combine,
     merge_lang_stats,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.layout import Layout
 from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
-from metacurate.pool.sources import Source, expand_pool, split_large_files
+from metacurate.pool.sources import Source, expand_pool, fingerprint, split_large_files
 from metacurate.progress import progress_bar
-from metacurate.storage import AnyPath, portable, read_table
+from metacurate.records import outputs_intact, read_record
+from metacurate.storage import portable, read_table
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata
 
 
@@ -45,8 +50,8 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
     same = False
     if wd.metadata.exists():  # the same bytes: the same metadata, no parsing needed
         same = wd.metadata.read_bytes() == copy
-        old = metadata if same else load_metadata(wd.metadata)
-        if old.hash != metadata.hash:
+        old = metadata if same else _old_metadata(wd)
+        if old is not None and old.hash != metadata.hash:
             if not force:
                 raise MetacurateError(
                     f"{wd.root} was made with other metadata (hash {old.hash[:12]}, "
@@ -59,15 +64,26 @@ def _prepare_workdir(wd: Workdir, metadata: Metadata, force: bool) -> None:
         write_bytes(wd.metadata, copy)  # the bytes write_json(entries, compact=True) writes
 
 
-def _is_current(record_path: AnyPath, task: MatchTask, spec: MatchSpec) -> bool:
-    if not record_path.exists():
+def _old_metadata(wd: Workdir) -> Metadata | None:
+    """The folder's metadata copy; None when it is damaged (it is rewritten: every task
+    record names its metadata's hash, so none of another metadata is taken as current)."""
+    try:
+        return load_metadata(wd.metadata)
+    except (MetacurateError, OSError, ValueError):
+        return None
+
+
+def _is_current(wd: Workdir, task: MatchTask, spec: MatchSpec) -> bool:
+    """A record of the same settings and input, whose outputs are there as recorded
+    (records.py); a damaged record is none."""
+    rec = read_record(wd.done(task.task_id))
+    if rec is None or rec.get("config_hash") != spec.config_hash():
         return False
-    rec = read_json(record_path)
     try:
         now = fingerprint(task.source.path, spec.read.s3_endpoint)
     except InputError:  # gone or unreadable: the task runs again and says so
         return False
-    return rec.get("config_hash") == spec.config_hash() and rec.get("fingerprint") == now
+    return rec.get("fingerprint") == now and outputs_intact(wd.root, rec)
 
 
 def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = None) -> MatchSpec:
@@ -91,11 +107,12 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     )
 
 
-def plan_sources(config: RunConfig) -> list[Source]:
+def plan_sources(config: RunConfig, skipped: list[str] | None = None) -> list[Source]:
     """The pool's inputs, one per match task: files found, duplicates dropped, large files
-    split by row groups; refused when the output folder lies among them."""
+    split by row groups; refused when the output folder lies among them. Files of no known
+    format go to ``skipped``."""
     m, endpoint = config.match, config.engine.s3_endpoint
-    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
+    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint, skipped))
     check_out_apart(config.pool, sources, config.workdir, endpoint)
     return split_large_files(sources, m.part_rows, endpoint)
 
@@ -106,11 +123,13 @@ def run_match(
     engine: Engine,
     sources: Sequence[Source] | None = None,
     ahead: Ahead | None = None,
+    skipped: Sequence[str] = (),
 ) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
     ``sources``: :func:`plan_sources` of ``config`` when the caller planned them already;
-    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py).
+    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py);
+    ``skipped``: files of the pool's folders of no known format (listed in the stats).
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
     ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
     the stats.
@@ -122,7 +141,9 @@ def run_match(
         ww = metadata
         metadata, layout = combine(ww)
     endpoint = config.engine.s3_endpoint
-    sources = plan_sources(config) if sources is None else sources
+    if sources is None:
+        found: list[str] = []
+        sources, skipped = plan_sources(config, found), found
     spec = match_spec(config, metadata, layout)
     wd = Workdir(config.workdir, endpoint)
     tasks = [MatchTask(s) for s in sources]
@@ -130,7 +151,8 @@ def run_match(
     def prepare() -> list[MatchTask]:  # the tasks still to run
         wd.remove_temporaries()
         _prepare_workdir(wd, metadata, m.force)
-        return [t for t in tasks if m.force or not _is_current(wd.done(t.task_id), t, spec)]
+        wd.retire_match()
+        return [t for t in tasks if m.force or not _is_current(wd, t, spec)]
 
     if ahead is not None:  # its thread checks the index while the folder is prepared
         todo = prepare()
@@ -142,11 +164,15 @@ def run_match(
             checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
             todo = prepare()  # index is checked while the folder is prepared
             checking.result()
+    spec = _with_index_identity(spec, ww is None)
     with progress_bar(len(todo), "match", "file", config.engine.progress) as bar:
         for record in engine.map(partial(match_task, spec=spec), todo):
             bar.update(1)
             bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
-    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
+    dedup = _dedup(config, wd, tasks, len(metadata), engine) if m.dedup else None
+    if dedup is None:
+        remove_dedup(wd)
+    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint, dedup)
     if layout is not None:
         stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
     stats["match_config"] = {
@@ -157,12 +183,54 @@ def run_match(
         "format": m.format,
         "batch_rows": m.batch_rows,
     }
+    stats["skipped_files"] = list(skipped)  # in the pool's folders, of no known format
+    if dedup is not None:  # counts over unique rows: a rerun without it redoes the counts
+        stats["match_config"]["dedup"] = True
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
     stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.stats, stats)
     return stats
+
+
+def _with_index_identity(spec: MatchSpec, single: bool) -> MatchSpec:
+    """The spec with the verified index's file identity, for the workers to compare."""
+    if not single or not native_available():
+        return spec
+    d = index_folder(Path(spec.index_cache), spec.metadata_hash, spec.mode)
+    try:
+        return replace(spec, index_identity=identity(d))
+    except OSError:
+        return spec
+
+
+def _record_digest(record: dict) -> str:
+    """Identity of a match task's result: its completion record without the timing."""
+    record = {k: v for k, v in record.items() if k != "seconds"}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _dedup(
+    config: RunConfig, wd: Workdir, tasks: Sequence[MatchTask], n_entries: int, engine: Engine
+) -> tuple[np.ndarray, dict]:
+    """The dedup stage over the finished match tasks (docs/how-it-works.md, "Dedup")."""
+    inputs = []
+    for t in tasks:
+        if not wd.done(t.task_id).exists():  # skipped as unreadable
+            continue
+        rec = read_json(wd.done(t.task_id))
+        src = Source.from_dict(rec["source"])
+        inputs.append(DedupInput(t.task_id, src, rec["stats"]["rows"], _record_digest(rec)))
+    read = ReadOptions(
+        csv_columns=config.match.csv_columns,
+        batch_rows=config.match.batch_rows,
+        s3_endpoint=config.engine.s3_endpoint,
+    )
+    return run_dedup(
+        wd.root, inputs, n_entries, read, config.match.dedup_memory_mb, engine,
+        config.engine.progress,
+    )  # fmt: skip
 
 
 def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:
@@ -175,9 +243,15 @@ def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> Non
 
 
 def merge_counts(
-    wd: Workdir, metadata: Metadata, tasks: Sequence[MatchTask], mode: str, checkpoint
+    wd: Workdir,
+    metadata: Metadata,
+    tasks: Sequence[MatchTask],
+    mode: str,
+    checkpoint,
+    dedup: tuple[np.ndarray, dict] | None = None,
 ) -> dict:
-    """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats."""
+    """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats;
+    ``dedup``: the counts over unique rows (and the dedup numbers) to write instead."""
     counts = np.zeros(len(metadata), dtype=np.int64)
     stats = empty_stats()
     bad_files = []
@@ -203,16 +277,21 @@ def merge_counts(
                 if isinstance(v, list)
                 else stats[k] + v
             )
-        if rec["error"] is None:
-            add_sparse(counts, [read_table(wd.partial_counts(t.task_id))])
+        if rec["error"] is None and dedup is None:
+            add_sparse(counts, [read_parquet(wd.partial_counts(t.task_id))])
         checkpoint("count-file")
+    extra = {}
+    if dedup is not None:
+        counts = dedup[0]
+        extra = {"dedup": dedup[1]}
     write_parquet(
         wd.entry_counts,
         entry_counts_table(metadata, counts),
-        artifact_metadata(metadata.hash, mode),
+        artifact_metadata(metadata.hash, mode, **({"dedup": "1"} if dedup else {})),
     )
     hit = int(np.count_nonzero(counts))
     return {
+        **extra,
         "format_version": FORMAT_VERSION,
         "metacurate_version": __version__,
         "metadata": {"name": metadata.name, "hash": metadata.hash, "entries": len(metadata)},

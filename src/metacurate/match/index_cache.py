@@ -13,13 +13,18 @@ its own cache) checks in full. Builds are written to a temporary folder and rena
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import os
+import shutil
 import socket
 import sys
+import time
 from pathlib import Path
 
-from metacurate.errors import MetacurateError
-from metacurate.files import discard
+from metacurate.errors import EnvironmentFault, MetacurateError
+from metacurate.files import TMP_INFIX, discard, is_temporary
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
 from metacurate.match.matcher import INDEX_VERSION, Matcher
@@ -60,20 +65,93 @@ def _checked(d: Path, metadata: Metadata | str, mode: str, full: bool) -> Matche
     return None
 
 
+#: A build's temporary folder is removed by a later run once its process is gone, or after
+#: this long whatever the process (another machine's, on a shared cache).
+STALE_SECONDS = 24 * 3600
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
+
+
+def remove_stale_builds(folder: Path) -> list[Path]:
+    """Delete the temporary folders of builds that were killed or stopped (``.NAME.tmp-PID-
+    RANDOM``, up to tens of MB each): their process is gone, or they are a day old."""
+    removed = []
+    try:
+        names = list(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
+        return removed
+    for p in names:
+        if not is_temporary(p):
+            continue
+        pid = p.name.rsplit(TMP_INFIX, 1)[1].split("-", 1)[0]
+        try:
+            old = time.time() - p.stat().st_mtime > STALE_SECONDS
+        except OSError:
+            continue
+        if old or (pid.isdigit() and not _running(int(pid))):
+            discard(p)
+            removed.append(p)
+    return removed
+
+
+def _cache_fault(exc: OSError, folder: Path) -> EnvironmentFault:
+    """A failure of the cache folder, named as such (not the output folder), with its fix."""
+    fixes = {
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+    }
+    code = exc.errno
+    if code is None:  # numpy's short write says only how much it wrote: is the disk full?
+        with contextlib.suppress(OSError):
+            code = errno.ENOSPC if shutil.disk_usage(folder).free < 1 << 20 else None
+    why = fixes.get(code or -1, exc.strerror or str(exc))
+    return EnvironmentFault(
+        f"{exc.filename or folder}: error while writing the matcher index cache ({why}); free "
+        "space there or pass --index-cache DIR (or set METACURATE_CACHE) to a writable folder"
+    )
+
+
 def load_or_build(
     metadata: Metadata, folder: str | Path | None, mode: str = "metaclip1"
 ) -> Matcher:
     """The matcher for ``metadata``: mapped from ``folder`` when saved there before and sound
     (sha256 and structure checked), else built and saved there; built in memory when
-    ``folder`` is None or the kernel is not compiled."""
+    ``folder`` is None or the kernel is not compiled. Builds left half-done by killed runs
+    are removed first; a failure of the cache folder (full, read-only) names it."""
     if folder is None or not native_available():
         return Matcher(metadata, mode=mode)
     d = index_dir(folder, metadata.hash, mode)
+    remove_stale_builds(Path(folder))
     matcher = _checked(d, metadata, mode, full=True)
     if matcher is not None:
         return matcher
-    Matcher(metadata, mode=mode).save(d)
+    try:
+        Matcher(metadata, mode=mode).save(d)
+    except OSError as exc:
+        raise _cache_fault(exc, Path(folder)) from None
     return Matcher.load(d, metadata, mode=mode)
+
+
+def identity(d: Path) -> str:
+    """Which files the index folder ``d`` holds now (device, inode, size, mtime of each):
+    the driver records it after verifying, and a worker that finds another maps nothing
+    unverified (an index swapped in between)."""
+    parts = []
+    for p in sorted(d.glob("*")):
+        st = p.stat()
+        parts.append(f"{p.name}:{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def verified_index(metadata: Metadata, root: Path, mode: str = "metaclip1") -> Matcher:
@@ -87,9 +165,19 @@ def host() -> str:
     return socket.gethostname()
 
 
-def mapped_index(metadata_hash: str, root: Path, mode: str, same_host: bool) -> Matcher | None:
+def mapped_index(
+    metadata_hash: str, root: Path, mode: str, same_host: bool, verified: str = ""
+) -> Matcher | None:
     """A worker's index from the cache folder ``root``, or None when absent or damaged (the
     caller builds it from the metadata). On the driver's machine the driver verified it this
-    run, so only sizes are checked again; on another machine (a Ray node with its own cache)
-    the sha256 of every file is checked."""
-    return _checked(index_folder(root, metadata_hash, mode), metadata_hash, mode, not same_host)
+    run (``verified``: its :func:`identity` then), so only sizes are checked again while the
+    folder holds the same files; on another machine (a Ray node with its own cache), or when
+    the files were replaced since, the sha256 of every file is checked."""
+    d = index_folder(root, metadata_hash, mode)
+    full = not same_host
+    if same_host and verified:
+        try:
+            full = identity(d) != verified
+        except OSError:
+            full = True
+    return _checked(d, metadata_hash, mode, full)

@@ -271,6 +271,20 @@ class Matcher:
         d.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(d)
         tmp.mkdir()
+        try:
+            self._write_tables(tmp)
+        except BaseException:  # a full disk, an interrupt: no half-written folder is left
+            discard(tmp)
+            raise
+        try:
+            commit(tmp, d)
+        except OSError:  # another process won the race: theirs is identical
+            discard(tmp)
+            if not (d / "index.json").exists():
+                raise
+        return d
+
+    def _write_tables(self, tmp: Path) -> None:
         for name, arr in self._tables.items():
             np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
         info = {
@@ -284,13 +298,6 @@ class Matcher:
             "tables": tables.describe(self._tables),
         }
         (tmp / "index.json").write_text(json.dumps(info, indent=1) + "\n")
-        try:
-            commit(tmp, d)
-        except OSError:  # another process won the race: theirs is identical
-            discard(tmp)
-            if not (d / "index.json").exists():
-                raise
-        return d
 
     @classmethod
     def load(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,17 +24,18 @@ from metacurate.match.index_cache import cache_root, host, mapped_index, verifie
 from metacurate.match.matcher import STATUS_NAMES, Matcher
 from metacurate.match.worldwide_run import (
     LANG_FIELDS,
-    Layout,
     WorldwideTaskMatcher,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.layout import Layout
 from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
-from metacurate.pool.sources import Source
+from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
-from metacurate.storage import RemotePath, file_stat, is_remote
+from metacurate.records import stamp_outputs
+from metacurate.storage import RemotePath
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
 
 SIDECAR_SCHEMA = pa.schema(
@@ -66,6 +66,7 @@ class MatchSpec:
     lang_column: str | None = None  # metaclip2 modes (match/worldwide_run.py)
     lid_model: str = "fasttext-lid176"
     layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
+    index_identity: str = ""  # the verified index's files (index_cache.identity)
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -92,15 +93,6 @@ class MatchTask:
     @property
     def task_id(self) -> str:
         return task_id_for(self.source.path, self.source.row_groups)
-
-
-def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
-    """What identifies an input file's content cheaply: path, size, mtime."""
-    try:
-        st = os.stat(path) if not is_remote(path) else file_stat(path, endpoint)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read input file ({exc.strerror or exc})") from None
-    return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def sidecar_schema(spec: MatchSpec) -> pa.Schema:
@@ -146,7 +138,7 @@ def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
     wd = Workdir(spec.workdir)
     root, same_host = _index_root(spec)  # elsewhere: that machine's own cache
     if native_available():
-        matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host)
+        matcher = mapped_index(spec.metadata_hash, root, spec.mode, same_host, spec.index_identity)
         if matcher is not None:
             return matcher
     metadata = load_metadata(wd.metadata)
@@ -225,11 +217,14 @@ def _match_rows(
                 res = matcher.match_arrow(text)
         except MetacurateError as exc:
             raise InputError(f"{src.path}: column {cols.text!r}: {exc}") from None
-        uids = row_uids(
-            batch.column(cols.uid) if cols.uid else None,
-            batch.column(cols.url) if cols.url else None,
-            text,
-        )
+        try:
+            uids = row_uids(
+                batch.column(cols.uid) if cols.uid else None,
+                batch.column(cols.url) if cols.url else None,
+                text,
+            )
+        except MetacurateError as exc:
+            raise InputError(f"{src.path}: column {cols.uid!r}: {exc}") from None
         row0 = src.first_row + stats["rows"]
         rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
         hashes.append(uid_hash(uids))
@@ -333,6 +328,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     record["stats"] = stats
     if isinstance(matcher, WorldwideTaskMatcher):
         record["lang_stats"] = {} if record["error"] else matcher.lang_stats
+    record["outputs"] = stamp_outputs(wd.root, [wd.sidecar(tid), wd.partial_counts(tid)])
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished
     wd.skipped(tid).unlink(missing_ok=True)

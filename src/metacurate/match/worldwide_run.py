@@ -15,24 +15,25 @@ Side-cars gain ``lang`` (the metadata language the row was matched in), ``lid_la
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metacurate.config import ConfigError, MatchConfig
 from metacurate.errors import MetacurateError
 from metacurate.match.languages import LanguageMatchers, assign_languages
 from metacurate.match.lid import LanguageIdentifier
 from metacurate.match.matcher import STATUS_NAMES, BatchMatches
+from metacurate.metadata.default import as_metadata
 from metacurate.metadata.languages import FALLBACK
+from metacurate.metadata.layout import Layout
 from metacurate.metadata.load import Metadata, metadata_hash
 from metacurate.metadata.worldwide import (
     WorldwideMetadata,
     is_worldwide_spec,
     load_worldwide,
-    worldwide_hash,
 )
 from metacurate.scripts import METACLIP2_MODES
 
@@ -41,60 +42,6 @@ LANG_FIELDS = [("lang", pa.string()), ("lid_label", pa.string()), ("lid_score", 
 
 def is_worldwide_mode(mode: str) -> bool:
     return mode in METACLIP2_MODES
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each language's entries sit in the run-wide numbering."""
-
-    languages: tuple[str, ...]
-    offsets: tuple[int, ...]
-    sizes: tuple[int, ...]
-    hashes: tuple[str, ...]
-    name: str = "<worldwide>"
-
-    @property
-    def hash(self) -> str:
-        """The worldwide metadata hash (per-language hashes, see ``metadata/worldwide.py``)."""
-        return worldwide_hash(dict(zip(self.languages, self.hashes, strict=True)))
-
-    def offset(self, lang: str) -> int:
-        return self.offsets[self.languages.index(lang)]
-
-    def split(self, counts: np.ndarray) -> dict[str, np.ndarray]:
-        """Run-wide per-entry values → ``{lang: values of that language's entries}``."""
-        return {
-            lang: counts[o : o + n]
-            for lang, o, n in zip(self.languages, self.offsets, self.sizes, strict=True)
-        }
-
-    def lang_of(self, entry_ids: np.ndarray) -> list[str]:
-        """The language of each run-wide id."""
-        starts = np.asarray(self.offsets)
-        return [self.languages[k] for k in np.searchsorted(starts, entry_ids, side="right") - 1]
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "hash": self.hash,
-            "languages": [
-                {"lang": lang, "offset": o, "entries": n, "hash": h}
-                for lang, o, n, h in zip(
-                    self.languages, self.offsets, self.sizes, self.hashes, strict=True
-                )
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Layout:
-        langs = d["languages"]
-        return cls(
-            tuple(x["lang"] for x in langs),
-            tuple(int(x["offset"]) for x in langs),
-            tuple(int(x["entries"]) for x in langs),
-            tuple(x["hash"] for x in langs),
-            str(d.get("name", "<worldwide>")),
-        )
 
 
 def resolve_worldwide(spec: object) -> WorldwideMetadata:
@@ -110,6 +57,22 @@ def resolve_worldwide(spec: object) -> WorldwideMetadata:
             "one {lang}.json per language, or 'worldwide-default' for the built-in one"
         )
     return load_worldwide(spec)
+
+
+def run_metadata(
+    match: MatchConfig, cache: Path, given: Metadata | WorldwideMetadata | None = None
+) -> Metadata | WorldwideMetadata:
+    """The one place a run's metadata is resolved from its config: per-language lists in the
+    metaclip2 modes (a folder or ``worldwide-default``), else one list (what loading its file
+    found remembered in ``cache``); ``given``: an object the API was handed instead."""
+    if is_worldwide_mode(match.mode):
+        return given if isinstance(given, WorldwideMetadata) else resolve_worldwide(match.metadata)
+    if isinstance(given, WorldwideMetadata):
+        raise ConfigError(
+            "metadata",
+            "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
+        )
+    return given if given is not None else as_metadata(match.metadata, cache)
 
 
 def combine(ww: WorldwideMetadata) -> tuple[Metadata, Layout]:

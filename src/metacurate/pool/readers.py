@@ -8,6 +8,7 @@ becomes a MetacurateError that names the file and says what to do.
 from __future__ import annotations
 
 import json
+import lzma
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,6 +44,7 @@ _READ_ERRORS = (
     zlib.error,
     json.JSONDecodeError,
     UnicodeDecodeError,
+    lzma.LZMAError,
 )
 
 _ADVICE = {
@@ -297,11 +299,34 @@ def read_batches(
     try:
         if source.format == "parquet" and is_empty(source, options):
             return
-        yield from _rebatch(_BATCHES[source.format](source, options, columns), options.batch_rows)
+        for batch in _rebatch(
+            _BATCHES[source.format](source, options, columns), options.batch_rows
+        ):
+            yield without_views(batch)
     except MetacurateError:
         raise
     except _READ_ERRORS as exc:
         raise _fail(source, exc, options) from None
+
+
+def _is_view(t: pa.DataType) -> bool:
+    return getattr(pa.types, "is_string_view", lambda _: False)(t) or getattr(
+        pa.types, "is_binary_view", lambda _: False
+    )(t)
+
+
+def without_views(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``string_view`` / ``binary_view`` columns (pyarrow >= 16 writes them) as ``string`` /
+    ``binary``: every stage downstream (take, filter, the kernel) reads one layout."""
+    if not any(_is_view(f.type) for f in batch.schema):
+        return batch
+    arrays = [
+        c.cast(pa.string() if pa.types.is_string_view(c.type) else pa.binary())
+        if _is_view(c.type)
+        else c
+        for c in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def decode_dictionaries(batch: pa.RecordBatch) -> pa.RecordBatch:

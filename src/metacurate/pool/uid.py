@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metacurate.errors import MetacurateError
 from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
 from metacurate.kernel.tables import kernel_call
@@ -124,7 +125,13 @@ def row_uids(uid: pa.Array | None, url: pa.Array | None, text: pa.Array) -> pa.A
         return derive_uids(url, text)
     if isinstance(uid, pa.ChunkedArray):
         uid = uid.combine_chunks()
-    uid = uid.cast(pa.string())
+    try:
+        uid = uid.cast(pa.string())
+    except pa.ArrowInvalid:
+        raise MetacurateError(
+            "the uid column holds bytes that are not UTF-8 text; pass --uid-column NAME with a "
+            "text column (or rename this one so that uids are made from url and caption)"
+        ) from None
     if uid.null_count:
         uid = pc.if_else(pc.is_null(uid), derive_uids(url, text), uid)
     return uid

@@ -22,6 +22,7 @@ from metacurate.files import write_text
 from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
 from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
+from metacurate.report.compare import extra_sections
 from metacurate.report.explore import asset, explorer_input, explorer_section
 from metacurate.report.languages import languages_html
 from metacurate.report.samples import band_samples, plan_sample, sample_rows, unmatched_examples
@@ -33,9 +34,11 @@ SECTIONS = (
     ("ranked-counts", "Entry counts"),
     ("cumulative", "Cumulative share"),
     ("matches-per-caption", "Matches per caption"),
+    ("compared", "Compared with MetaCLIP"),
     ("top-entries", "Largest entries"),
     ("never-matched", "Never matched"),
     ("samples", "Sample captions"),
+    ("coverage", "Class coverage"),
 )
 
 
@@ -124,7 +127,12 @@ def _decision(c: dict) -> str:
     if c["kept"] is None:
         return ""
     cls, word = ("kept", "kept") if c["kept"] else ("dropped", "dropped")
-    return f'<span class="{cls}">{word}</span> <span class="mono">p={c["keep_prob"]:.3f}</span>'
+    out = f'<span class="{cls}">{word}</span> <span class="mono">p={c["keep_prob"]:.3f}</span>'
+    if c.get("u") is not None:
+        rel = "&lt;" if c["u"] < c["p_e"] else "≥"
+        via = " (kept through another entry)" if c["kept"] and c["u"] >= c["p_e"] else ""
+        out += f' <span class="mono">u={c["u"]:.3g} {rel} p_e={c["p_e"]:.3g}</span>{via}'
+    return out
 
 
 def _marked(text: str, span: tuple[int, int] | None) -> str:
@@ -143,7 +151,9 @@ def _samples_html(run: S.Run, bands: list[dict], sample_note: str) -> str:
         f'<p class="note">From a sample of {_e(sample_note)}. head: the largest entries seen '
         f"there; middle: counts closest to {_e(pivot)}; tail: the smallest counts (words "
         "before numbers in both); no caption is shown twice. Each caption shows its row's keep "
-        "decision under the run's seed and its keep_prob 1 − Π(1 − p_e).</p>"
+        "decision under the run's seed and its keep_prob 1 − Π(1 − p_e); a head entry's kept and "
+        "dropped captions show the entry's draw u(seed, uid, e): the row is kept through the "
+        "entry iff u &lt; p_e.</p>"
     ]
     for band in bands:
         out.append(f"<h3>{_e(band['band'])}</h3>")
@@ -181,6 +191,7 @@ def render_report(run: S.Run, submit: Submit = run_later) -> str:
         "top-entries": _top_entries_html(run),
         "never-matched": _never_matched_html(run),
         "samples": _samples_html(run, band_samples(run, sample), sample_note),
+        **extra_sections(run),
     }
     parts["explore"] = explore()
     return _page(run, parts, started)

@@ -23,7 +23,7 @@ def language_rows(run: S.Run) -> list[dict]:
 
 def language_curves(run: S.Run, langs: list[str]) -> dict[str, dict]:
     """:func:`stats.cumulative_share` of each language's own counts at its own ``t``."""
-    from metacurate.match.worldwide_run import Layout
+    from metacurate.metadata.layout import Layout
 
     layout = Layout.from_dict(run.stats["worldwide"])
     before = layout.split(run.counts)

@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.errors import MetacurateError
-from metacurate.files import read_json
-from metacurate.storage import AnyPath, location, parquet_file, read_table
-from metacurate.workdir import Workdir
+from metacurate.files import read_json, read_parquet, reading
+from metacurate.storage import AnyPath, location, parquet_file
+from metacurate.workdir import Workdir, match_folder
 
 #: Points kept per curve: the HTML size does not grow with the metadata or the pool.
 MAX_POINTS = 2_000
@@ -62,12 +62,8 @@ def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
             f"{root}: no such folder; pass the --out folder of 'metacurate curate'"
         )
     manifest = read_json(root / "manifest.json") if (root / "manifest.json").exists() else None
-    match_root = root
-    if manifest and not (root / "matches").is_dir() and manifest.get("workdir"):
-        match_root = location(manifest["workdir"], s3_endpoint)  # 'balance WORKDIR --out OTHER'
-    stats_path = next(
-        (d / "stats.json" for d in (root, match_root) if (d / "stats.json").exists()), None
-    )
+    match_root = match_folder(root, manifest, s3_endpoint)  # 'balance WORKDIR --out OTHER'
+    stats_path = match_root / "stats.json" if (match_root / "stats.json").exists() else None
     file_stats = read_json(stats_path) if stats_path else None
     stats = (manifest or {}).get("match") or file_stats
     if stats is None:
@@ -79,7 +75,7 @@ def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
     notes = []
     curated_counts = root / "curated_entry_counts.parquet"
     if manifest and curated_counts.exists():
-        table = read_table(curated_counts, columns=["entry", "count", "p", "count_curated"])
+        table = read_parquet(curated_counts, columns=["entry", "count", "p", "count_curated"])
         p = table.column("p").to_numpy()
         counts_curated = table.column("count_curated").to_numpy().astype(np.int64)
     else:
@@ -88,7 +84,7 @@ def load_run(out_dir: str | AnyPath, s3_endpoint: str | None = None) -> Run:
             raise MetacurateError(
                 f"{root}: no entry_counts.parquet; the match stage did not finish"
             )
-        table = read_table(path, columns=["entry", "count"])
+        table = read_parquet(path, columns=["entry", "count"])
         p = counts_curated = None
         notes.append("not balanced yet: no manifest.json, so no t, p_e or curated counts")
     counts = table.column("count").to_numpy().astype(np.int64)
@@ -182,7 +178,7 @@ def matches_per_caption(sidecars: list[AnyPath], cap: int = HIST_CAP) -> np.ndar
     ``>= cap``. Streams the side-cars' ``entry_ids`` offsets batch by batch."""
     hist = np.zeros(cap + 1, np.int64)
     for path in sidecars:
-        with parquet_file(path) as pf:
+        with reading(path), parquet_file(path) as pf:
             for batch in pf.iter_batches(batch_size=1 << 18, columns=["entry_ids"]):
                 lengths = np.diff(batch.column(0).offsets.to_numpy())
                 hist += np.bincount(np.minimum(lengths, cap), minlength=cap + 1)
@@ -249,6 +245,15 @@ def summary(run: Run) -> list[dict]:
     m = run.manifest or {}
     s = run.stats
     rows = _pool_rows(m, s)
+    if m.get("available") is not None:  # balanced over the downloaded rows: what follows is
+        rows.append(  # over those rows (counts, p_e, tail share, curated, the examples)
+            _row(
+                "rows available (downloaded); the figures below are over these",
+                "available.pool_rows_available",
+                m["available"]["pool_rows_available"],
+                ",",
+            )
+        )
     if m:
         rows += _balance_rows(m)
     return rows + _metadata_rows(m, s)
@@ -298,6 +303,20 @@ def _pool_rows(m: dict, s: dict) -> list[dict]:
             ",",
         ),
         _row("total matches", "match.total_matches", s.get("total_matches"), ","),
+        *_dedup_rows(m, s),
+    ]
+
+
+def _dedup_rows(m: dict, s: dict) -> list[dict]:
+    """--dedup: the copies of a uid removed before counting, and what was counted."""
+    d = m.get("dedup") or s.get("dedup")
+    if not d:
+        return []
+    key = "dedup" if m else "match.dedup"
+    return [
+        _row("duplicate rows removed (--dedup)", f"{key}.rows_removed", d["rows_removed"], ","),
+        _row("unique uids counted", f"{key}.rows_unique", d["rows_unique"], ","),
+        _row("unique matched rows", f"{key}.rows_matched_unique", d["rows_matched_unique"], ","),
     ]
 
 
