@@ -164,7 +164,11 @@ def extract(
 
 
 def _run_tasks(
-    config: ExtractConfig, todo: list[str], parts: AnyPath, checkpoint: Checkpoint | None
+    config: ExtractConfig,
+    todo: list[str],
+    parts: AnyPath,
+    checkpoint: Checkpoint | None,
+    progress: bool,
 ) -> None:
     if not todo:
         return
@@ -172,11 +176,19 @@ def _run_tasks(
     folder = str(parts)
     items = [(source, part_key(source), folder, config.lid, endpoint) for source in todo]
     engine = open_engine(config.engine, checkpoint, preload=("metacurate.extract.task",))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc="extract", unit=" file", file=sys.stderr, leave=False)
     try:
         for _ in engine.map(extract_task, items):
-            pass
+            if bar is not None:
+                bar.update()
     finally:
         engine.close()
+        if bar is not None:
+            bar.close()
 
 
 def _merge_part(part: AnyPath, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
@@ -226,7 +238,7 @@ def run_extract(
     parts = out / PARTS_DIR
     parts.mkdir(parents=True, exist_ok=True)
     todo = [f for f in dict.fromkeys(inputs) if not (parts / f"{part_key(f)}.json").exists()]
-    _run_tasks(config, todo, parts, checkpoint)
+    _run_tasks(config, todo, parts, checkpoint, progress)
     writer = ShardWriter(out, output_schema(config.lid), config.shard_rows)
     seen: set[bytes] = set()
     per_file: dict[str, dict[str, Any]] = {}
