@@ -173,7 +173,7 @@ def _run_tasks(
     if not todo:
         return
     endpoint = config.engine.s3_endpoint
-    folder = str(parts)
+    folder = str(parts.resolve()) if isinstance(parts, Path) else str(parts)  # nodes' cwd
     items = [(source, part_key(source), folder, config.lid, endpoint) for source in todo]
     engine = open_engine(config.engine, checkpoint, preload=("metacurate.extract.task",))
     bar = None
