@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from metacurate.extract.attrs import image_pairs_fast
 from metacurate.extract.pairs import ImagePair, PageImages
-from metacurate.extract.scan import scan_kernel
+from metacurate.extract.scanner import scan_kernel
 from metacurate.extract.shards import output_schema
 from metacurate.extract.warc import ErrorLog, iter_records
 from metacurate.extract.wat import WatFormatError, image_pairs_from_wat, parse_wat, wat_status
