@@ -66,6 +66,21 @@ def unique_mask(wd: Workdir, task_id: str) -> np.ndarray:
     return read_table(wd.dedup_unique(task_id)).column("unique").to_numpy(zero_copy_only=False)
 
 
+def deduped(workdir: str | AnyPath) -> bool:
+    """Was the work folder matched with ``--dedup`` (its stats say so)?"""
+    wd = Workdir(workdir)
+    return wd.stats.exists() and "dedup" in read_json(wd.stats)
+
+
+def unique_rows(workdir: str | AnyPath) -> np.ndarray:
+    """One bool per side-car row of a ``--dedup`` work folder (its inputs in ``stats.json``
+    order): false for a removed copy of a uid."""
+    wd = Workdir(workdir)
+    stats = read_json(wd.stats)
+    masks = [unique_mask(wd, i["task_id"]) for i in stats["inputs"] if i["error"] is None]
+    return np.concatenate(masks) if masks else np.zeros(0, bool)
+
+
 def unique_record(wd: Workdir, task_id: str) -> dict:
     return read_json(wd.dedup_done(task_id))
 
