@@ -9,6 +9,7 @@ from metacurate.dedup.driver import (
     remove_dedup,
     run_dedup,
     unique_mask,
+    unique_of,
     unique_record,
     unique_rows,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "row_keys",
     "run_dedup",
     "unique_mask",
+    "unique_of",
     "unique_record",
     "unique_rows",
 ]

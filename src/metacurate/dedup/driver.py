@@ -12,7 +12,7 @@ wins). Counts are then made over the kept rows only.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -70,6 +70,14 @@ def deduped(workdir: str | AnyPath) -> bool:
     """Was the work folder matched with ``--dedup`` (its stats say so)?"""
     wd = Workdir(workdir)
     return wd.stats.exists() and "dedup" in read_json(wd.stats)
+
+
+def unique_of(wd: Workdir) -> Callable[[dict], np.ndarray] | None:
+    """For a ``--dedup`` work folder, the ``unique`` mask of an input (a ``stats.json``
+    entry); None for a folder matched without it."""
+    if not deduped(wd.root):
+        return None
+    return lambda inp: unique_mask(wd, inp["task_id"])
 
 
 def unique_rows(workdir: str | AnyPath) -> np.ndarray:
