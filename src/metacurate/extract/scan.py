@@ -36,7 +36,7 @@ import os
 import re
 
 # the compiled scan is optional (setup.py); the pure-Python one below gives equal results
-from metacurate.kernel import htmlscan as _native_scan
+from metacurate.kernel import calls
 
 __all__ = [
     "HAS_CHARSET",
@@ -83,13 +83,13 @@ class _Eof(Exception):
 
 def native_scan_available() -> bool:
     """True when the compiled scan was built and is not switched off (METACURATE_NO_NATIVE)."""
-    return _native_scan is not None and os.environ.get("METACURATE_NO_NATIVE", "") in ("", "0")
+    return calls.HTMLSCAN_COMPILED and os.environ.get("METACURATE_NO_NATIVE", "") in ("", "0")
 
 
 def scan_html(data: bytes) -> ScanResult | None:
     """The compiled scan when built, else :func:`scan_html_python` (the same results)."""
     if native_scan_available():
-        return _native_scan.scan(data)  # type: ignore[union-attr]
+        return calls.html_scan(data)
     return scan_html_python(data)
 
 
@@ -103,7 +103,7 @@ def byte_facts(data: bytes) -> int:
     """Flags: `charset` occurs (any case), one of windows-1252's five unassigned bytes occurs.
     Compiled when built, else :func:`byte_facts_python`."""
     if native_scan_available():
-        return _native_scan.facts(data)  # type: ignore[union-attr]
+        return calls.html_facts(data)
     return byte_facts_python(data)
 
 
@@ -116,7 +116,7 @@ def byte_facts_python(data: bytes) -> int:
 def utf8_valid(data: bytes) -> bool:
     """Whether ``data`` decodes as UTF-8 without an error."""
     if native_scan_available():
-        return _native_scan.utf8_valid(data)  # type: ignore[union-attr]
+        return calls.html_utf8_valid(data)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
