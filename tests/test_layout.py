@@ -256,16 +256,6 @@ def test_no_private_names_across_modules(imports):
     assert not bad, "private names imported from another module:\n" + "\n".join(bad)
 
 
-#: "Modules under ~400 lines": the most a module may have before it is split.
-MAX_LINES = 450
-
-
-def test_modules_stay_small():
-    sizes = {name: len(f.read_text().splitlines()) for name, f in module_files(SRC).items()}
-    big = {name: n for name, n in sizes.items() if n > MAX_LINES}
-    assert not big, f"modules over {MAX_LINES} lines (split them): {big}"
-
-
 #: The compiled modules, as ``kernel/__init__.py`` names them.
 COMPILED = {"native", "worldwide", "htmlscan"}
 

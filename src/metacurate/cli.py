@@ -24,6 +24,7 @@ from metacurate.cli_flags import (
 )
 from metacurate.config import ConfigError
 from metacurate.errors import EnvironmentFault, MetacurateError
+from metacurate.interrupts import noticed_interrupts
 from metacurate.match.ahead import Ahead, can_go_ahead
 from metacurate.summary import print_manifest, print_stats
 
@@ -194,11 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages alone
     args = parser.parse_args(argv)
     try:
-        # the one RunConfig of a stage command, built once from its flags
-        args.config = run_config(args) if args.command in STAGES else None
-        args.ahead = start_ahead(args)  # 3. the head start, before the stages' imports
-        tune_process()  # 4. no pandas probe, jemalloc, fewer collections
-        return int(args.func(args) or 0)
+        with noticed_interrupts() as interrupted:
+            # the one RunConfig of a stage command, built once from its flags
+            args.config = run_config(args) if args.command in STAGES else None
+            args.ahead = start_ahead(args)  # 3. the head start, before the stages' imports
+            tune_process()  # 4. no pandas probe, jemalloc, fewer collections
+            code = int(args.func(args) or 0)
+        if interrupted.is_set():  # a Ctrl-C that Python dropped (interrupts.py)
+            raise KeyboardInterrupt
+        return code
     except ConfigError as exc:
         print(f"metacurate: error: {exc.for_flag()}", file=sys.stderr)
         return 2

@@ -54,3 +54,16 @@ def test_a_folder_and_a_link_to_it_give_the_real_path(tmp_path):
     write_parquet(pool / "sub" / "b.parquet", ROWS)
     (pool / "alias").symlink_to("sub")
     assert [s.path for s in expand_pool([str(pool)])] == [str(pool / "sub" / "b.parquet")]
+
+
+def test_a_hard_linked_input_is_read_once(tmp_path, capsys):
+    from metacurate.guard import dedupe_sources
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    write_parquet(pool / "a.parquet", ROWS)
+    (pool / "b.parquet").hardlink_to(pool / "a.parquet")
+    write_parquet(pool / "c.parquet", ROWS)
+    kept = dedupe_sources(expand_pool([str(pool)]))
+    assert [s.path for s in kept] == [str(pool / "a.parquet"), str(pool / "c.parquet")]
+    assert "b.parquet is the same file as" in capsys.readouterr().err

@@ -34,7 +34,7 @@ def test_detect_format(name, fmt):
     assert fmt in FORMATS
 
 
-@pytest.mark.parametrize("name", ["a.txt", "a.parquet.gz", "noext", "a.gz"])
+@pytest.mark.parametrize("name", ["a.txt", "a.parquet.7z", "noext", "a.gz"])
 def test_unknown_extension_mentions_format_flag(name):
     with pytest.raises(MetacurateError, match="--format") as err:
         detect_format(f"/data/{name}")

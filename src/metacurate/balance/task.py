@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from metacurate.balance.decisions import DECISIONS_SCHEMA
 from metacurate.balance.keyed_hash import HASH_VERSION
@@ -62,6 +63,7 @@ class BalanceSpec:
             "available": self.available,
             "hash_version": HASH_VERSION,
             "format_version": FORMAT_VERSION,
+            "expected_rows": "selected rows",  # what a record's expected_rows sums over
             **({"dedup": True} if self.dedup else {}),
         }
 
@@ -132,8 +134,7 @@ def _decide_rows(
         keep, prob = decide(ids, part.column("uid_hash").to_numpy(), spec.p, spec.seed, spec.epoch)
         selected = np.ones(n, bool) if select is None else select.take(n).column(0).to_numpy()
         keep = keep & selected
-        if spec.dedup:  # a removed copy of a uid cannot be kept: it expects nothing
-            prob = np.where(selected, prob, 0.0)
+        competes = np.where(selected, prob, 0.0)  # a row that does not compete adds nothing
         sinks.decisions.write(
             pa.record_batch(
                 [pa.array(selected), pa.array(keep), pa.array(prob)], schema=DECISIONS_SCHEMA
@@ -144,10 +145,10 @@ def _decide_rows(
             lang = part.column("lang").combine_chunks()
             table = source_renamed(table, ("lang",))  # the pool's own column stays
             table = table.append_column("lang", lang.filter(pa.array(keep)))
-            _add_lang_rows(sinks.lang_rows, lang, keep, prob)
+            _add_lang_rows(sinks.lang_rows, lang, keep, competes)
         sinks.write_curated(table)
         counts += count_entries(table.column("entry_ids").combine_chunks(), len(spec.p))
-        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(prob.sum())
+        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(competes.sum())
         checkpoint("balance-batch")
     if not side.exhausted():
         raise MetacurateError(
@@ -160,13 +161,17 @@ def _add_lang_rows(
     acc: dict[str, list[float]], lang: pa.Array, keep: np.ndarray, prob: np.ndarray
 ) -> None:
     """Rows, kept rows and expected rows per language (metaclip2 modes)."""
-    names = np.asarray(lang.to_pylist(), dtype=object)
-    for x in sorted(set(names)):
-        sel = names == x
+    enc = pc.dictionary_encode(lang)
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    k = len(enc.dictionary)
+    n = np.bincount(codes, minlength=k)
+    kept = np.bincount(codes, weights=keep, minlength=k)
+    expected = np.bincount(codes, weights=prob, minlength=k)
+    for j, x in sorted(enumerate(enc.dictionary.to_pylist()), key=lambda jx: jx[1]):
         a = acc.setdefault(x, [0, 0, 0.0])
-        a[0] += int(sel.sum())
-        a[1] += int(keep[sel].sum())
-        a[2] += float(prob[sel].sum())
+        a[0] += int(n[j])
+        a[1] += int(kept[j])
+        a[2] += float(expected[j])
 
 
 class _Sinks:

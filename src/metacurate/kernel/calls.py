@@ -219,16 +219,10 @@ def unit_match(
 # --- _htmlscan.c: extract's streaming <img> scan ----------------------------------------------
 
 
-def html_scan(data: bytes) -> tuple[int, list[tuple[bytes | None, ...]], bytes | None] | None:
-    """The ``<img>`` elements of one HTML document (``extract/scan.py``: ``ScanResult``)."""
-    return htmlscan.scan(data)
-
-
-def html_facts(data: bytes) -> int:
-    """``extract/scan.py``'s ``byte_facts`` flags of ``data``."""
-    return htmlscan.facts(data)
-
-
-def html_utf8_valid(data: bytes) -> bool:
-    """Whether ``data`` decodes as UTF-8 without an error."""
-    return htmlscan.utf8_valid(data)
+#: The scan's entry points, bound as they are (bytes in, nothing refused to map; a loop over
+#: many pages calls them with no wrapper in between): None when not compiled.
+html_scan: Callable[[bytes], Any] | None = getattr(htmlscan, "scan", None)
+html_facts: Callable[[bytes], int] | None = getattr(htmlscan, "facts", None)
+html_utf8_valid: Callable[[bytes], bool] | None = getattr(htmlscan, "utf8_valid", None)
+#: ``dbcs_valid(data, table)``: whether ``data`` decodes strictly in a double-byte codec.
+html_dbcs_valid: Callable[[bytes, Any], bool] | None = getattr(htmlscan, "dbcs_valid", None)

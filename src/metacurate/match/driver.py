@@ -25,12 +25,15 @@ from metacurate.files import read_json, read_parquet, write_bytes, write_json, w
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
+from metacurate.match.hints import unspaced_hint
 from metacurate.match.index_cache import cache_root, host, identity, index_folder, verified_index
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, match_task
 from metacurate.match.worldwide_run import (
     build_indexes,
     combine,
+    lid_scores,
     merge_lang_stats,
+    pool_languages,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
@@ -92,6 +95,7 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     return MatchSpec(
         lang_column=m.lang_column,
         lid_model=m.lid_model,
+        lid_min_score=m.lid_min_score,
         layout=layout,
         workdir=portable(Workdir(config.workdir, endpoint).root),
         metadata_hash=metadata.hash,
@@ -107,11 +111,12 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     )
 
 
-def plan_sources(config: RunConfig) -> list[Source]:
+def plan_sources(config: RunConfig, skipped: list[str] | None = None) -> list[Source]:
     """The pool's inputs, one per match task: files found, duplicates dropped, large files
-    split by row groups; refused when the output folder lies among them."""
+    split by row groups; refused when the output folder lies among them. Files of no known
+    format go to ``skipped``."""
     m, endpoint = config.match, config.engine.s3_endpoint
-    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
+    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint, skipped))
     check_out_apart(config.pool, sources, config.workdir, endpoint)
     return split_large_files(sources, m.part_rows, endpoint)
 
@@ -122,11 +127,13 @@ def run_match(
     engine: Engine,
     sources: Sequence[Source] | None = None,
     ahead: Ahead | None = None,
+    skipped: Sequence[str] = (),
 ) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
     ``sources``: :func:`plan_sources` of ``config`` when the caller planned them already;
-    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py).
+    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py);
+    ``skipped``: files of the pool's folders of no known format (listed in the stats).
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
     ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
     the stats.
@@ -138,7 +145,9 @@ def run_match(
         ww = metadata
         metadata, layout = combine(ww)
     endpoint = config.engine.s3_endpoint
-    sources = plan_sources(config) if sources is None else sources
+    if sources is None:
+        found: list[str] = []
+        sources, skipped = plan_sources(config, found), found
     spec = match_spec(config, metadata, layout)
     wd = Workdir(config.workdir, endpoint)
     tasks = [MatchTask(s) for s in sources]
@@ -157,7 +166,9 @@ def run_match(
     else:
         engine.warm(len(sources))  # before the thread below: a fork copies this thread alone
         with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the
-            checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
+            checking = checker.submit(
+                _index_ready, metadata if ww is None else ww, spec, [t.source for t in tasks]
+            )
             todo = prepare()  # index is checked while the folder is prepared
             checking.result()
     spec = _with_index_identity(spec, ww is None)
@@ -170,7 +181,11 @@ def run_match(
         remove_dedup(wd)
     stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint, dedup)
     if layout is not None:
-        stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
+        stats.update(
+            finish_worldwide(
+                wd, metadata, layout, tasks, m.lang_column, m.lid_model, m.lid_min_score
+            )
+        )
     stats["match_config"] = {
         "text_column": m.text_column,
         "url_column": m.url_column,
@@ -179,8 +194,16 @@ def run_match(
         "format": m.format,
         "batch_rows": m.batch_rows,
     }
+    if layout is not None:  # how languages were found (explain repeats it)
+        stats["match_config"].update(
+            lang_column=m.lang_column, lid_model=m.lid_model, lid_min_score=m.lid_min_score
+        )
+    stats["skipped_files"] = list(skipped)  # in the pool's folders, of no known format
     if dedup is not None:  # counts over unique rows: a rerun without it redoes the counts
         stats["match_config"]["dedup"] = True
+    hint = unspaced_hint(stats, spec.read)  # a pool of unspaced scripts under metaclip1
+    if hint:
+        stats["hint"] = hint
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
     stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
@@ -228,11 +251,17 @@ def _dedup(
     )  # fmt: skip
 
 
-def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:
+def _index_ready(
+    metadata: Metadata | WorldwideMetadata, spec: MatchSpec, sources: Sequence[Source] = ()
+) -> None:
     """The matcher index in the cache folder, verified (or built) once per run before any
-    worker maps it; metaclip2 modes: one per language."""
+    worker maps it; metaclip2 modes: one per language of the pool's language column (none
+    ahead with language identification: a worker builds a language's on first use)."""
     if isinstance(metadata, WorldwideMetadata):
-        build_indexes(metadata, Path(spec.index_cache), spec.mode)
+        langs: list[str] | None = []
+        if spec.lang_column is not None:
+            langs = pool_languages(sources, spec.read, spec.lang_column, metadata.languages)
+        build_indexes(metadata, Path(spec.index_cache), spec.mode, langs)
     elif native_available():
         verified_index(metadata, Path(spec.index_cache), spec.mode)
 
@@ -308,6 +337,7 @@ def finish_worldwide(
     tasks: Sequence[MatchTask],
     lang_column: str | None,
     lid_model: str,
+    lid_min_score: float = 0.0,
 ) -> dict:
     """Per-language count files ``WORKDIR/counts/{lang}.parquet`` and the stats' languages."""
     counts = read_table(wd.entry_counts, columns=["count"]).column(0).to_numpy()
@@ -320,4 +350,5 @@ def finish_worldwide(
         "worldwide": layout.as_dict(),
         "languages": merge_lang_stats(records),
         "language_source": f"column {lang_column}" if lang_column else f"lid {lid_model}",
+        "lid_scores": None if lang_column else lid_scores(records, lid_min_score),
     }

@@ -44,9 +44,11 @@ def assign_languages(
     available: Sequence[str],
     lang_column: pa.Array | pa.ChunkedArray | None = None,
     identifier: LanguageIdentifier | None = None,
+    min_score: float = 0.0,
 ) -> LanguageAssignment:
     """The metadata language of each row (see module docstring); exactly one source is used:
-    ``lang_column`` when given, else ``identifier``."""
+    ``lang_column`` when given, else ``identifier``, whose rows scoring below ``min_score`` go
+    to ``other`` (their label and score are kept)."""
     arr = as_arrow_text(texts)
     n = len(arr)
     if lang_column is not None:
@@ -58,6 +60,9 @@ def assign_languages(
         raise ValueError("give a language column or a LanguageIdentifier")
     res = identifier.identify(arr)
     lang = map_labels(res.label, available, table="lid")
+    if min_score > 0:
+        low = pc.fill_null(pc.less(res.score, pa.scalar(min_score, pa.float32())), True)
+        lang = pc.if_else(low, pa.scalar(FALLBACK, pa.string()), lang)
     return LanguageAssignment(lang, res.label, res.score)
 
 

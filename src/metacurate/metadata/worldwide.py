@@ -173,3 +173,16 @@ def write_worldwide(out: str | Path, lists: Mapping[str, Sequence[str]], gz: boo
         name = f"{lang}.json" + (".gz" if gz else "")
         write_atomic(d / name, encode_text(metadata_json(list(entries)), gz))
     return d
+
+
+def load_run_wide(path: str | Path) -> Metadata:
+    """The run-wide list of a metaclip2 work folder (``metadata.json``: the languages' lists
+    end to end). The same word in two languages is two entries by design, and each language's
+    list was checked when it was loaded, so its duplicates are not warned about here."""
+    import warnings
+
+    from metacurate.metadata.load import MetadataWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetadataWarning)
+        return load_metadata(path)

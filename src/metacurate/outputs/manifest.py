@@ -81,6 +81,7 @@ def build_manifest(
             for i, f in zip(inputs, curated_files, strict=True)
         ],
         "skipped_inputs": [i for i in stats["inputs"] if i["error"] is not None],
+        "skipped_files": stats.get("skipped_files", []),
         **(language_table(stats, how, records) if "worldwide" in stats else {}),
     }
 

@@ -8,6 +8,7 @@ becomes a MetacurateError that names the file and says what to do.
 from __future__ import annotations
 
 import json
+import lzma
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,6 +44,7 @@ _READ_ERRORS = (
     zlib.error,
     json.JSONDecodeError,
     UnicodeDecodeError,
+    lzma.LZMAError,
 )
 
 _ADVICE = {

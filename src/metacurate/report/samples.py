@@ -147,6 +147,10 @@ def _with_decisions(run: Run, side: pa.Table, task_id: str) -> pa.Table:
         else:
             kept = d.column("kept").combine_chunks()
             prob = d.column("keep_prob").combine_chunks()
+            if run.manifest.get("available") is not None:  # balanced over downloaded rows:
+                chosen = d.column("selected").combine_chunks()  # the sample holds those only,
+                side = side.filter(chosen)  # as the counts and p_e do
+                kept, prob = kept.filter(chosen), prob.filter(chosen)
     return side.append_column("kept", kept).append_column("keep_prob", prob)
 
 
@@ -336,7 +340,8 @@ def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3
     c = run.counts[present]
     names = run.entries.take(pa.array(present.astype(np.int64))).to_pylist()
     numeric = np.array([str(x).isdigit() for x in names], bool)  # not a pyarrow scalar each
-    pivot = run.t if run.t is not None else float(np.median(run.counts[run.counts > 0]))
+    hit = run.counts[run.counts > 0]
+    pivot = run.t if run.t is not None else (float(np.median(hit)) if len(hit) else 1.0)
     used: set[str] = set()  # caption texts shown (the same text in two rows counts once)
     balanced = run.p is not None and sample.column("kept").null_count < len(sample)
     kept = np.asarray(sample.column("kept").fill_null(False).to_numpy(zero_copy_only=False), bool)
@@ -344,7 +349,7 @@ def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3
     bands = []
     for name, order in (
         ("head", np.lexsort((present, -c))),
-        ("middle", np.lexsort((present, numeric, np.abs(np.log(c) - np.log(pivot))))),
+        ("middle", np.lexsort((present, numeric, np.abs(np.log(np.maximum(c, 1) / pivot))))),
         ("tail", np.lexsort((present, numeric, c))),
     ):
         items = []

@@ -245,6 +245,15 @@ def summary(run: Run) -> list[dict]:
     m = run.manifest or {}
     s = run.stats
     rows = _pool_rows(m, s)
+    if m.get("available") is not None:  # balanced over the downloaded rows: what follows is
+        rows.append(  # over those rows (counts, p_e, tail share, curated, the examples)
+            _row(
+                "rows available (downloaded); the figures below are over these",
+                "available.pool_rows_available",
+                m["available"]["pool_rows_available"],
+                ",",
+            )
+        )
     if m:
         rows += _balance_rows(m)
     return rows + _metadata_rows(m, s)
