@@ -73,12 +73,13 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 def start_ahead(args: argparse.Namespace) -> Ahead | None:
-    """``curate``: its metadata loaded and its index readied in a thread (match/ahead.py),
-    started before this process imports the rest (pyarrow, the stages) so the two overlap."""
+    """``curate``: its metadata loaded and its index readied in a thread (match/ahead.py,
+    engine/startup.py's step 3), started before this process imports the rest (pyarrow, the
+    stages) so the two overlap."""
     if args.command != "curate" or args.dry_run:
         return None
     cfg = args.config
-    later = ("numpy.ma", "metacurate.report.html")  # curate's report, made after the fork
+    later = ("numpy.ma", "metacurate.report.html")  # 5. curate's report, made after the fork
     return Ahead(cfg, later) if can_go_ahead(cfg) else None
 
 
@@ -188,16 +189,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line  # one line per warning, no source location
     from metacurate.engine.startup import tune_environment, tune_process
 
-    tune_environment()  # before numpy and pyarrow load (engine/startup.py)
+    # the start-up order of engine/startup.py (its numbered steps)
+    tune_environment()  # 1. before numpy and pyarrow load
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)
+    parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages alone
     args = parser.parse_args(argv)
     try:
         with noticed_interrupts() as interrupted:
             # the one RunConfig of a stage command, built once from its flags
             args.config = run_config(args) if args.command in STAGES else None
-            args.ahead = start_ahead(args)
-            tune_process()  # a process of ours: no pandas probe, jemalloc (performance.md)
+            args.ahead = start_ahead(args)  # 3. the head start, before the stages' imports
+            tune_process()  # 4. no pandas probe, jemalloc, fewer collections
             code = int(args.func(args) or 0)
         if interrupted.is_set():  # a Ctrl-C that Python dropped (interrupts.py)
             raise KeyboardInterrupt
@@ -221,17 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The ``metacurate`` command: :func:`main`, then out at once (``os._exit``) once its
-    output is flushed. Everything a command writes is committed (and fsynced) before
-    :func:`main` returns; what is left is Python's teardown of a large heap and the wait for
-    the idle worker processes to exit: ~0.1 s a run (docs/performance.md)."""
+    """The ``metacurate`` command: :func:`main`, then out at once once its output is flushed
+    (engine/startup.py's step 8: no teardown of a large heap, ~0.1 s a run)."""
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader went away, or a stream was closed
-        pass
-    os._exit(code)
+    from metacurate.engine.startup import quick_exit
+
+    quick_exit(code)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from metacurate.extract.scan import ScanResult, scan_html_python
 
 # the compiled scan is optional (setup.py); the pure-Python one gives equal results
-from metacurate.kernel import htmlscan as _native_scan
+from metacurate.kernel import calls  # the only caller of the compiled scan
 
 __all__ = [
     "CHARSET_WINDOW",
@@ -31,7 +31,7 @@ __all__ = [
 
 def native_scan_available() -> bool:
     """True when the compiled scan was built and is not switched off (METACURATE_NO_NATIVE)."""
-    return _native_scan is not None and os.environ.get("METACURATE_NO_NATIVE", "") in ("", "0")
+    return calls.HTMLSCAN_COMPILED and os.environ.get("METACURATE_NO_NATIVE", "") in ("", "0")
 
 
 @dataclass(frozen=True)
@@ -47,15 +47,14 @@ class ScanKernel:
     def strict_decodes(self, data: bytes, codec: str) -> bool:
         """Whether ``data`` decodes with ``codec`` (a Python codec name) without an error."""
         if codec in DOUBLE_BYTE and self.native:
-            return _native_scan.dbcs_valid(data, _table(codec))  # type: ignore[union-attr]
+            return calls.html_dbcs_valid(data, _table(codec))  # type: ignore[misc]
         return _decodes(data, codec)
 
 
 def scan_kernel() -> ScanKernel:
     """The compiled functions when built and not switched off, else the pure-Python ones."""
     if native_scan_available():
-        k = _native_scan
-        return ScanKernel(True, k.scan, k.facts, k.utf8_valid)  # type: ignore[union-attr]
+        return ScanKernel(True, calls.html_scan, calls.html_facts, calls.html_utf8_valid)  # type: ignore[arg-type]
     return ScanKernel(False, scan_html_python, byte_facts_python, _utf8_valid_python)
 
 

@@ -158,6 +158,7 @@ def run_match(
         wd.retire_match()
         return [t for t in tasks if m.force or not _is_current(wd, t, spec)]
 
+    # workers are forked only while no other thread runs (engine/startup.py's step 6)
     if ahead is not None:  # its thread checks the index while the folder is prepared
         todo = prepare()
         ahead.index()
