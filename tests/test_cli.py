@@ -129,3 +129,17 @@ def test_the_command_leaves_at_once_with_its_output_flushed(tmp_path):
             break
         time.sleep(0.1)
     assert str(out) not in ps
+
+
+@pytest.mark.parametrize("value", ["-inf", "-1e5", "-nan"])
+def test_a_negative_special_number_reaches_the_options_own_check(tmp_path, capsys, value):
+    """``--t -inf`` gave argparse's "expected one argument"."""
+    assert main(["curate", "a.parquet", "--out", str(tmp_path / "o"), "--t", value]) == 2
+    err = capsys.readouterr().err
+    assert "expected one argument" not in err and "--t: must be a finite number" in err
+
+
+def test_metadata_info_of_a_missing_file_says_not_found(capsys):
+    assert main(["metadata", "info", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "{lang}" not in err
