@@ -210,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = joined_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)
     args = parser.parse_args(argv)
+    if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
+        args.out = args.out.rstrip("/") or "/"  # 'out/' prints as out/curated/, not out//curated/
     try:
         # the one RunConfig of a stage command, built once from its flags
         args.config = run_config(args) if args.command in STAGES else None
