@@ -74,10 +74,11 @@ JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=task=1
 JobAcctGatherParams=OverMemoryKill
 JobCompType=jobcomp/none
-# Fast turnaround for tests: schedule at once on submit and on every completion, kill 1 s
-# after the warning signal, keep finished jobs visible to squeue for 10 minutes.
+# Fast turnaround for tests: schedule on submit and on every completion (first in, first
+# out), kill 1 s after the warning signal, keep finished jobs visible to squeue for 10 min.
 SchedulerType=sched/builtin
-SchedulerParameters=sched_min_interval=0,batch_sched_delay=0
+SchedulerParameters=batch_sched_delay=0
+MailProg=/bin/true
 KillWait=1
 OverTimeLimit=0
 MinJobAge=600
@@ -102,18 +103,23 @@ node_ready() {
   case "$state" in idle | mix | alloc) return 0 ;; *) return 1 ;; esac
 }
 
+# A process of the pid file that is running (not gone, not a zombie nobody reaped).
+running() {
+  local pid state
+  [ -s "$1" ] || return 1
+  pid=$(cat "$1")
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 stop_daemons() {
   scontrol shutdown >/dev/null 2>&1 || true
   local f
   for f in "$RUN/slurmd.pid" "$RUN/slurmctld.pid"; do
-    if [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then kill "$(cat "$f")" 2>/dev/null || true; fi
+    if running "$f"; then kill "$(cat "$f")" 2>/dev/null || true; fi
   done
-  for _ in $(seq 50); do
-    local alive=0
-    for f in "$RUN/slurmd.pid" "$RUN/slurmctld.pid"; do
-      [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && alive=1
-    done
-    [ $alive = 0 ] && break
+  for _ in $(seq 100); do
+    running "$RUN/slurmd.pid" || running "$RUN/slurmctld.pid" || break
     sleep 0.1
   done
   rm -f "$RUN/slurmd.pid" "$RUN/slurmctld.pid"
@@ -131,6 +137,7 @@ start() {
   stop_daemons
   # -c: no jobs recovered from an earlier life of this test cluster
   /usr/sbin/slurmctld -c
+  for _ in $(seq 100); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.1; done
   /usr/sbin/slurmd -c
   for _ in $(seq 150); do
     if node_ready; then
@@ -147,7 +154,7 @@ start() {
 
 stop() {
   stop_daemons
-  if [ -s /run/munge/munged.pid ]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
+  if running /run/munge/munged.pid; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
   log "stopped"
 }
 

@@ -25,6 +25,7 @@ from metacurate.cli_flags import (
 )
 from metacurate.config import ConfigError
 from metacurate.errors import EnvironmentFault, MetacurateError
+from metacurate.interrupts import noticed_interrupts
 from metacurate.match.ahead import Ahead, can_go_ahead
 from metacurate.summary import print_manifest, print_stats
 
@@ -213,11 +214,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
         args.out = args.out.rstrip("/") or "/"  # 'out/' prints as out/curated/, not out//curated/
     try:
-        # the one RunConfig of a stage command, built once from its flags
-        args.config = run_config(args) if args.command in STAGES else None
-        args.ahead = start_ahead(args)
-        tune_process()  # a process of ours: no pandas probe, jemalloc (docs/performance.md)
-        return int(args.func(args) or 0)
+        with noticed_interrupts() as interrupted:
+            # the one RunConfig of a stage command, built once from its flags
+            args.config = run_config(args) if args.command in STAGES else None
+            args.ahead = start_ahead(args)
+            tune_process()  # a process of ours: no pandas probe, jemalloc (performance.md)
+            code = int(args.func(args) or 0)
+        if interrupted.is_set():  # a Ctrl-C that Python dropped (interrupts.py)
+            raise KeyboardInterrupt
+        return code
     except ConfigError as exc:
         print(f"metacurate: error: {exc.for_flag()}", file=sys.stderr)
         return 2

@@ -53,6 +53,22 @@ def _success_rate(value: str) -> float:
         raise argparse.ArgumentTypeError(f"{value!r} is neither a number nor a folder") from None
 
 
+def _t_lang(value: str) -> dict[str, float]:
+    """``zh=300,ja=40`` → ``{"zh": 300.0, "ja": 40.0}``."""
+    out: dict[str, float] = {}
+    for part in (x.strip() for x in value.split(",")):
+        lang, eq, t = part.partition("=")
+        try:
+            out[lang.strip()] = float(t)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not LANG=T (e.g. zh=300,ja=40)"
+            ) from None
+        if not eq or not lang.strip():
+            raise argparse.ArgumentTypeError(f"{part!r} is not LANG=T (e.g. zh=300,ja=40)")
+    return out
+
+
 def default_start_method() -> str:
     """fork on Linux (the CLI is our own process, forked before any thread starts), else
     spawn (macOS and Windows: fork is unsafe or absent there)."""
@@ -66,6 +82,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "str": str,
     "columns": _columns,
     "success_rate": _success_rate,
+    "t_lang": _t_lang,
 }
 #: Defaults that only the command line uses (``option(cli_default=...)``).
 CLI_DEFAULTS: dict[str, Callable[[], Any]] = {"start_method": default_start_method}

@@ -27,6 +27,9 @@ T_RULES = ("metacurate", "official")  # metacurate.balance.worldwide.T_RULES
 ENGINES = ("local", "ray", "slurm")
 #: How the local engine starts its processes (``EngineConfig.start_method``).
 START_METHODS = ("spawn", "fork")
+#: Default ``lid_min_score``: on the sample captions (docs/worldwide.md) it keeps 99.8% of the
+#: correctly identified rows and sends to ``other`` the uncertain ones (score < 0.3).
+LID_MIN_SCORE = 0.3
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
 
@@ -63,6 +66,13 @@ def option(
         "cli": cli,
     }
     return field(default=default, metadata=meta)
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 class ConfigError(MetacurateError):
@@ -133,8 +143,16 @@ class MatchConfig:
         "on disk to fit (default {default})",
         metavar="MB",
     )
+    lid_min_score: float = option(
+        LID_MIN_SCORE,
+        "metaclip2 modes with language identification: rows whose LID score is below this "
+        "go to 'other' (default {default})",
+        metavar="S",
+    )
 
     def check(self) -> None:
+        if not 0.0 <= self.lid_min_score <= 1.0:
+            raise ConfigError("lid_min_score", f"must be in [0, 1], got {self.lid_min_score}")
         if self.mode not in MODES:
             raise ConfigError("mode", f"unknown mode {self.mode!r}; one of {', '.join(MODES)}")
         if self.lid_model not in LID_MODELS:
@@ -195,8 +213,18 @@ class BalanceConfig:
         "share (metacurate), or the official p_to_t clamped to >= 1 (official)",
         choices=T_RULES,
     )
+    t_lang: dict[str, float] | None = option(
+        None,
+        "metaclip2 modes: these languages' t, overriding the rule (e.g. zh=300,ja=40)",
+        parse="t_lang",
+        metavar="LANG=T,...",
+    )
 
     def check(self) -> None:
+        if self.t_lang is not None:
+            bad = {k: v for k, v in dict(self.t_lang).items() if not _positive(v)}
+            if bad or not self.t_lang:
+                raise ConfigError("t_lang", f"give LANG=T pairs with T > 0, got {bad or 'none'}")
         if self.t_rule not in T_RULES:
             raise ConfigError("t_rule", f"unknown rule {self.t_rule!r}; one of {T_RULES}")
         given = [n for n in ("t", "target_size", "tail_share") if getattr(self, n) is not None]

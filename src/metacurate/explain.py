@@ -39,8 +39,11 @@ class Explainer:
         metadata: str | Path | None = None,
         workdir: str | Path | None = None,
         seed: int | None = None,
+        lang: str | None = None,
     ) -> None:
         self.workdir = location(workdir) if workdir is not None else None  # local or s3://
+        self.lang = lang
+        self.by_lang = None  # a metaclip2 run: the per-language side (explain_lang)
         self.manifest: dict | None = None
         self.counts: np.ndarray | None = None
         self.p: np.ndarray | None = None
@@ -62,7 +65,14 @@ class Explainer:
         self.mode = mode
         run_seed = int(self.manifest["seed"]) if self.manifest else None
         self.seed = int(seed) if seed is not None else run_seed
-        self.matcher = self._matcher(meta, mode)
+        if self.by_lang is not None:
+            if lang is not None:
+                self.by_lang.check(lang)
+            self.matcher = None  # each language's own, on first use
+        else:
+            if lang is not None:
+                raise MetacurateError("--lang needs --workdir OUT of a metaclip2 run")
+            self.matcher = self._matcher(meta, mode)
 
     def _load_workdir(self, root: AnyPath) -> tuple[Metadata, str]:
         if (root / "manifest.json").exists():
@@ -73,13 +83,23 @@ class Explainer:
                 f"{root}: no metadata.json; pass the --out folder of 'metacurate curate' or "
                 "'metacurate balance'"
             )
-        meta = load_metadata(wd.metadata)
         stats = read_json(wd.stats) if wd.stats.exists() else {}
+        if "worldwide" in stats:  # duplicates across languages are by design
+            from metacurate.metadata.worldwide import load_run_wide
+
+            meta = load_run_wide(wd.metadata)
+        else:
+            meta = load_metadata(wd.metadata)
         info = (self.manifest or stats).get("metadata") or {}
         if info.get("hash") not in (None, meta.hash):
             raise MetacurateError(f"{wd.metadata} does not belong to the run in {root}; rerun it")
         if info.get("name"):  # the name the run knew it by, not "metadata.json"
             meta = Metadata(meta.entries, name=info["name"], hash=meta.hash)
+        if "worldwide" in stats:
+            from metacurate.explain_lang import LanguageExplainer
+
+            self.by_lang = LanguageExplainer(meta, stats, self.manifest)
+            self.match_root = wd.root
         curated = root / "curated_entry_counts.parquet"
         if self.manifest and curated.exists():
             table = read_parquet(curated, columns=["count", "p", "count_curated"])
@@ -113,7 +133,12 @@ class Explainer:
 
     def explain(self, text: str, uid: str | None = None) -> dict:
         """Everything about ``text`` (and the row ``uid``): a JSON-ready dict."""
-        ids = self.matcher.match(text)
+        lang = None
+        if self.by_lang is not None:
+            lang, lang_from, hits = self._language(text, uid)
+            ids = self.by_lang.match(text, lang)
+        else:
+            ids = self.matcher.match(text)
         out: dict = {
             "text": text,
             "spaced": spacing(text),
@@ -127,6 +152,10 @@ class Explainer:
             "t": self.t,
             "matches": [{"entry_id": i, "entry": self.metadata[i]} for i in ids],
         }
+        if lang is not None:
+            out.update(lang=lang, lang_from=lang_from, t=self.by_lang.t(lang))
+            for m in out["matches"]:
+                m["entry_id_in_lang"] = m["entry_id"] - self.by_lang.layout.offset(lang)
         if self.counts is not None:
             for m in out["matches"]:
                 m["count"] = int(self.counts[m["entry_id"]])
@@ -162,13 +191,34 @@ class Explainer:
             out["kept"] = bool(balance.keep_mask(id_array, h, self.p, seed)[0])
         return out
 
+    def _language(self, text: str, uid: str | None) -> tuple[str, str, list]:
+        """A metaclip2 run: the language ``text`` is matched in, how it was found, and the
+        side-car rows of ``uid``."""
+        assert self.by_lang is not None
+        hits = self._hits(uid) if uid is not None and self.manifest is not None else []
+        if hits:
+            task_id, row, _ = hits[0]
+            lang = self.by_lang.language_of_row(self._match_root(), task_id, row)
+            return lang or "other", f"the side-car of uid {uid!r} ({task_id}, row {row})", hits
+        if self.lang is not None:
+            return self.lang, "--lang", hits
+        lang, how = self.by_lang.identify(text)
+        return lang, how, hits
+
+    def _match_root(self) -> Path:
+        assert self.workdir is not None and self.manifest is not None
+        return match_folder(self.workdir, self.manifest)
+
+    def _hits(self, uid: str) -> list[tuple[str, int, list[int]]]:
+        assert self.manifest is not None
+        task_ids = [self._task_id(i) for i in self.manifest["inputs"]]
+        return find_uid(self._match_root(), task_ids, uid)
+
     def _decision_on_disk(self, uid: str, ids: list[int]) -> dict:
         """The balance stage's decision for the row with this uid (and these matches, if the
         uid is shared by several texts)."""
         assert self.workdir is not None and self.manifest is not None
-        match_root = match_folder(self.workdir, self.manifest)
-        task_ids = [self._task_id(i) for i in self.manifest["inputs"]]
-        hits = find_uid(match_root, task_ids, uid)
+        hits = self._hits(uid)
         if not hits:
             return {"in_pool": False}
         task_id, row, row_ids = next((h for h in hits if h[2] == ids), hits[0])
@@ -196,9 +246,10 @@ def explain(
     workdir: str | Path | None = None,
     uid: str | None = None,
     seed: int | None = None,
+    lang: str | None = None,
 ) -> dict:
     """One-shot :meth:`Explainer.explain` (builds the matcher; reuse an Explainer for many)."""
-    return Explainer(metadata=metadata, workdir=workdir, seed=seed).explain(text, uid)
+    return Explainer(metadata=metadata, workdir=workdir, seed=seed, lang=lang).explain(text, uid)
 
 
 def format_explanation(r: dict) -> str:
@@ -211,6 +262,8 @@ def format_explanation(r: dict) -> str:
         f"mode {r['mode']}",
         f"matches:   {len(r['matches'])}",
     ]
+    if r.get("lang") is not None:
+        lines.insert(3, f"language:  {r['lang']} (from {r['lang_from']}; matched in its list only)")
     if r["matches"]:
         cols = [("entry_id", "entry_id", "{}"), ("entry", "entry", "{!r}")]
         for key, title, fmt in (

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate import balance
+from metacurate.balance.choose_t import choose
 from metacurate.dedup import unique_mask
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, read_parquet, reading
@@ -154,18 +155,32 @@ def plan(
     workdir: str | Path,
     ts: Sequence[float] = (),
     tail_shares: Sequence[float] = (),
+    t_lang: dict[str, float] | None = None,
+    t_rule: str = "metacurate",
 ) -> dict:
     """The plan of a matched work folder: pool figures and one row per ``t`` (see module doc).
 
     ``ts`` and ``tail_shares`` add rows to the default range (a tail share becomes the ``t``
-    of :func:`metacurate.balance.t_for_tail_share`).
+    that :func:`metacurate.balance.choose_t.choose` gives it). A metaclip2 work folder gets
+    one per-language table per reference instead (``ts`` are English's t; ``t_lang`` and
+    ``t_rule`` as in ``balance``; ``plan_worldwide``).
     """
     root = _match_root(location(workdir))  # a local folder or s3://...
     stats, paths = _sidecar_paths(root)
     counts, entries = load_counts(root, stats)
     for t in ts:
         balance.entry_probs(np.zeros(0, np.int64), t)  # the same check (t > 0) as balance
-    shares = {float(p): balance.t_for_tail_share(counts, p) for p in tail_shares}
+    if "worldwide" in stats:
+        from metacurate.plan_worldwide import plan_worldwide
+
+        doc = plan_worldwide(stats, counts, paths, ts, tail_shares, t_lang, t_rule)
+        return {"workdir": str(root), "pool_rows": int(stats.get("rows", 0)),
+                "rows_matched": int(stats.get("rows_matched", 0)), "entries": len(counts),
+                "metadata": stats.get("metadata") or {}, "mode": stats.get("mode"),
+                "worldwide": doc}  # fmt: skip
+    if t_lang:
+        raise MetacurateError("--t-lang needs a metaclip2 work folder (--mode metaclip2)")
+    shares = {float(p): choose(counts, tail_share=p).t for p in tail_shares}
     dedup = stats.get("dedup")  # --dedup: the pool is its unique rows
     pool_rows = int(dedup["rows_unique"] if dedup else stats.get("rows", 0))
     grid = default_ts(counts, pool_rows, [*ts, *shares.values()])
@@ -200,6 +215,15 @@ def plan(
 def format_plan(doc: dict) -> str:
     """The plan as a plain-text table."""
     meta = doc["metadata"]
+    if "worldwide" in doc:
+        from metacurate.plan_worldwide import format_worldwide
+
+        head = (
+            f"pool: {doc['pool_rows']:,} rows, {doc['rows_matched']:,} matched; metadata "
+            f"{meta.get('name', '?')} ({meta.get('hash', '?')[:12]}), mode {doc['mode']}, "
+            "each language its own t"
+        )
+        return "\n".join([head, *format_worldwide(doc)])
     lines = [
         f"pool: {doc['pool_rows']:,} rows, {doc['rows_matched']:,} matched; "
         f"{doc['entries_hit']:,} of {doc['entries']:,} entries hit, "
@@ -241,7 +265,13 @@ def format_plan(doc: dict) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the plan of a matched work folder."""
-    doc = plan(args.workdir, ts=args.t or (), tail_shares=args.tail_share or ())
+    doc = plan(
+        args.workdir,
+        ts=args.t or (),
+        tail_shares=args.tail_share or (),
+        t_lang=args.t_lang,
+        t_rule=args.t_rule,
+    )
     if args.json:
         print(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
@@ -269,6 +299,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="P",
         help="also the t whose tail share is closest to P (as 'balance --tail-share P')",
+    )
+    from metacurate.cli_flags import PARSERS
+    from metacurate.config import T_RULES
+
+    p.add_argument(
+        "--t-lang",
+        type=PARSERS["t_lang"],
+        metavar="LANG=T,...",
+        help="metaclip2 work folders: these languages' t (as 'balance --t-lang')",
+    )
+    p.add_argument(
+        "--t-rule",
+        choices=T_RULES,
+        default="metacurate",
+        help="metaclip2 work folders: as 'balance --t-rule' (default metacurate)",
     )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(func=cmd_plan)

@@ -103,6 +103,9 @@ def print_manifest(m: dict, as_json: bool) -> None:
         print(f"skipped input:      {skipped['error']} (retried by the next run)")
     _print_download(m)
     if m.get("languages"):
+        why = ((m.get("worldwide_t") or {}).get("reference") or {}).get("why")
+        if why:
+            print(f"reference:          {why}")
         print_languages(m["languages"])
 
 

@@ -8,14 +8,18 @@ import time
 
 
 class SleepInElement:
-    """``checkpoint(name)``: in array element ``element`` only, sleep ``seconds`` the first
-    time ``name == point`` (a task that runs long: for its time limit, or to be cancelled)."""
+    """``checkpoint(name)``: in array element ``element`` only (an int, or a tuple of them),
+    sleep ``seconds`` the first time ``name == point`` (a task that runs long: for its time
+    limit, or to be cancelled)."""
 
-    def __init__(self, element: int, seconds: float, point: str = "match-batch") -> None:
-        self.element, self.seconds, self.point = str(element), seconds, point
+    def __init__(
+        self, element: int | tuple[int, ...], seconds: float, point: str = "match-batch"
+    ) -> None:
+        elements = element if isinstance(element, tuple) else (element,)
+        self.elements, self.seconds, self.point = {str(e) for e in elements}, seconds, point
 
     def __call__(self, name: str) -> None:
-        if name == self.point and os.environ.get("SLURM_ARRAY_TASK_ID") == self.element:
+        if name == self.point and os.environ.get("SLURM_ARRAY_TASK_ID") in self.elements:
             time.sleep(self.seconds)
 
 

@@ -251,3 +251,58 @@ def test_an_interrupted_driver_cancels_its_array(tmp_path, pool, slurm):
     while _element_state(array, 0) not in ("CANCELLED", "") and time.time() < deadline:
         time.sleep(0.2)
     assert _element_state(array, 0) == "CANCELLED"
+
+
+@pytest.mark.slow
+def test_slurm_extract_writes_the_local_engines_bytes(tmp_path, slurm):
+    from tests.conftest import shared_file
+
+    files = [
+        str(shared_file(f"webarchive/{name}"))
+        for name in ("pages_16.warc.gz", "whirlwind.warc.gz", "link-extraction-test.warc")
+    ]
+    local = _cli("extract", *files, "--out", str(tmp_path / "local"), "--shard-rows", "10")
+    assert local.returncode == 0, local.stderr
+    r = _cli(
+        "extract", *files, "--out", str(tmp_path / "slurm"), "--shard-rows", "10",
+        "--engine", "slurm", "--slurm-log-dir", str(slurm),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "3 tasks submitted" in r.stderr
+    local_files = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*"))
+    slurm_files = sorted(p.relative_to(tmp_path / "slurm") for p in (tmp_path / "slurm").rglob("*"))
+    assert local_files == slurm_files
+    assert len(local_files) > 3  # shards of 10 rows (42 in all), the stats file, the parts
+    for rel in local_files:
+        if (tmp_path / "local" / rel).is_file():
+            a, b = (tmp_path / "local" / rel).read_bytes(), (tmp_path / "slurm" / rel).read_bytes()
+            assert a == b, rel
+
+
+@pytest.mark.slow
+def test_several_failed_elements_are_all_named(tmp_path, pool, metadata, slurm):
+    logs = tmp_path / "logs"
+    runner = Run(
+        pool[:3], tmp_path / "out", metadata=metadata, engine="slurm", slurm_log_dir=str(logs),
+        checkpoint=SleepInElement((1, 2), 600), **OPTIONS,
+    )  # fmt: skip
+    started = time.time()
+    runner.start()
+    array = None
+    while time.time() < started + 120:
+        array = array or (logs.is_dir() and _newest_array(started - 1, logs)) or None
+        if array and _element_state(array, 1) == "RUNNING":
+            subprocess.run(["scancel", f"{array}_1", f"{array}_2"], check=True)
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("element 1 never ran")
+    runner.join(120)
+    assert len(runner.errors) == 1, runner.errors
+    message = str(runner.errors[0])
+    assert "\n" not in message
+    assert "2 of 3 tasks did not finish: match_task part-" in message
+    assert message.count(f"(Slurm job {array}_") == 2  # both, by task and job
+    assert (
+        "; also match_task part-" in message and "rerun the same command to retry them" in message
+    )

@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 
 from metacurate.extract.attrs import image_pairs_fast, resolve_references
 from metacurate.extract.html import image_pairs_from_html
+from metacurate.extract.pairs import Resolver, url_scheme
 from metacurate.extract.scan import (
+    DOUBLE_BYTE,
     byte_facts,
     byte_facts_python,
     native_scan_available,
     scan_html,
     scan_html_python,
+    strict_decodes,
 )
 from metacurate.extract.warc import decode_payload
 
@@ -82,6 +85,10 @@ def test_compiled_and_python_scans_agree_on_real_pages(webarchive: Path) -> None
 
 
 CASES = [
+    b" " * 1010 + b"<meta charset=utf-8><img alt='caf\xc3\xa9' src=/late-meta.jpg>",
+    b" " * 990 + b"<meta charset=utf-8><img alt='caf\xc3\xa9' src=/early-meta.jpg>",
+    b"<meta charset=utf-16le><img alt=a src=/u16.jpg>",
+    b"<meta charset=iso-2022-jp><img alt=a src=/jis.jpg>",
     b"<noscript><img alt=a src=/n.jpg></noscript>",
     b"<template><img alt=a src=/t.jpg><base href='http://t.org/'></template><img alt=b src=u>",
     b"<image alt=a src=/i.jpg>",
@@ -242,7 +249,7 @@ def test_random_bytes_equal_the_dom_reference(body: bytes) -> None:
         st.sampled_from(
             [b"a", b"<", b"charset", b"ChArSeT", b"chars", b"\x81", b"\x9d", b"\xc3\xa9",
              b"\xe2\x82\xac", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xf0\x9f\x98\x80",
-             b"\xc0\xaf", b"\xe0\x80\xaf", b"\xff", b"\xc3", b"12345678"]
+             b"\xc0\xaf", b"\xe0\x80\xaf", b"\xff", b"\xc3", b"12345678", b" " * 500]
         )
     ).map(b"".join)
 )  # fmt: skip
@@ -260,3 +267,67 @@ def _decodes_utf8(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+@given(
+    body=st.lists(
+        st.one_of(
+            st.sampled_from(["a", "<", "\u732b", "\u00e9", "\uac00", "\u30a2", "\uff71"]).map(
+                lambda c: c.encode("utf-8")
+            ),
+            st.binary(min_size=1, max_size=2),
+            st.sampled_from([b"\x81\x40", b"\xa4\xa1", b"\x88\x9f", b"\xb0\xa1", b"\xfe\xfe"]),
+        )
+    ).map(b"".join),
+    codec=st.sampled_from(DOUBLE_BYTE),
+)
+@settings(max_examples=800, deadline=None)
+def test_double_byte_validation_equals_python_decoding(body: bytes, codec: str) -> None:
+    native = strict_decodes(body, codec)
+    try:
+        body.decode(codec)
+        assert native
+    except UnicodeDecodeError:
+        assert not native
+
+
+_URL_PART = st.sampled_from(
+    ["/", "//", "a", "B", "img.jpg", ".", "..", "./", "../", "?", "#", ";", ":", "[", "]", "@",
+     "%20", " ", "\u00e9", "http:", "HTTPS:", "data:", "x-y+z.1:", "cdn.example.com", ":80",
+     "\\", "\x01"]
+)  # fmt: skip
+_BASES = st.sampled_from(
+    ["http://example.com/dir/page.html?q=1", "https://a.b", "https://a.b/", "HTTP://Up.Case/x/",
+     "http://[::1]/p/", "http://[bad/p", "ftp://f.org/d/", "http:///nohost/x", "dns:example.com",
+     "http://h\u00e9.com/x"]
+)  # fmt: skip
+
+
+@given(
+    base=_BASES,
+    src=st.lists(_URL_PART, min_size=1, max_size=8).map("".join),
+)
+@settings(max_examples=1500, deadline=None)
+def test_url_shortcuts_equal_urllib(base: str, src: str) -> None:
+    from urllib.parse import urljoin, urlsplit
+
+    src = src.strip().translate(str.maketrans({"\n": None, "\r": None, "\t": None}))
+    if not src:
+        return
+    try:
+        want = urlsplit(src).scheme.lower()
+    except ValueError:
+        with pytest.raises(ValueError):
+            url_scheme(src)
+    else:
+        assert url_scheme(src) == want
+    try:
+        want_url = urljoin(base, src)
+    except ValueError:
+        with pytest.raises(ValueError):
+            Resolver(base).join(src)
+        return
+    resolver = Resolver(base)
+    assert resolver.join(src) == want_url
+    if resolver.http and not urlsplit(src).scheme:  # what add_image relies on
+        assert urlsplit(want_url).scheme in ("http", "https")

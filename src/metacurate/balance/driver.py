@@ -13,18 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metacurate.balance.choose_t import choose
 from metacurate.balance.downloads import download_fields
 from metacurate.balance.keyed_hash import HASH_VERSION
 from metacurate.balance.rule import EXPECTED_SIZE_NOTE, entry_probs, sum_min_count_t
 from metacurate.balance.select import choose_one_per_image, pick_scores
 from metacurate.balance.task import BalanceSpec, BalanceTask, balance_task
-from metacurate.balance.threshold import (
-    row_threshold,
-    t_for_tail_share,
-    t_for_target_size,
-    tail_share,
-)
-from metacurate.balance.worldwide import worldwide_probs
+from metacurate.balance.threshold import row_threshold, tail_share
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
 from metacurate.dedup import unique_mask, unique_record
@@ -90,14 +85,8 @@ def read_options(match_config: dict, endpoint: str | None = None) -> ReadOptions
     )
 
 
-def choose_t(
-    cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts: np.ndarray
-) -> tuple[float, dict]:
-    """The threshold ``t`` from the option given, and how it was chosen."""
-    if cfg.t is not None:
-        return float(cfg.t), {"t_from": "t"}
-    if cfg.tail_share is not None:
-        return t_for_tail_share(counts, cfg.tail_share), {"t_from": "tail_share"}
+def _thresholds(cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts):
+    """The per-row thresholds of the pool (rows left out by a selection: never kept)."""
     thresholds = []
     for i in inputs:
         tab = read_parquet(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
@@ -108,16 +97,7 @@ def choose_t(
         if select.exists():
             tau[~read_parquet(select).column("selected").to_numpy()] = np.inf
         thresholds.append(tau)
-    t, size = t_for_target_size(thresholds, cfg.target_size)
-    if t < 1 and not cfg.allow_t_below_1:
-        at_one = sum(int(np.count_nonzero(tau <= 1.0)) for tau in thresholds)
-        raise ConfigError(
-            "target_size",
-            f"{cfg.target_size:,} rows needs t = {t:.3g} < 1, which sub-samples even entries "
-            f"seen once (the tail); t = 1 keeps {at_one:,} rows. Ask for at least {at_one:,}, "
-            "or allow it explicitly (allow_t_below_1, --allow-t-below-1)",
-        )
-    return t, {"t_from": "target_size", "target_size": cfg.target_size, "target_realised": size}
+    return thresholds
 
 
 def _image_and_text_hashes(
@@ -240,21 +220,33 @@ def _is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
 def choose_p(
     cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts, stats: dict
 ) -> tuple[float, dict, np.ndarray]:
-    """``t``, how it was chosen, and ``p_e`` of every entry: one ``t`` (metaclip1), or
-    English's ``t`` and one per language (metaclip2 modes); inflated for a download plan."""
-    if "worldwide" in stats:  # metaclip2 modes: t is English's, each language its own
-        if cfg.success_rate is not None:
-            raise ConfigError(
-                "success_rate",
-                "download planning is not available in metaclip2 modes yet; balance with "
-                "--t (English's t) and re-balance the downloaded rows with --available",
-            )
-        return worldwide_probs(cfg, stats, counts)
-    t, how = choose_t(cfg, wd, out, inputs, counts)
+    """``t``, how it was chosen, and ``p_e`` of every entry (:func:`choose_t.choose`): one
+    ``t`` (metaclip1), or one per language (metaclip2 modes); inflated for a download plan."""
+    worldwide = stats.get("worldwide")
+    if worldwide is not None and cfg.success_rate is not None:
+        raise ConfigError(
+            "success_rate",
+            "download planning is not available in metaclip2 modes yet; balance with "
+            "--t (English's t) and re-balance the downloaded rows with --available",
+        )
+    choice = choose(
+        counts,
+        t=cfg.t,
+        tail_share=cfg.tail_share,
+        target_size=cfg.target_size,
+        thresholds=lambda: _thresholds(cfg, wd, out, inputs, counts),
+        allow_t_below_1=cfg.allow_t_below_1,
+        layout=worldwide,
+        lang_rows=stats.get("languages"),
+        t_lang=cfg.t_lang,
+        t_rule=cfg.t_rule,
+    )
+    t, how, p = choice.t, choice.how, choice.p
     if cfg.success_rate is not None:  # before a download: inflate t for the losses
         how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
         t = how["download_plan"]["t_download"]
-    return t, how, entry_probs(counts, t)
+        p = entry_probs(counts, t)
+    return t, how, p
 
 
 def _run_tasks(

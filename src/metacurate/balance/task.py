@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from metacurate.balance.decisions import DECISIONS_SCHEMA
 from metacurate.balance.keyed_hash import HASH_VERSION
@@ -160,13 +161,17 @@ def _add_lang_rows(
     acc: dict[str, list[float]], lang: pa.Array, keep: np.ndarray, prob: np.ndarray
 ) -> None:
     """Rows, kept rows and expected rows per language (metaclip2 modes)."""
-    names = np.asarray(lang.to_pylist(), dtype=object)
-    for x in sorted(set(names)):
-        sel = names == x
+    enc = pc.dictionary_encode(lang)
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    k = len(enc.dictionary)
+    n = np.bincount(codes, minlength=k)
+    kept = np.bincount(codes, weights=keep, minlength=k)
+    expected = np.bincount(codes, weights=prob, minlength=k)
+    for j, x in sorted(enumerate(enc.dictionary.to_pylist()), key=lambda jx: jx[1]):
         a = acc.setdefault(x, [0, 0, 0.0])
-        a[0] += int(sel.sum())
-        a[1] += int(keep[sel].sum())
-        a[2] += float(prob[sel].sum())
+        a[0] += int(n[j])
+        a[1] += int(kept[j])
+        a[2] += float(expected[j])
 
 
 class _Sinks:

@@ -145,7 +145,7 @@ class _Array:
     pending: dict[int, Any] = field(default_factory=dict)
     states: dict[str, str] = field(default_factory=dict)
     ended_at: dict[int, float] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (task and job, why)
     done: int = 0
 
     def __post_init__(self) -> None:
@@ -193,7 +193,6 @@ class SlurmEngine:
         self._spans: list[tuple[str, float, float]] = []
         self._arrays: list[str] = []
         self._live: set[str] = set()
-        self.workers = config.in_flight
 
     def _executor(self, n_items: int):
         ex = self.submitit.SlurmExecutor(folder=self.log_dir)
@@ -243,10 +242,14 @@ class SlurmEngine:
         self._live.discard(array.array_id)
         if array.failures:
             n = len(array.failures)
-            more = f"; and {n - 1} more (see {self.log_dir})" if n > 1 else ""
+            more = ""
+            if n > 1:  # the others by task and job, their reasons in the logs
+                named = [who for who, _ in array.failures[1:6]]
+                rest = f" and {n - 6} more" if n > 6 else ""
+                more = f"; also {', '.join(named)}{rest} (logs in {self.log_dir})"
             raise EnvironmentFault(
                 f"slurm: {n} of {len(items)} task{'s' if len(items) != 1 else ''} did not "
-                f"finish: {array.failures[0]}{more}; rerun the same command to retry "
+                f"finish: {array.failures[0][1]}{more}; rerun the same command to retry "
                 f"{'them' if n > 1 else 'it'} (finished tasks are kept)"
             )
 
@@ -309,16 +312,11 @@ class SlurmEngine:
         if now - first < grace:
             return
         del array.pending[i]
-        array.failures.append(
-            describe_failure(
-                array.label(array.items[i]),
-                str(job.job_id),
-                state,
-                job.paths.stderr,
-                self.config,
-                self.log_dir,
-            )
+        label = array.label(array.items[i])
+        why = describe_failure(
+            label, str(job.job_id), state, job.paths.stderr, self.config, self.log_dir
         )
+        array.failures.append((f"{label} (Slurm job {job.job_id})", why))
 
     def _outcome(self, job: Any, label: str) -> Any:
         try:

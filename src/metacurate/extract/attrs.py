@@ -17,14 +17,14 @@ from html.entities import html5
 from resiliparse.parse.encoding import map_encoding_to_html5
 
 from metacurate.extract.html import html_encoding, image_pairs_from_html
-from metacurate.extract.pairs import TEXT_SOURCES, PageImages, add_image, resolve_base
-from metacurate.extract.scan import (
-    HAS_CHARSET,
-    HAS_CP1252_HOLES,
-    byte_facts,
-    scan_html,
-    utf8_valid,
+from metacurate.extract.pairs import (
+    TEXT_SOURCES,
+    PageImages,
+    Resolver,
+    add_image,
+    resolve_base,
 )
+from metacurate.extract.scan import HAS_CHARSET, HAS_CP1252_HOLES, ScanKernel, scan_kernel
 
 __all__ = ["image_pairs_fast", "resolve_references"]
 
@@ -87,10 +87,11 @@ def resolve_references(value: str) -> str:
 class _Charset:
     """The codec that reads this page's values, worked out once and only if needed."""
 
-    def __init__(self, body: bytes, http_charset: str | None) -> None:
+    def __init__(self, body: bytes, http_charset: str | None, kernel: ScanKernel) -> None:
         self.body = body
         self.http_charset = http_charset
-        self.facts = byte_facts(body)
+        self.kernel = kernel
+        self.facts = kernel.facts(body)
         self._encoding: str | None | bool = False  # False: not worked out yet
         self._codec: str | None | bool = False  # None: only the DOM reads the page exactly
         self._utf8: bool | None = None
@@ -108,7 +109,7 @@ class _Charset:
         """Whether the whole page decodes with ``codec`` without an error."""
         if codec == "utf-8":
             if self._utf8 is None:
-                self._utf8 = utf8_valid(self.body)
+                self._utf8 = self.kernel.utf8_valid(self.body)
             return self._utf8
         if codec == "cp1252":
             return not self.facts & HAS_CP1252_HOLES
@@ -117,11 +118,7 @@ class _Charset:
             if assigned is None:
                 assigned = _ASSIGNED[codec] = bytes(b for b in range(256) if _decodes(b, codec))
             return not self.body.translate(None, assigned)
-        try:
-            self.body.decode(codec)
-        except UnicodeDecodeError:
-            return False
-        return True
+        return self.kernel.strict_decodes(self.body, codec)
 
     def codec(self) -> str | None:
         """The codec `bytes_to_str` decodes the page with (its charset, else UTF-8, else
@@ -158,21 +155,21 @@ def _decodes(byte: int, codec: str) -> bool:
 
 
 def image_pairs_fast(
-    body: bytes, page_url: str | None, http_charset: str | None = None
+    body: bytes,
+    page_url: str | None,
+    http_charset: str | None = None,
+    kernel: ScanKernel | None = None,
 ) -> PageImages:
     """Equal to `html.image_pairs_from_html(body, page_url, http_charset)`, from the streaming
-    scan when the page allows it (else from that DOM reference)."""
-    found = scan_html(body)
+    scan when the page allows it (else from that DOM reference). ``kernel``: the scan functions
+    to use (default :func:`scan_kernel`, chosen at each call)."""
+    kernel = kernel or scan_kernel()
+    found = kernel.scan(body)
     if found is None:
         return image_pairs_from_html(body, page_url, http_charset)
-    images, imgs, base_raw = found
-    charset = _Charset(body, http_charset)
-    needs_codec = (
-        base_raw is not None
-        and not base_raw.isascii()
-        or any(v is not None and not v.isascii() for img in imgs for v in img)
-    )
-    if needs_codec:
+    images, imgs, base_raw, non_ascii = found
+    charset = _Charset(body, http_charset, kernel)
+    if non_ascii:
         codec = charset.codec()
         if codec is None:
             return image_pairs_from_html(body, page_url, http_charset)
@@ -183,9 +180,10 @@ def image_pairs_fast(
     page = PageImages()
     page.counts["images_seen"] += images - len(imgs)
     base = resolve_base(page_url, _text(base_raw, codec))
+    resolver = Resolver(base) if base and imgs else None
     for src, *texts in imgs:
         named = [(name, _text(raw, codec)) for name, raw in zip(TEXT_SOURCES, texts, strict=True)]
-        add_image(page, _text(src, codec), named, base)
+        add_image(page, _text(src, codec), named, resolver)
     if not page.counts["images_seen"]:
         del page.counts["images_seen"]
     return page

@@ -5,7 +5,7 @@
  * <base> elements end up in the document. See scan.py for the rules; this file mirrors it
  * function by function and must give equal results (tests/extract/test_scan.py).
  *
- * scan(data: bytes) -> None | (images: int, found: list[tuple], base: bytes | None)
+ * scan(data: bytes) -> None | (images: int, found: list[tuple], base: bytes | None, non_ascii)
  * None: the page needs a tree builder (the caller parses it with the DOM).
  */
 #define PY_SSIZE_T_CLEAN
@@ -52,6 +52,7 @@ typedef struct {
     int template_depth;
     unsigned char tables[MAX_DEPTH];
     int ntables;
+    int non_ascii; /* a found value or the base has a byte >= 0x80 */
 } State;
 
 /* character classes: bit 1 whitespace, 2 ends a tag name ('/', '>'), 4 ends an attribute name
@@ -407,6 +408,12 @@ static int push_foreign(State *s, int ns, uc *name, Py_ssize_t len) {
     return OK;
 }
 
+static int has_high(const Val *v) {
+    for (Py_ssize_t i = 0; i < v->len; i++)
+        if (v->p[i] & 0x80) return 1;
+    return 0;
+}
+
 static PyObject *val_obj(const Val *v) {
     if (v->len < 0) Py_RETURN_NONE;
     return PyBytes_FromStringAndSize((const char *)v->p, v->len);
@@ -433,6 +440,7 @@ static int start_tag(State *s, Tag *t, Py_ssize_t pos, Py_ssize_t *out) {
             if (!tup) return ERR;
             const int order[4] = {A_SRC, A_ALT, A_TITLE, A_DIT};
             for (int k = 0; k < 4; k++) {
+                if (!s->non_ascii && has_high(&t->a[order[k]])) s->non_ascii = 1;
                 PyObject *o = val_obj(&t->a[order[k]]);
                 if (!o) {
                     Py_DECREF(tup);
@@ -451,6 +459,7 @@ static int start_tag(State *s, Tag *t, Py_ssize_t pos, Py_ssize_t *out) {
         if (!s->has_base && t->a[A_HREF].len >= 0) {
             s->base = t->a[A_HREF];
             s->has_base = 1;
+            if (has_high(&s->base)) s->non_ascii = 1;
         }
         return OK;
     case T_SVG:
@@ -573,15 +582,17 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     }
     PyObject *base = s->has_base ? val_obj(&s->base) : (Py_INCREF(Py_None), Py_None);
     if (!base) goto done;
-    result = Py_BuildValue("(lON)", s->images, s->found, base);
+    result = Py_BuildValue("(lONO)", s->images, s->found, base, s->non_ascii ? Py_True : Py_False);
 done:
     Py_XDECREF(s->found);
     PyMem_Free(s);
     return result;
 }
 
-/* facts(data) -> flags: 1 "charset" occurs (ASCII case-insensitive), 2 one of windows-1252's
- * unassigned bytes (81 8D 8F 90 9D) occurs. memchr passes only. */
+/* facts(data) -> flags: 1 "charset" occurs (ASCII case-insensitive) in the first
+ * CHARSET_WINDOW bytes (the reference reads a <meta> charset from the first 1024 only), 2 one of
+ * windows-1252's unassigned bytes (81 8D 8F 90 9D) occurs. memchr passes only. */
+#define CHARSET_WINDOW (1024 + 7)
 static PyObject *facts(PyObject *self, PyObject *arg) {
     (void)self;
     if (!PyBytes_Check(arg)) {
@@ -590,11 +601,12 @@ static PyObject *facts(PyObject *self, PyObject *arg) {
     }
     uc *d = (uc *)PyBytes_AS_STRING(arg);
     Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    Py_ssize_t w = n < CHARSET_WINDOW ? n : CHARSET_WINDOW;
     int charset = 0, holes = 0;
     for (int pass = 0; pass < 2 && !charset; pass++) {
         Py_ssize_t j = 0;
-        while (j + 7 <= n) {
-            uc *hit = memchr(d + j, pass ? 'C' : 'c', (size_t)(n - j - 6));
+        while (j + 7 <= w) {
+            uc *hit = memchr(d + j, pass ? 'C' : 'c', (size_t)(w - j - 6));
             if (!hit) break;
             j = hit - d;
             if ((d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' && (d[j + 3] | 32) == 'r' &&
@@ -654,7 +666,48 @@ static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
     Py_RETURN_TRUE;
 }
 
+/* dbcs_valid(data, table) -> bool: whether data decodes strictly in a double-byte charset
+ * whose table (256 + 65536 bytes, built by attrs.py from Python's codec) marks the valid single
+ * bytes (table[b]) and the valid lead/trail pairs (table[256 + lead * 256 + trail]). */
+static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer data, table;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &table)) return NULL;
+    int ok = 1;
+    if (table.len != 256 + 65536) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&table);
+        PyErr_SetString(PyExc_ValueError, "dbcs_valid: the table must have 65792 bytes");
+        return NULL;
+    }
+    uc *d = data.buf, *t = table.buf;
+    Py_ssize_t n = data.len, i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, d + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = d[i];
+        if (t[c]) {
+            i++;
+        } else if (i + 1 < n && t[256 + c * 256 + d[i + 1]]) {
+            i += 2;
+        } else {
+            ok = 0;
+            break;
+        }
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&table);
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
+    {"dbcs_valid", dbcs_valid, METH_VARARGS, "Whether bytes decode in a double-byte charset."},
     {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
     {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},

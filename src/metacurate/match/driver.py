@@ -31,7 +31,9 @@ from metacurate.match.task import MatchSpec, MatchTask, empty_stats, match_task
 from metacurate.match.worldwide_run import (
     build_indexes,
     combine,
+    lid_scores,
     merge_lang_stats,
+    pool_languages,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
@@ -93,6 +95,7 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     return MatchSpec(
         lang_column=m.lang_column,
         lid_model=m.lid_model,
+        lid_min_score=m.lid_min_score,
         layout=layout,
         workdir=portable(Workdir(config.workdir, endpoint).root),
         metadata_hash=metadata.hash,
@@ -162,7 +165,9 @@ def run_match(
     else:
         engine.warm(len(sources))  # before the thread below: a fork copies this thread alone
         with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the
-            checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
+            checking = checker.submit(
+                _index_ready, metadata if ww is None else ww, spec, [t.source for t in tasks]
+            )
             todo = prepare()  # index is checked while the folder is prepared
             checking.result()
     spec = _with_index_identity(spec, ww is None)
@@ -177,7 +182,11 @@ def run_match(
         remove_dedup(wd)
     stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint, dedup)
     if layout is not None:
-        stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
+        stats.update(
+            finish_worldwide(
+                wd, metadata, layout, tasks, m.lang_column, m.lid_model, m.lid_min_score
+            )
+        )
     stats["match_config"] = {
         "text_column": m.text_column,
         "url_column": m.url_column,
@@ -186,6 +195,10 @@ def run_match(
         "format": m.format,
         "batch_rows": m.batch_rows,
     }
+    if layout is not None:  # how languages were found (explain repeats it)
+        stats["match_config"].update(
+            lang_column=m.lang_column, lid_model=m.lid_model, lid_min_score=m.lid_min_score
+        )
     stats["skipped_files"] = list(skipped)  # in the pool's folders, of no known format
     if dedup is not None:  # counts over unique rows: a rerun without it redoes the counts
         stats["match_config"]["dedup"] = True
@@ -239,11 +252,17 @@ def _dedup(
     )  # fmt: skip
 
 
-def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:
+def _index_ready(
+    metadata: Metadata | WorldwideMetadata, spec: MatchSpec, sources: Sequence[Source] = ()
+) -> None:
     """The matcher index in the cache folder, verified (or built) once per run before any
-    worker maps it; metaclip2 modes: one per language."""
+    worker maps it; metaclip2 modes: one per language of the pool's language column (none
+    ahead with language identification: a worker builds a language's on first use)."""
     if isinstance(metadata, WorldwideMetadata):
-        build_indexes(metadata, Path(spec.index_cache), spec.mode)
+        langs: list[str] | None = []
+        if spec.lang_column is not None:
+            langs = pool_languages(sources, spec.read, spec.lang_column, metadata.languages)
+        build_indexes(metadata, Path(spec.index_cache), spec.mode, langs)
     elif native_available():
         verified_index(metadata, Path(spec.index_cache), spec.mode)
 
@@ -319,6 +338,7 @@ def finish_worldwide(
     tasks: Sequence[MatchTask],
     lang_column: str | None,
     lid_model: str,
+    lid_min_score: float = 0.0,
 ) -> dict:
     """Per-language count files ``WORKDIR/counts/{lang}.parquet`` and the stats' languages."""
     counts = read_table(wd.entry_counts, columns=["count"]).column(0).to_numpy()
@@ -331,4 +351,5 @@ def finish_worldwide(
         "worldwide": layout.as_dict(),
         "languages": merge_lang_stats(records),
         "language_source": f"column {lang_column}" if lang_column else f"lid {lid_model}",
+        "lid_scores": None if lang_column else lid_scores(records, lid_min_score),
     }

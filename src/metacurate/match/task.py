@@ -29,7 +29,7 @@ from metacurate.match.worldwide_run import (
 )
 from metacurate.metadata import Metadata, load_metadata
 from metacurate.metadata.layout import Layout
-from metacurate.metadata.worldwide import WorldwideMetadata
+from metacurate.metadata.worldwide import WorldwideMetadata, load_run_wide
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
 from metacurate.pool.sources import Source, fingerprint
@@ -67,6 +67,7 @@ class MatchSpec:
     lid_model: str = "fasttext-lid176"
     layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
     index_identity: str = ""  # the verified index's files (index_cache.identity)
+    lid_min_score: float = 0.0  # metaclip2 modes with LID: rows scoring below go to 'other'
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -81,6 +82,8 @@ class MatchSpec:
         }
         if self.layout is not None:
             cfg["worldwide"] = [self.layout.hash, self.lang_column, self.lid_model]
+            if self.lang_column is None and self.lid_min_score:
+                cfg["lid_min_score"] = self.lid_min_score
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -116,7 +119,7 @@ def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
 
     def whole() -> Metadata:  # read only when an index has to be (re)built here
         if not loaded:
-            loaded.append(load_metadata(wd.metadata))
+            loaded.append(load_run_wide(wd.metadata))
         return loaded[0]
 
     ww = WorldwideMetadata(
@@ -125,7 +128,9 @@ def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
         lambda lang: split_metadata(whole(), spec.layout).get(lang),
     )
     root, _ = _index_root(spec)
-    return WorldwideTaskMatcher(spec.layout, ww, spec.mode, root, spec.lang_column, spec.lid_model)
+    return WorldwideTaskMatcher(
+        spec.layout, ww, spec.mode, root, spec.lang_column, spec.lid_model, spec.lid_min_score
+    )
 
 
 def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
@@ -328,6 +333,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     record["stats"] = stats
     if isinstance(matcher, WorldwideTaskMatcher):
         record["lang_stats"] = {} if record["error"] else matcher.lang_stats
+        record["lid_hist"] = {} if record["error"] else matcher.lid_hist
     record["outputs"] = stamp_outputs(wd.root, [wd.sidecar(tid), wd.partial_counts(tid)])
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished

@@ -86,9 +86,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     if args.uid is not None and args.workdir is None:
         raise MetacurateError("--uid needs --workdir OUT (the run's counts, t and seed)")
-    result = Explainer(metadata=args.metadata, workdir=args.workdir, seed=args.seed).explain(
-        args.text, args.uid
+    explainer = Explainer(
+        metadata=args.metadata, workdir=args.workdir, seed=args.seed, lang=args.lang
     )
+    result = explainer.explain(args.text, args.uid)
     if args.json:
         print(json.dumps(result, indent=1, ensure_ascii=False))
     else:
@@ -168,6 +169,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", "-w", metavar="OUT", help="a curated run folder")
     p.add_argument("--uid", help="the row's uid: print the run's keep decision for it")
     p.add_argument("--seed", type=int, help="seed of the decision (default: the run's)")
+    p.add_argument(
+        "--lang",
+        help="metaclip2 runs: the text's language (default: the row's, with --uid, else "
+        "language identification as the run did it)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_explain)
 

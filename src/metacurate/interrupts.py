@@ -1,0 +1,32 @@
+"""Ctrl-C, never lost: Python raises ``KeyboardInterrupt`` wherever the main thread is when
+the signal is handled; inside a weakref callback or a ``__del__`` it is printed as "Exception
+ignored" and dropped, and the run would go on to exit 0. :func:`noticed_interrupts` records
+every SIGINT, so the command ends as interrupted (exit 130) even when one was dropped."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def noticed_interrupts() -> Iterator[threading.Event]:
+    """For the ``with`` block: SIGINT raises ``KeyboardInterrupt`` as usual and sets the
+    yielded event (outside the main thread, where no handler can be set: only the event)."""
+    seen = threading.Event()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        seen.set()
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        yield seen
+        return
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
