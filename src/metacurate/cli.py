@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -185,15 +186,35 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
     print(f"metacurate: warning: {message}", file=sys.stderr)
 
 
+#: Values argparse would take for flags: ``-inf``, ``-nan``, ``-1e5`` (its own test for a
+#: negative number only knows ``-5`` and ``-.5``).
+_NEGATIVE = re.compile(r"-(inf|infinity|nan|\d+(\.\d*)?e[+-]?\d+|\d*\.\d+e[+-]?\d+)", re.I)
+
+
+def joined_negative_values(argv: list[str]) -> list[str]:
+    """``--t -inf`` as ``--t=-inf``, so the value reaches the option's own check (which
+    says what is wrong) instead of argparse's "expected one argument"."""
+    out: list[str] = []
+    for arg in argv:
+        prev = out[-1] if out else ""
+        if _NEGATIVE.fullmatch(arg) and prev.startswith("--") and "=" not in prev:
+            out[-1] = f"{prev}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line  # one line per warning, no source location
     from metacurate.engine.startup import tune_environment, tune_process
 
     # the start-up order of engine/startup.py (its numbered steps)
     tune_environment()  # 1. before numpy and pyarrow load
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = joined_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages alone
     args = parser.parse_args(argv)
+    if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
+        args.out = args.out.rstrip("/") or "/"  # 'out/' prints as out/curated/, not out//curated/
     try:
         with noticed_interrupts() as interrupted:
             # the one RunConfig of a stage command, built once from its flags
