@@ -13,7 +13,7 @@ import html
 
 import numpy as np
 
-from metacurate.balance.threshold import t_for_tail_share
+from metacurate.balance.choose_t import choose
 
 #: MetaCLIP's published figures, and where they come from.
 METACLIP = {
@@ -42,7 +42,7 @@ def compare(counts: np.ndarray, pool_rows: int, t: float | None) -> dict:
         "matches": total,
         "matches_per_caption": total / pool_rows if pool_rows else 0.0,
         "t": t,
-        "t_for_metaclip_tail_share": float(t_for_tail_share(c, METACLIP["tail_share"]))
+        "t_for_metaclip_tail_share": float(choose(c, tail_share=METACLIP["tail_share"]).t)
         if total
         else None,
         "metaclip": METACLIP,
