@@ -21,6 +21,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -67,7 +68,11 @@ def wat_json(uri: str, http: bytes) -> bytes:
     """Common Crawl's WAT record for one page: its `<img>` links with alt/title as `Links`."""
     body = http.split(b"\r\n\r\n", 1)[1]
     page = image_pairs_from_html(body, None)
-    links = [{"path": "A@/href", "url": "/about"}]
+    # every <a href> and <link href> as Common Crawl lists them (a regex is enough here)
+    links = [
+        {"path": f"{tag.decode().upper()}@/href", "url": href.decode("utf-8", "replace")}
+        for tag, href in re.findall(rb"""<(a|link)\s[^>]*?href=["']([^"'>]*)""", body, re.I)
+    ]
     for pair in page.pairs:
         links.append({"path": "IMG@/src", "url": pair.url, pair.text_source: pair.text})
     doc = {

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from metacurate.balance.driver import run_balance
+from metacurate.balance.driver import check_before_writing, run_balance
 from metacurate.config import BalanceConfig, ConfigError, RunConfig, with_shortcuts
 from metacurate.engine import Checkpoint, Engine, open_engine
 from metacurate.errors import MetacurateError
@@ -76,14 +76,21 @@ def _need(cfg: RunConfig, *names: str) -> None:
             raise ConfigError(name, f"is required (pass {name}=...)")
 
 
+def _plan(cfg: RunConfig) -> tuple[list, list[str]]:
+    """The pool's inputs and the files of its folders not read, found before any output
+    folder is made (a mistake in the pool leaves nothing behind)."""
+    skipped: list[str] = []
+    return plan_sources(cfg, skipped), skipped
+
+
 def _run_match(
     cfg: RunConfig,
     metadata: Metadata | WorldwideMetadata | None,
     engine: Engine,
     ahead: Ahead | None = None,
+    planned: tuple[list, list[str]] | None = None,
 ) -> dict:
-    skipped: list[str] = []
-    sources = plan_sources(cfg, skipped)
+    sources, skipped = planned if planned is not None else _plan(cfg)
     if ahead is not None:  # loaded, its index readied, while the CLI started
         return run_match(cfg, ahead.metadata(), engine, sources, ahead, skipped)
     engine.warm(len(sources))  # worker processes start while the metadata loads
@@ -107,10 +114,11 @@ def match_pool(
     _need(cfg, "pool", "workdir")
     cfg.check()
     require_native()
+    planned = _plan(cfg)
     with output_locks(cfg.workdir):
         engine = open_engine(cfg.engine, checkpoint, MATCH_TASKS)
         try:
-            return _run_match(cfg, md, engine)
+            return _run_match(cfg, md, engine, planned=planned)
         finally:
             engine.close()
 
@@ -134,6 +142,7 @@ def balance_workdir(
         raise ConfigError("t", "give exactly one of t, target_size, tail_share")
     cfg.check()
     require_native()
+    check_before_writing(cfg)  # a typo or --out holding the pool: nothing made
     with output_locks(cfg.workdir, cfg.out):
         engine = open_engine(cfg.engine, checkpoint)  # balance warms no processes
         try:
@@ -174,10 +183,11 @@ def run_curate(
         cfg = replace(cfg, balance=BalanceConfig())  # check() names the missing option
     cfg.check()
     require_native()
+    planned = _plan(cfg)
     with output_locks(cfg.workdir, cfg.out):
         engine = open_engine(cfg.engine, checkpoint, CURATE_TASKS)
         try:
-            stats = _run_match(cfg, metadata, engine, ahead)
+            stats = _run_match(cfg, metadata, engine, ahead, planned)
             manifest = run_balance(cfg, engine, match_stats=stats)
             if report:  # while the engine is open: its idle process makes part of it
                 from metacurate.report import write_report

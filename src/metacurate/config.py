@@ -19,7 +19,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from metacurate.errors import MetacurateError
+from metacurate.errors import MetacurateError, check_utf8_path
 
 MODES = ("metaclip1", "metaclip2", "metaclip2-kana")  # metacurate.match.MODES
 LID_MODELS = ("fasttext-lid176", "py3langid")  # metacurate.match.lid.LID_MODELS
@@ -345,6 +345,12 @@ class RunConfig:
     command: str | None = None  # the command line, recorded in the manifest
 
     def check(self) -> None:
+        for name, path in (("--out", self.out), ("work folder", self.workdir)):
+            if isinstance(path, str):
+                check_utf8_path(path, name)
+        for path in self.pool:
+            if isinstance(path, str):
+                check_utf8_path(path, "input")
         self.match.check()
         self.engine.check()
         if self.balance is not None:

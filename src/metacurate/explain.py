@@ -24,6 +24,7 @@ from metacurate.match.index_cache import cache_root, index_folder
 from metacurate.match.matcher import Matcher
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
+from metacurate.storage import AnyPath, location
 from metacurate.workdir import Workdir, match_folder
 
 
@@ -40,7 +41,7 @@ class Explainer:
         seed: int | None = None,
         lang: str | None = None,
     ) -> None:
-        self.workdir = Path(workdir) if workdir is not None else None
+        self.workdir = location(workdir) if workdir is not None else None  # local or s3://
         self.lang = lang
         self.by_lang = None  # a metaclip2 run: the per-language side (explain_lang)
         self.manifest: dict | None = None
@@ -73,7 +74,7 @@ class Explainer:
                 raise MetacurateError("--lang needs --workdir OUT of a metaclip2 run")
             self.matcher = self._matcher(meta, mode)
 
-    def _load_workdir(self, root: Path) -> tuple[Metadata, str]:
+    def _load_workdir(self, root: AnyPath) -> tuple[Metadata, str]:
         if (root / "manifest.json").exists():
             self.manifest = read_json(root / "manifest.json")
         wd = Workdir(match_folder(root, self.manifest))  # 'balance WORKDIR --out OTHER'
@@ -182,7 +183,10 @@ class Explainer:
         out["uid"] = uid
         out["uid_hash"] = int(h[0])
         out["seed"] = seed
-        out.update(self._decision_on_disk(uid, ids))
+        decision = self._decision_on_disk(uid, ids)
+        if "row_entry_ids" in decision and "keep_prob" in decision:  # keep_prob stays the text's
+            decision["row_keep_prob"] = decision.pop("keep_prob")
+        out.update(decision)
         if out["in_pool"] is False:  # not a row of this run: what the rule would decide
             out["kept"] = bool(balance.keep_mask(id_array, h, self.p, seed)[0])
         return out
@@ -217,13 +221,16 @@ class Explainer:
         hits = self._hits(uid)
         if not hits:
             return {"in_pool": False}
-        task_id, row, _ = next((h for h in hits if h[2] == ids), hits[0])
+        task_id, row, row_ids = next((h for h in hits if h[2] == ids), hits[0])
         decision = decision_at(self.workdir, task_id, row)
         if decision is None:
             raise MetacurateError(
                 f"{self.workdir}: no decisions side-car for {task_id}; rerun 'metacurate balance'"
             )
-        return {"in_pool": True, "task_id": task_id, "row": row, **decision}
+        out = {"in_pool": True, "task_id": task_id, "row": row, **decision}
+        if list(row_ids) != list(ids):  # the text given is not that row's caption
+            out["row_entry_ids"] = [int(i) for i in row_ids]
+        return out
 
     @staticmethod
     def _task_id(inp: dict) -> str:
@@ -293,6 +300,13 @@ def format_explanation(r: dict) -> str:
             why = ": no entry matched"
         if r.get("in_pool") is False:
             why += " (no row of this run has that uid: what the rule would decide)"
+        elif "row_entry_ids" in r:  # the row's own matches decided, not this text's
+            why = (
+                f": decided by the row's own caption, which matches entries "
+                f"{r['row_entry_ids'][:8]} (keep_prob {r.get('row_keep_prob', 0):.6g}), not "
+                "this text's; u, p_e and keep_prob above are this text's (pass the row's "
+                "caption to see why)"
+            )
         elif r.get("selected") is False:
             why = ": another text of the same image was chosen (--image-column)"
         lines.append(

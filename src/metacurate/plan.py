@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate import balance
 from metacurate.balance.choose_t import choose
 from metacurate.dedup import unique_mask
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, read_parquet, reading
+from metacurate.storage import AnyPath, location, parquet_file
 from metacurate.workdir import Workdir, match_folder
 
 #: MetaCLIP's reference points: ``(label, t)``. 400M rows were curated from a 1.6B-row pool
@@ -49,7 +49,7 @@ pool N times smaller, counts are about N times smaller, so the comparable t is a
 """
 
 
-def _sidecar_paths(root: Path) -> tuple[dict, list[Path]]:
+def _sidecar_paths(root: AnyPath) -> tuple[dict, list[AnyPath]]:
     """The match stats of ``root`` and the side-car of every input matched without error."""
     stats_path = root / "stats.json"
     if not stats_path.exists() or not (root / "entry_counts.parquet").exists():
@@ -71,15 +71,15 @@ def _sidecar_paths(root: Path) -> tuple[dict, list[Path]]:
     return stats, paths
 
 
-def _match_root(root: Path) -> Path:
+def _match_root(root: AnyPath) -> AnyPath:
     """``root``, or the work folder a 'balance WORKDIR --out ROOT' output names."""
     if not root.is_dir():
         raise MetacurateError(f"{root}: no such folder; pass the --out folder of 'match'")
     manifest = root / "manifest.json"
-    return Path(match_folder(root, read_json(manifest) if manifest.exists() else None))
+    return match_folder(root, read_json(manifest) if manifest.exists() else None)
 
 
-def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:
+def load_counts(root: AnyPath, stats: dict) -> tuple[np.ndarray, pa.Array]:
     """``count[e]`` and the entry strings of a work folder, checked against its stats."""
     table = read_parquet(root / "entry_counts.parquet", columns=["entry", "count"])
     kv = table.schema.metadata or {}
@@ -92,7 +92,7 @@ def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:
 
 
 def iter_entry_ids(
-    paths: Iterable[Path], batch_rows: int = _BATCH_ROWS, dedup: bool = False
+    paths: Iterable[AnyPath], batch_rows: int = _BATCH_ROWS, dedup: bool = False
 ) -> Iterator[pa.Array]:
     """The ``entry_ids`` column of the side-cars, batch by batch (bounded memory); ``dedup``:
     of the rows a ``--dedup`` run kept only (``dedup/unique/<task>.parquet``)."""
@@ -101,7 +101,7 @@ def iter_entry_ids(
         if dedup:
             unique = unique_mask(Workdir(path.parent.parent), path.name[: -len(".parquet")])
         at = 0
-        with reading(path), pq.ParquetFile(path) as pf:
+        with reading(path), parquet_file(path) as pf:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=["entry_ids"]):
                 ids = batch.column(0)
                 if unique is not None:
@@ -165,7 +165,7 @@ def plan(
     one per-language table per reference instead (``ts`` are English's t; ``t_lang`` and
     ``t_rule`` as in ``balance``; ``plan_worldwide``).
     """
-    root = _match_root(Path(workdir))
+    root = _match_root(location(workdir))  # a local folder or s3://...
     stats, paths = _sidecar_paths(root)
     counts, entries = load_counts(root, stats)
     for t in ts:

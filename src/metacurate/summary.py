@@ -29,6 +29,8 @@ def print_stats(stats: dict, as_json: bool) -> None:
             f"duplicate uids:     {stats['rows_duplicate_uid']:,} rows repeat the uid of an "
             "earlier row of their input file"
         )
+    if stats.get("hint"):
+        print(f"hint:               {stats['hint']}")
     print(f"seconds:            {stats['seconds']}")
 
 
@@ -48,6 +50,20 @@ def print_dedup(d: dict) -> None:
         f"dedup:              {d['rows_removed']:,} duplicate rows removed, "
         f"{d['rows_unique']:,} unique uids counted ({d['partitions']:,} partitions)"
     )
+
+
+def manifest_hints(m: dict) -> list[str]:
+    """What a careful user should hear about a balanced run: a ``t`` that balances nothing,
+    a pool that matched almost nothing for want of spaces."""
+    hints = []
+    if m.get("pool_rows_matched") and m.get("tail_share", 0) >= 1.0 and m.get("t_from") == "t":
+        hints.append(
+            f"t = {m['t']:.6g} is above every entry's count, so nothing was balanced: every "
+            "matched row is kept; 'metacurate plan WORK' shows t for a pool of this size"
+        )
+    if (m.get("match") or {}).get("hint"):
+        hints.append(m["match"]["hint"])
+    return hints
 
 
 def print_manifest(m: dict, as_json: bool) -> None:
@@ -71,6 +87,8 @@ def print_manifest(m: dict, as_json: bool) -> None:
     print(f"                    {m['expected_note']}")
     if m.get("dedup"):
         print_dedup(m["dedup"])
+    for note in manifest_hints(m):
+        print(f"hint:               {note}")
     if m.get("metadata_note"):
         print(f"metadata:           {m['metadata_note']}")
     print_unknown_files(m.get("skipped_files") or [])

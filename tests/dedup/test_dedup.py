@@ -108,9 +108,11 @@ def test_each_uid_written_once(tmp_path, rows):
 
 
 def test_same_curated_rows_for_1_and_7_files_and_any_workers(tmp_path, rows):
-    one = run(write_files(rows, tmp_path / "one", 1, seed=3), tmp_path / "out1")
+    one_file = write_files(rows, tmp_path / "one", 1, seed=3)
+    one = run(one_file, tmp_path / "out1", part_rows=700)  # tasks of whole row groups
     seven = run(write_files(rows, tmp_path / "seven", 7, seed=4), tmp_path / "out7", workers=3)
     assert curated_rows(tmp_path / "out1") == curated_rows(tmp_path / "out7")
+    assert len(one["inputs"]) > 1 and all(i["path"] == one_file[0] for i in one["inputs"])
     assert one["curated_rows"] == seven["curated_rows"] > 0
     assert one["dedup"]["rows_removed"] == seven["dedup"]["rows_removed"]
     counts = [

@@ -43,6 +43,7 @@ def test_clean_dedup_run_leaves_exactly_these_files(clean_run, pool):
     parts = {n.split("/")[2].split(".")[0] for n in names if n.startswith("dedup/parts/")}
     assert len(tasks) == len(pool) and len(parts) == 3  # 12,000 rows in 1 MiB: 3 partitions
     expected = {
+        ".metacurate.lock",  # emptied at the end, never removed (lock.py)
         "manifest.json",
         "stats.json",
         "metadata.json",
@@ -82,3 +83,16 @@ def test_killed_dedup_is_byte_identical_after_rerun(tmp_path, pool, clean_run, c
     got = snapshot(out)
     assert sorted(got) == sorted(clean_run)
     assert [k for k in got if got[k] != clean_run[k]] == []
+
+
+@pytest.mark.parametrize("victim", ["dedup/keys", "dedup/parts", "dedup/unique"])
+def test_a_lost_dedup_output_is_made_again(tmp_path, pool, clean_run, victim):
+    out = tmp_path / "out"
+    assert crash_run("none:0", out, pool).returncode == 0
+    lost = sorted((out / victim).glob("*.parquet"))[0]
+    lost.unlink()
+    r = crash_run("none:0", out, pool)
+    assert r.returncode == 0, r.stderr
+    assert lost.exists()
+    got = snapshot(out)
+    assert [k for k in got if got[k] != clean_run.get(k)] == []

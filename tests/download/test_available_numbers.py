@@ -16,6 +16,7 @@ import pytest
 from metacurate import balance
 from metacurate.api import balance_workdir, match_pool
 from metacurate.demo import make_sample
+from metacurate.errors import MetacurateError
 from metacurate.metadata import load_default_metadata
 from metacurate.online import OnlineBalancer
 from metacurate.report import write_report
@@ -65,3 +66,33 @@ def test_the_report_is_over_the_available_rows(run, tmp_path):
         write_report(str(out))
     labels = [r["label"] for r in summary(load_run(str(out)))]
     assert any(label.startswith("rows available") for label in labels)
+
+
+def _refused(work, folder, tmp_path) -> str:
+    with pytest.raises(MetacurateError) as err:
+        balance_workdir(str(work), str(tmp_path / "o"), t=T, available=str(folder), workers=1)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_a_half_written_shard_is_one_line(run, tmp_path):
+    root, work, shards, table, got = run
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    data = (shards / "00000.parquet").read_bytes()
+    (folder / "00000.parquet").write_bytes(data)
+    (folder / "00001.parquet").write_bytes(data[: len(data) // 2])  # img2dataset still writing
+    msg = _refused(work, folder, tmp_path)
+    assert "00001.parquet" in msg and "still" in msg
+
+
+@pytest.mark.parametrize("column", ["status", "url"])
+def test_int_status_or_url_columns_are_read_or_one_line(run, tmp_path, column):
+    root, work, shards, table, got = run
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    n = table.num_rows
+    cols = {"url": pa.array(range(n)), "status": pa.array(["success"] * n)}
+    cols[column] = pa.array(range(n))
+    pq.write_table(pa.table(cols), folder / "00000.parquet")
+    _refused(work, folder, tmp_path)  # nothing maps back: said in one line, no traceback

@@ -269,11 +269,14 @@ def test_slurm_extract_writes_the_local_engines_bytes(tmp_path, slurm):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "3 tasks submitted" in r.stderr
-    names = sorted(p.name for p in (tmp_path / "local").iterdir())
-    assert names == sorted(p.name for p in (tmp_path / "slurm").iterdir())
-    assert len(names) > 3  # shards of 10 rows (42 in all) and the stats file
-    for name in names:
-        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "slurm" / name).read_bytes()
+    local_files = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*"))
+    slurm_files = sorted(p.relative_to(tmp_path / "slurm") for p in (tmp_path / "slurm").rglob("*"))
+    assert local_files == slurm_files
+    assert len(local_files) > 3  # shards of 10 rows (42 in all), the stats file, the parts
+    for rel in local_files:
+        if (tmp_path / "local" / rel).is_file():
+            a, b = (tmp_path / "local" / rel).read_bytes(), (tmp_path / "slurm" / rel).read_bytes()
+            assert a == b, rel
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from metacurate.extract.attrs import image_pairs_fast, resolve_references
 from metacurate.extract.html import image_pairs_from_html
+from metacurate.extract.pairs import Resolver, url_scheme
 from metacurate.extract.scan import (
     DOUBLE_BYTE,
     byte_facts,
@@ -288,3 +289,45 @@ def test_double_byte_validation_equals_python_decoding(body: bytes, codec: str) 
         assert native
     except UnicodeDecodeError:
         assert not native
+
+
+_URL_PART = st.sampled_from(
+    ["/", "//", "a", "B", "img.jpg", ".", "..", "./", "../", "?", "#", ";", ":", "[", "]", "@",
+     "%20", " ", "\u00e9", "http:", "HTTPS:", "data:", "x-y+z.1:", "cdn.example.com", ":80",
+     "\\", "\x01"]
+)  # fmt: skip
+_BASES = st.sampled_from(
+    ["http://example.com/dir/page.html?q=1", "https://a.b", "https://a.b/", "HTTP://Up.Case/x/",
+     "http://[::1]/p/", "http://[bad/p", "ftp://f.org/d/", "http:///nohost/x", "dns:example.com",
+     "http://h\u00e9.com/x"]
+)  # fmt: skip
+
+
+@given(
+    base=_BASES,
+    src=st.lists(_URL_PART, min_size=1, max_size=8).map("".join),
+)
+@settings(max_examples=1500, deadline=None)
+def test_url_shortcuts_equal_urllib(base: str, src: str) -> None:
+    from urllib.parse import urljoin, urlsplit
+
+    src = src.strip().translate(str.maketrans({"\n": None, "\r": None, "\t": None}))
+    if not src:
+        return
+    try:
+        want = urlsplit(src).scheme.lower()
+    except ValueError:
+        with pytest.raises(ValueError):
+            url_scheme(src)
+    else:
+        assert url_scheme(src) == want
+    try:
+        want_url = urljoin(base, src)
+    except ValueError:
+        with pytest.raises(ValueError):
+            Resolver(base).join(src)
+        return
+    resolver = Resolver(base)
+    assert resolver.join(src) == want_url
+    if resolver.http and not urlsplit(src).scheme:  # what add_image relies on
+        assert urlsplit(want_url).scheme in ("http", "https")

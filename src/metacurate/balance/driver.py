@@ -60,6 +60,20 @@ def load_match_run(wd: Workdir, endpoint: str | None = None) -> tuple[dict, pa.T
     return stats, counts_table
 
 
+def check_before_writing(config: RunConfig) -> None:
+    """What can be refused before any output folder is made: a work folder that was never
+    matched, an output folder that holds the inputs (the next run would read its curated
+    files back as pool rows)."""
+    endpoint = config.engine.s3_endpoint
+    wd = Workdir(config.workdir, endpoint)
+    if not wd.stats.exists():
+        raise MetacurateError(
+            f"{wd.root}: no stats.json; run 'metacurate match POOL --out {wd.root}' first"
+        )
+    inputs = [i for i in read_json(wd.stats)["inputs"] if i["error"] is None]
+    check_out_apart((), [Source.from_dict(i) for i in inputs], str(config.out), endpoint)
+
+
 def read_options(match_config: dict, endpoint: str | None = None) -> ReadOptions:
     """The reader settings the match stage used (columns of a headerless CSV, batch size),
     and where the pool's store is (``endpoint``)."""

@@ -38,8 +38,9 @@ from metacurate.progress import progress_bar
 from metacurate.storage import AnyPath, portable, read_table, rmtree
 from metacurate.workdir import Workdir
 
-#: Peak bytes a partition task holds per row (uid, hashes, row, sort order, copies),
-#: measured by benchmarks/dedup_memory.py; ``P`` = rows x this / budget.
+#: Bytes a partition task may hold per row (uid, hashes, row, sort order, copies): measured
+#: ~135 at its peak with 16-character uids (2M rows, Arrow's allocator); twice that leaves room
+#: for longer uids. ``P`` = rows x this / budget; bench_dedup.py shows the peak stays flat.
 BYTES_PER_ROW = 256
 #: The order that decides which copy of a uid is kept (recorded in stats and manifest).
 ORDER = "smallest (row_key, task, row) per uid; row_key = hash of the row's whole content"
@@ -135,7 +136,7 @@ def run_dedup(
         if not record_current(
             wd.dedup_keys_done(k.task_id),
             {**spec.config(), "sidecar_record": k.sidecar_record},
-            (wd.dedup_keys(k.task_id),),
+            wd.root,
         )
     ]
     _run(engine, partial(keys_task, spec=spec), todo, "dedup keys", progress)
@@ -156,7 +157,7 @@ def run_dedup(
         if not record_current(
             wd.dedup_part_done(t.part),
             {**spec.config(), "inputs": t.inputs_digest},
-            (wd.dedup_part(t.part),),
+            wd.root,
         )
     ]
     _run(engine, partial(part_task, spec=spec), todo, "dedup partitions", progress)
@@ -177,7 +178,7 @@ def run_dedup(
         if not record_current(
             wd.dedup_done(u.task_id),
             {**spec.config(), "inputs": u.inputs_digest, "rows": u.rows},
-            (wd.dedup_unique(u.task_id), wd.dedup_counts(u.task_id)),
+            wd.root,
         )
     ]
     _run(engine, partial(unique_task, spec=spec), todo, "dedup masks", progress)

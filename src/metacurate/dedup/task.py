@@ -29,9 +29,10 @@ import pyarrow.compute as pc
 from metacurate.count import count_entries, sparse_counts_table
 from metacurate.dedup.rowkey import ROW_KEY_VERSION, row_keys
 from metacurate.errors import MetacurateError
-from metacurate.files import ParquetSink, read_json, write_json, write_parquet
+from metacurate.files import ParquetSink, write_json, write_parquet
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.records import outputs_intact, read_record, stamp_outputs
 from metacurate.storage import AnyPath, RemotePath, parquet_file
 from metacurate.workdir import FORMAT_VERSION, Workdir
 
@@ -97,25 +98,27 @@ def digest(obj: object) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def record_current(path: AnyPath, config: dict, outputs: tuple[AnyPath, ...]) -> bool:
-    """A completion record whose config matches, with its outputs present."""
-    if not path.exists() or not all(p.exists() for p in outputs):
-        return False
-    return read_json(path).get("config") == config
+def record_current(path: AnyPath, config: dict, root: AnyPath) -> bool:
+    """A completion record whose config matches, with its outputs there as recorded
+    (records.py); a damaged record is none."""
+    record = read_record(path)
+    return record is not None and record.get("config") == config and outputs_intact(root, record)
 
 
 class _Rows:
     """Hands out exactly ``n`` values at a time from a stream of numpy arrays."""
 
-    def __init__(self, arrays: Iterator[np.ndarray]) -> None:
-        self._arrays, self._buf = arrays, np.zeros(0, np.uint64)
+    def __init__(self, arrays: Iterator[np.ndarray], where: str) -> None:
+        self._arrays, self._buf, self._where = arrays, np.zeros(0, np.uint64), where
 
     def take(self, n: int) -> np.ndarray:
         parts, have = [self._buf], len(self._buf)
         while have < n:
             nxt = next(self._arrays, None)
             if nxt is None:
-                raise MetacurateError("source has fewer rows than its side-car; rerun match")
+                raise MetacurateError(
+                    f"{self._where}: fewer rows than when matched; rerun 'metacurate match'"
+                )
             parts.append(nxt)
             have += len(nxt)
         joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -144,7 +147,7 @@ def keys_task(task: KeysTask, spec: DedupSpec, checkpoint: Callable[[str], None]
     wd = Workdir(spec.workdir)
     out = wd.dedup_keys(task.task_id)
     sink = ParquetSink(out, KEYS_SCHEMA, DEDUP_KV, dictionary=False, compression="lz4")
-    keys = _Rows(row_keys(b) for b in read_batches(task.source, spec.read))
+    keys = _Rows((row_keys(b) for b in read_batches(task.source, spec.read)), task.source.path)
     buffered: list[pa.Table] = []
     rows = 0
 
@@ -174,7 +177,9 @@ def keys_task(task: KeysTask, spec: DedupSpec, checkpoint: Callable[[str], None]
                     flush()
                 checkpoint("dedup-keys-batch")
         if not keys.exhausted():
-            raise MetacurateError("source has more rows than its side-car; rerun match")
+            raise MetacurateError(
+                f"{task.source.path}: more rows than when matched; rerun 'metacurate match'"
+            )
         flush()
     except BaseException:
         sink.abort()
@@ -186,6 +191,7 @@ def keys_task(task: KeysTask, spec: DedupSpec, checkpoint: Callable[[str], None]
         "config": {**spec.config(), "sidecar_record": task.sidecar_record},
         "rows": rows,
         "groups": {str(p): g for p, g in sorted(groups.items())},
+        "outputs": stamp_outputs(wd.root, [out]),
     }
     write_json(wd.dedup_keys_done(task.task_id), record)  # last
     return record
@@ -235,6 +241,7 @@ def part_task(task: PartTask, spec: DedupSpec, checkpoint: Callable[[str], None]
         "rows": rows,
         "duplicates": len(dup_row),
         "groups": {str(k): g for k, g in sorted(_row_groups_by(out, 0).items())},
+        "outputs": stamp_outputs(wd.root, [out]),
     }
     write_json(wd.dedup_part_done(task.part), record)  # last
     return record
@@ -271,6 +278,9 @@ def unique_task(task: UniqueTask, spec: DedupSpec, checkpoint: Callable[[str], N
         "rows_matched": matched,
         "total_matches": matches,
         "unique_sha256": hashlib.sha256(np.packbits(unique).tobytes()).hexdigest()[:16],
+        "outputs": stamp_outputs(
+            wd.root, [wd.dedup_unique(task.task_id), wd.dedup_counts(task.task_id)]
+        ),
     }
     write_json(wd.dedup_done(task.task_id), record)  # last
     return record

@@ -12,24 +12,37 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from functools import partial
 from typing import TypeVar
 
 from metacurate.engine.local import bounded_map
 from metacurate.engine.submit import run_later
-from metacurate.errors import MetacurateError
+from metacurate.errors import EnvironmentFault, MetacurateError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _call(fn: Callable[[T], R], item: T) -> tuple[R, tuple[str, float, float]]:
-    """Run one task; also say where (node id) and when (start, end) it ran."""
+def _call(fn: Callable[[T], R], item: T, cwd: str = "") -> tuple[R, tuple[str, float, float]]:
+    """Run one task in the driver's working folder (relative paths mean there what they
+    meant to the user; a Ray worker starts in the raylet's); also say where (node id) and
+    when (start, end) it ran."""
     import ray
 
+    if cwd and os.getcwd() != cwd and os.path.isdir(cwd):
+        os.chdir(cwd)
     start = time.time()
     result = fn(item)
     return result, (ray.get_runtime_context().get_node_id(), start, time.time())
+
+
+#: Seconds between the driver's looks at its tasks: Ctrl-C is handled, and a dead node or
+#: raylet noticed, at least this often.
+POLL_S = 1.0
+#: A run whose tasks make no progress this long while the cluster has no live node, or a
+#: node that ran them died, ends in one line (Ray itself may wait for many minutes).
+STALL_S = 120.0
 
 
 def peak_overlap(spans: Sequence[tuple[float, float]]) -> int:
@@ -82,40 +95,91 @@ class RayEngine:
         )
 
     def _connect(self, address: str | None, num_cpus: int) -> None:
+        """``address``, else ``$RAY_ADDRESS`` (as under ``ray job submit``), else a local
+        cluster started here; every failure is one line saying which of them failed."""
         ray = self.ray
+        given = "--ray-address"
+        if not address and os.environ.get("RAY_ADDRESS"):
+            address, given = os.environ["RAY_ADDRESS"], "RAY_ADDRESS"
+        answered = False
         try:
             if address:
                 _probe(address)
+                answered = True
                 ray.init(address=address, log_to_driver=False)
             else:
                 ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise MetacurateError(
-                f"--ray-address {address or '(local)'}: cannot connect to a Ray cluster "
-                f"({first}); start one with 'ray start --head', or leave out "
-                "--ray-address to start a local one"
-            ) from None
+        except Exception as exc:  # noqa: BLE001 - Ray raises many types here, all one line
+            raise MetacurateError(_connect_failure(exc, address, given, answered)) from None
 
     def map(self, fn: Callable, items: Sequence[T]) -> Iterator[R]:
-        """Yield ``fn(item, checkpoint)`` for every item, in completion order, as Ray tasks."""
+        """Yield ``fn(item, checkpoint)`` for every item, in completion order, as Ray tasks.
+
+        A task's user error is re-raised as itself; a failure of the cluster (a worker, a
+        node or the raylet died; Ray's retries are spent) is one line (``EnvironmentFault``);
+        tasks still running when the driver stops (an error, Ctrl-C) are cancelled, so none
+        writes on once the output folder is unlocked."""
         ray = self.ray
-        fn_ref = ray.put(partial(fn, checkpoint=self.checkpoint))
-        for ref in bounded_map(
-            lambda item: self._remote.remote(fn_ref, item),
-            lambda pending: _wait(ray, pending),
-            items,
-            self.in_flight,
-        ):
+        cwd = os.getcwd()
+        pending: set = set()
+        try:
+            fn_ref = ray.put(partial(fn, checkpoint=self.checkpoint))
+
+            def submit(item: T):
+                ref = self._remote.remote(fn_ref, item, cwd)
+                pending.add(ref)
+                return ref
+
+            for ref in bounded_map(submit, self._wait, items, self.in_flight):
+                pending.discard(ref)
+                try:
+                    result, span = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, MetacurateError):  # a user mistake, not a bug
+                        raise type(cause)(str(cause)) from None
+                    raise
+                self._spans.append(span)
+                yield result
+        except ray.exceptions.RayTaskError:
+            raise
+        except ray.exceptions.RayError as exc:
+            raise _cluster_fault(exc) from None
+        finally:
+            self._cancel(pending)
+
+    def _wait(self, pending: set) -> tuple[set, set]:
+        """The next finished task, looking every :data:`POLL_S` (Ctrl-C is handled between
+        looks); a cluster that lost the nodes running the tasks and makes no progress for
+        :data:`STALL_S` is a fault, not an endless wait."""
+        ray = self.ray
+        since = time.monotonic()
+        while True:
             try:
-                result, span = ray.get(ref)
-            except ray.exceptions.RayTaskError as exc:
-                cause = getattr(exc, "cause", None)
-                if isinstance(cause, MetacurateError):  # a user mistake, not a bug
-                    raise type(cause)(str(cause)) from None
-                raise
-            self._spans.append(span)
-            yield result
+                done, rest = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
+            except ray.exceptions.RayError as exc:
+                raise _cluster_fault(exc) from None
+            if done:
+                return set(done), set(rest)
+            if time.monotonic() - since > STALL_S and self._lost_nodes():
+                raise EnvironmentFault(
+                    f"ray: no task finished in {STALL_S:.0f} s and {self._lost_nodes()} of "
+                    "the cluster's nodes are gone; restart the cluster ('ray start') and "
+                    "rerun: finished tasks are kept"
+                )
+
+    def _lost_nodes(self) -> int:
+        try:
+            alive = sum(1 for n in self.ray.nodes() if n.get("Alive"))
+        except Exception:  # noqa: BLE001 - the cluster itself is gone
+            return max(1, self.nodes)
+        return max(0, self.nodes - alive) or (1 if alive == 0 else 0)
+
+    def _cancel(self, pending: set) -> None:
+        """Stop tasks still running (a driver that stops leaves none writing)."""
+        for ref in pending:
+            with suppress(Exception):
+                self.ray.cancel(ref, force=True)
 
     def submit(self, fn: Callable[[T], R], arg: T) -> Callable[[], R]:
         """``fn(arg)`` runs here, in the driver, when the waiter is called (a Ray task would
@@ -156,9 +220,49 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _wait(ray, pending: set) -> tuple[set, set]:
-    done, rest = ray.wait(list(pending), num_returns=1)
-    return set(done), set(rest)
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _connect_failure(
+    exc: BaseException, address: str | None, given: str, answered: bool = False
+) -> str:
+    """The one line for a failed connection: refused credentials, nothing there, or a
+    local cluster that did not start."""
+    ray_exceptions = sys.modules.get("ray.exceptions")
+    auth = getattr(ray_exceptions, "AuthenticationError", ())
+    text = str(exc)
+    if (auth and isinstance(exc, auth)) or "UNAUTHENTICATED" in text or "auth token" in text:
+        return (
+            f"{given} {address}: the Ray cluster refused this driver's credentials (token "
+            "authentication); set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to the cluster's "
+            "token"
+        )
+    if address and answered:
+        return (
+            f"{given} {address}: a Ray cluster answers there but refused this driver "
+            f"({_first_line(exc)}); if it uses token authentication ('ray start' turns it on "
+            "by default), set RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN, or "
+            "~/.ray/auth_token) here"
+        )
+    if address:
+        return (
+            f"{given} {address}: cannot connect to a Ray cluster ({_first_line(exc)}); start "
+            "one there with 'ray start --head', or unset it to start a local one"
+        )
+    return (
+        f"ray: cannot start a local Ray cluster ({_first_line(exc)}); stop leftover Ray "
+        "processes ('ray stop') or connect to a running one with --ray-address"
+    )
+
+
+def _cluster_fault(exc: BaseException) -> EnvironmentFault:
+    """A worker, node, raylet or object lost: one line; the rerun resumes."""
+    return EnvironmentFault(
+        f"ray: the cluster failed under a task ({type(exc).__name__}: {_first_line(exc)}); "
+        "check the cluster ('ray status') and rerun: finished tasks are kept"
+    )
 
 
 def _probe(address: str) -> None:

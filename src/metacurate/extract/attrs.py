@@ -17,7 +17,13 @@ from html.entities import html5
 from resiliparse.parse.encoding import map_encoding_to_html5
 
 from metacurate.extract.html import html_encoding, image_pairs_from_html
-from metacurate.extract.pairs import TEXT_SOURCES, PageImages, add_image, resolve_base
+from metacurate.extract.pairs import (
+    TEXT_SOURCES,
+    PageImages,
+    Resolver,
+    add_image,
+    resolve_base,
+)
 from metacurate.extract.scan import HAS_CHARSET, HAS_CP1252_HOLES, ScanKernel, scan_kernel
 
 __all__ = ["image_pairs_fast", "resolve_references"]
@@ -174,9 +180,10 @@ def image_pairs_fast(
     page = PageImages()
     page.counts["images_seen"] += images - len(imgs)
     base = resolve_base(page_url, _text(base_raw, codec))
+    resolver = Resolver(base) if base and imgs else None
     for src, *texts in imgs:
         named = [(name, _text(raw, codec)) for name, raw in zip(TEXT_SOURCES, texts, strict=True)]
-        add_image(page, _text(src, codec), named, base)
+        add_image(page, _text(src, codec), named, resolver)
     if not page.counts["images_seen"]:
         del page.counts["images_seen"]
     return page

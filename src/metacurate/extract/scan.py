@@ -37,10 +37,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-try:  # the compiled scan is optional (setup.py); the pure-Python one below gives equal results
-    from metacurate.kernel import _htmlscan as _native_scan
-except ImportError:  # pragma: no cover - no compiler at install time
-    _native_scan = None
+# the compiled scan is optional (setup.py); the pure-Python one below gives equal results
+from metacurate.kernel import htmlscan as _native_scan
 
 __all__ = [
     "HAS_CHARSET",

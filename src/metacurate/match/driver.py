@@ -25,6 +25,7 @@ from metacurate.files import read_json, read_parquet, write_bytes, write_json, w
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
+from metacurate.match.hints import unspaced_hint
 from metacurate.match.index_cache import cache_root, host, identity, index_folder, verified_index
 from metacurate.match.task import MatchSpec, MatchTask, empty_stats, match_task
 from metacurate.match.worldwide_run import (
@@ -199,6 +200,9 @@ def run_match(
     stats["skipped_files"] = list(skipped)  # in the pool's folders, of no known format
     if dedup is not None:  # counts over unique rows: a rerun without it redoes the counts
         stats["match_config"]["dedup"] = True
+    hint = unspaced_hint(stats, spec.read)  # a pool of unspaced scripts under metaclip1
+    if hint:
+        stats["hint"] = hint
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
     stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)

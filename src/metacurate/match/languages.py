@@ -24,7 +24,7 @@ from metacurate.errors import MetacurateError
 from metacurate.kernel import native_available
 from metacurate.match.index_cache import index_dir, load_or_build
 from metacurate.match.lid import LanguageIdentifier
-from metacurate.match.matcher import BatchMatches, Matcher, _as_arrow_text
+from metacurate.match.matcher import BatchMatches, Matcher, as_arrow_text
 from metacurate.match.metaclip2 import worldwide_kernel_available
 from metacurate.metadata.languages import FALLBACK, map_labels
 from metacurate.metadata.worldwide import WorldwideMetadata
@@ -49,7 +49,7 @@ def assign_languages(
     """The metadata language of each row (see module docstring); exactly one source is used:
     ``lang_column`` when given, else ``identifier``, whose rows scoring below ``min_score`` go
     to ``other`` (their label and score are kept)."""
-    arr = _as_arrow_text(texts)
+    arr = as_arrow_text(texts)
     n = len(arr)
     if lang_column is not None:
         if len(lang_column) != n:
@@ -119,7 +119,7 @@ class LanguageMatchers:
         self, texts: pa.Array | pa.ChunkedArray | Sequence[str | None], langs: pa.Array
     ) -> BatchMatches:
         """Each row matched against ``langs[row]``'s list: ids and status per row."""
-        arr = _as_arrow_text(texts)
+        arr = as_arrow_text(texts)
         n = len(arr)
         if len(langs) != n:
             raise ValueError("languages and texts differ in length")

@@ -5,7 +5,7 @@ An entry matches when ``pad(entry, mode)`` (see ``scripts.py``) is a substring o
 merged per row:
 
 * **fully padded** (both edge characters need a space, e.g. ``dog``, ``New York``, ``42``): this
-  is metaclip1 semantics, so a metaclip1 :class:`~metacurate.match.matcher.Matcher` over just
+  is metaclip1 semantics, so a :class:`~metacurate.match.metaclip1.Metaclip1Matcher` over just
   these entries matches them (the token-span kernel of ``_native.c``);
 * **half padded or unpadded** (an edge character is no-space, e.g. ``猫``, ``ข้าว``, ``C++``): a
   table of patterns and their *unit* prefixes, looked up from every separator unit of the
@@ -28,12 +28,13 @@ import pyarrow as pa
 from metacurate.errors import MetacurateError
 from metacurate.files import commit, discard, temp_path
 from metacurate.kernel import native_available
-from metacurate.match.matcher import (
+from metacurate.kernel import worldwide as _worldwide  # None when not compiled (setup.py)
+from metacurate.match.metaclip1 import (
     STATUS_EMPTY,
     STATUS_TEXT,
     BatchMatches,
-    Matcher,
-    _as_arrow_text,
+    Metaclip1Matcher,
+    as_arrow_text,
 )
 from metacurate.match.spacing import spacing
 from metacurate.metadata.default import as_metadata
@@ -45,11 +46,6 @@ from metacurate.scripts import (
     separator_tables,
     unit_regex,
 )
-
-try:  # the compiled kernel is optional: see setup.py
-    from metacurate.kernel import _worldwide
-except ImportError:  # pragma: no cover - exercised when no compiler was available
-    _worldwide = None
 
 INDEX_FORMAT = "metacurate-metaclip2-index"
 INDEX_VERSION = 1
@@ -94,7 +90,7 @@ def split_entries(entries: Sequence[str], mode: str) -> tuple[list[int], dict[st
     return full, patterns
 
 
-class Metaclip2Matcher(Matcher):
+class Metaclip2Matcher(Metaclip1Matcher):
     """Exact matcher for one language's metadata under ``metaclip2`` or ``metaclip2-kana``.
 
     Made by ``Matcher(metadata, mode="metaclip2")``; same interface as the metaclip1 matcher.
@@ -125,7 +121,7 @@ class Metaclip2Matcher(Matcher):
         _check_unicode(metadata)
         full, patterns = split_entries(metadata.entries, mode)
         padded = Metadata.from_list([metadata.entries[i] for i in full], name=metadata.name)
-        self._padded = Matcher(padded, mode="metaclip1", native=native)
+        self._padded = Metaclip1Matcher(padded, mode="metaclip1", native=native)
         self._remap = np.array(full, dtype=np.int32)
         if native:
             self._tables = _tables if _tables is not None else self._build_tables(patterns)
@@ -193,7 +189,7 @@ class Metaclip2Matcher(Matcher):
 
     def match_arrow(self, texts: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> BatchMatches:
         """Match every text; ids ascending per row, with each row's status."""
-        arr = _as_arrow_text(texts)
+        arr = as_arrow_text(texts)
         inner = self._padded.match_arrow(arr)
         offsets = inner.entry_ids.offsets.to_numpy()
         values = inner.entry_ids.values.to_numpy()[offsets[0] : offsets[-1]]
@@ -332,7 +328,7 @@ class Metaclip2Matcher(Matcher):
         self.metadata_hash = expected_hash
         self.mode = mode
         self.native = True
-        self._padded = Matcher.load(d / "padded", str(info["padded_hash"]))
+        self._padded = Metaclip1Matcher.load(d / "padded", str(info["padded_hash"]))
         self._tables = {
             name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _TABLES
         }

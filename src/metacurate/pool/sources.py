@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from metacurate.errors import InputError, MetacurateError
+from metacurate.errors import InputError, MetacurateError, check_utf8_path
 from metacurate.storage import RemotePath, file_stat, is_remote, pool_parquet
 
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
@@ -272,7 +272,15 @@ def _expand_one(
     pattern: str, format: str | None, endpoint: str | None, skipped: list[str] | None
 ) -> Iterator[str]:
     if is_remote(pattern):
-        yield from _expand_remote(pattern, format, endpoint, skipped)
+        try:
+            files = _expand_remote(pattern, format, endpoint, skipped)
+        except OSError as exc:  # the store cannot be reached or refuses: the pool's problem
+            what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetacurateError(
+                f"{pattern}: cannot list the pool ({what}); check the endpoint (--s3-endpoint, "
+                "AWS_ENDPOINT_URL), the network, the bucket and the credentials"
+            ) from None
+        yield from files
         return
     path = os.path.expanduser(pattern)
     if os.path.isdir(path):
@@ -350,6 +358,7 @@ def expand_pool(
             path = found if is_remote(found) else os.path.abspath(found)
             if path in seen:
                 continue
+            check_utf8_path(path, "input")
             if not is_remote(path):
                 _check_regular(path)
             seen.add(path)

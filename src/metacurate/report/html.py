@@ -21,7 +21,7 @@ from metacurate.engine.submit import Submit, run_later
 from metacurate.files import write_text
 from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
-from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
+from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked, figure
 from metacurate.report.compare import extra_sections
 from metacurate.report.explore import asset, explorer_input, explorer_section
 from metacurate.report.languages import languages_html
@@ -53,11 +53,6 @@ def _fmt(value: object, fmt: str) -> str:
     if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
         return format(value, fmt)
     return str(value)
-
-
-def _img(chart: str, alt: str, caption: str) -> str:
-    """A chart (inline SVG) labelled by ``alt``, with its caption."""
-    return f'<figure aria-label="{_e(alt)}">{chart}<figcaption>{_e(caption)}</figcaption></figure>'
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -207,7 +202,7 @@ def _ranked_html(run: S.Run) -> str:
         "balancing also includes rows kept for another of their entries and can stay above t."
         + _e(t_txt)
         + "</p>"
-        + _img(
+        + figure(
             chart_ranked(run),
             "ranked entry counts, log-log, before and after balancing",
             f"{int(np.count_nonzero(run.counts)):,} entries with count > 0 before; "
@@ -236,7 +231,7 @@ def _cumulative_html(run: S.Run) -> str:
         "matches; after, the curve is closer to the diagonal."
         + split_txt
         + "</p>"
-        + _img(
+        + figure(
             uri,
             "cumulative share of matches over entries sorted by count",
             "x: matched entries (count > 0) in ascending pool-count order; y: share of matches "
@@ -255,7 +250,7 @@ def _matches_per_caption_html(run: S.Run, hist: np.ndarray, sample: pa.Table) ->
     ex = "".join(f'<li class="cap">{_e(x)}</li>' for x in unmatched)
     return (
         '<div class="grid"><div>'
-        + _img(
+        + figure(
             chart_histogram(hist),
             "histogram of matches per caption",
             f"{total:,} rows from the side-cars; the last bar counts rows with "

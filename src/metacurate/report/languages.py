@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 
 from metacurate.report import stats as S
+from metacurate.report.charts import figure
 
 LARGEST = 6
 
@@ -80,11 +81,9 @@ def languages_html(run: S.Run) -> str | None:
         )
     largest = [r["lang"] for r in rows if r["lang"] != "other" and r["pool_rows_matched"]]
     curves = language_curves(run, largest[:LARGEST])
-    from metacurate.report.html import _img
-
     src = (run.manifest or {}).get("language_source") or "?"
     chart = (
-        _img(
+        figure(
             chart_languages(curves),
             "cumulative share of matches per language",
             "per language: matched entries in ascending pool-count order (x) and the share of "
