@@ -29,7 +29,7 @@ from metacurate.match.matcher import STATUS_NAMES, BatchMatches
 from metacurate.metadata.default import as_metadata
 from metacurate.metadata.languages import FALLBACK
 from metacurate.metadata.layout import Layout
-from metacurate.metadata.load import Metadata, metadata_hash
+from metacurate.metadata.load import Metadata
 from metacurate.metadata.worldwide import (
     WorldwideMetadata,
     is_worldwide_spec,
@@ -77,16 +77,14 @@ def run_metadata(
 
 def combine(ww: WorldwideMetadata) -> tuple[Metadata, Layout]:
     """The run-wide list (languages end to end, code order) and its layout."""
-    entries: list[str] = []
-    offsets, sizes, hashes = [], [], []
-    for lang in ww.languages:
-        md = ww.get(lang)
-        offsets.append(len(entries))
-        sizes.append(len(md))
-        hashes.append(md.hash)
-        entries += md.entries
+    parts = [ww.get(lang) for lang in ww.languages]
+    sizes = [len(md) for md in parts]
+    offsets = [int(o) for o in np.concatenate(([0], np.cumsum(sizes[:-1], dtype=np.int64)))][
+        : len(parts)
+    ]
+    hashes = [md.hash for md in parts]
     layout = Layout(tuple(ww.languages), tuple(offsets), tuple(sizes), tuple(hashes), ww.name)
-    return Metadata(tuple(entries), name=ww.name, hash=metadata_hash(entries)), layout
+    return Metadata.concatenated(parts, ww.name), layout
 
 
 def split_metadata(metadata: Metadata, layout: Layout) -> WorldwideMetadata:

@@ -103,6 +103,24 @@ class Metadata:
             object.__setattr__(self, "_canonical_bytes", data)
             object.__setattr__(self, "hash", hashlib.sha256(data).hexdigest())
 
+    @classmethod
+    def from_encoded(cls, entries: Sequence[str], name: str, data: bytes) -> Metadata:
+        """``entries`` whose canonical encoding ``data`` is at hand: hashed, and kept for the
+        run's ``metadata.json`` copy (no encoding again)."""
+        md = cls(tuple(entries), name=name, hash=hashlib.sha256(data).hexdigest())
+        object.__setattr__(md, "_canonical_bytes", data)
+        return md
+
+    @classmethod
+    def concatenated(cls, parts: Sequence[Metadata], name: str) -> Metadata:
+        """The lists of ``parts`` end to end. Its canonical encoding is theirs joined (a JSON
+        list of lists' items), so it is hashed without encoding 1M+ entries again."""
+        inner = [b[1:-1] for b in (m.canonical_bytes() for m in parts) if len(b) > 2]
+        entries: list[str] = []
+        for m in parts:
+            entries += m.entries
+        return cls.from_encoded(entries, name, b"[" + b",".join(inner) + b"]")
+
     def canonical_json(self) -> str:
         """The canonical encoding (the hashed text; what ``metadata.json`` copies hold)."""
         text = self.__dict__.get("_canonical")

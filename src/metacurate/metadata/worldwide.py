@@ -151,7 +151,9 @@ def load_worldwide(path: str | Path) -> WorldwideMetadata:
 
     def loader(lang: str) -> Metadata:
         md = load_metadata(files[lang])
-        return Metadata(md.entries, name=f"{d.name}/{files[lang].name}", hash=md.hash)
+        return Metadata.from_encoded(
+            md.entries, f"{d.name}/{files[lang].name}", md.canonical_bytes()
+        )
 
     return WorldwideMetadata(d.name, list(files), loader)
 

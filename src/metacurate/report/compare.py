@@ -42,7 +42,7 @@ def compare(counts: np.ndarray, pool_rows: int, t: float | None) -> dict:
         "matches": total,
         "matches_per_caption": total / pool_rows if pool_rows else 0.0,
         "t": t,
-        "t_for_metaclip_tail_share": choose(c, tail_share=METACLIP["tail_share"]).t
+        "t_for_metaclip_tail_share": float(choose(c, tail_share=METACLIP["tail_share"]).t)
         if total
         else None,
         "metaclip": METACLIP,
