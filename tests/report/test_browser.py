@@ -247,7 +247,8 @@ def test_explorer_layout_follows_the_window_and_panel_starts_full(run_dir, brows
     rows = pq.read_table(run_dir / "curated_entry_counts.parquet").to_pylist()
     largest = min(rows, key=lambda r: (-r["count"], r["entry_id"]))
     browser.set_window_size(1400, 1000)
-    browser.get(write_report(run_dir).resolve().as_uri())
+    page = write_report(run_dir)
+    browser.get(page.resolve().as_uri())
 
     # before any click: the largest entry, with its captions and a line saying what to do
     detail = browser.find_element(By.ID, "entry-detail")
@@ -306,5 +307,12 @@ def test_explorer_layout_follows_the_window_and_panel_starts_full(run_dir, brows
     assert page_width <= window_width
     assert _box(browser, "#entry-detail")["right"] <= window_width
     assert _box(browser, "#entry-search")["right"] <= window_width
+
+    # an address naming an entry opens that one, without the hint
+    browser.get("about:blank")
+    browser.get(f"{page.resolve().as_uri()}#entry={target['entry_id']}")
+    detail = browser.find_element(By.ID, "entry-detail")
+    assert detail.find_element(By.CSS_SELECTOR, ".entry-name").text == target["entry"]
+    assert not detail.find_elements(By.CSS_SELECTOR, ".explore-hint")
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
