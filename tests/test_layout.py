@@ -29,7 +29,7 @@ SRC = REPO / "src" / "metacurate"
 #: What ``engine/`` and ``storage/`` may reach: no stage (match, balance, count, outputs,
 #: report, extract, online, download, metadata, pool, ...). The driver hands an engine what to
 #: run and what to preload.
-BASE = {"engine", "storage", "config", "errors", "files", "startup", "_version"}
+BASE = {"engine", "storage", "config", "options", "errors", "files", "startup", "_version"}
 
 _MODULE_NAME = re.compile(r"metacurate(\.[A-Za-z_]\w*)+")
 
@@ -254,6 +254,25 @@ def test_engine_and_storage_import_no_stage(imports):
 def test_no_private_names_across_modules(imports):
     bad = private_imports(imports, module_files(SRC))
     assert not bad, "private names imported from another module:\n" + "\n".join(bad)
+
+
+#: The compiled modules, as ``kernel/__init__.py`` names them.
+COMPILED = {"native", "worldwide", "htmlscan"}
+
+
+def test_only_the_kernel_wrapper_calls_the_compiled_modules(imports):
+    """``kernel/calls.py``: one typed function per entry point, the error mapping around it."""
+    allowed = {"metacurate.kernel", "metacurate.kernel.calls"}
+    bad = [
+        i.where()
+        for i in imports
+        if i.source not in allowed
+        and (
+            (i.target == "metacurate.kernel" and i.name in COMPILED)
+            or i.target.rpartition(".")[2] in {f"_{n}" for n in COMPILED}
+        )
+    ]
+    assert not bad, "compiled kernels called around kernel/calls.py:\n" + "\n".join(bad)
 
 
 def test_no_modules_import_each_other(imports):

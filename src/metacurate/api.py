@@ -26,7 +26,7 @@ from metacurate.metadata import Metadata, as_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
 
 #: What the stages' tasks import: local worker processes started ahead import it meanwhile
-#: (``LocalEngine.warm``; spawned, ~0.3 s of CPU each).
+#: (``LocalEngine.warm``; spawned, ~0.3 s of CPU each: engine/startup.py's step 7).
 MATCH_TASKS = ("metacurate.match.task",)
 CURATE_TASKS = (*MATCH_TASKS, "metacurate.balance.task")
 
@@ -93,7 +93,7 @@ def _run_match(
     sources, skipped = planned if planned is not None else _plan(cfg)
     if ahead is not None:  # loaded, its index readied, while the CLI started
         return run_match(cfg, ahead.metadata(), engine, sources, ahead, skipped)
-    engine.warm(len(sources))  # worker processes start while the metadata loads
+    engine.warm(len(sources))  # worker processes start while the metadata loads (startup step 7)
     cache = cache_root(cfg.engine.index_cache)
     return run_match(
         cfg, run_metadata(cfg.match, cache, metadata), engine, sources, skipped=skipped

@@ -180,7 +180,13 @@ def run_config(args: argparse.Namespace) -> RunConfig:
 
 
 def dry_run(config: RunConfig) -> int:
-    """Print the resolved configuration as JSON (what the manifest would record)."""
+    """Print the resolved configuration as JSON (what the manifest would record) and, for a
+    command that reads a pool, what it would read (``resolved``: inputs, columns, rows)."""
     config.check()
-    print(json.dumps(config.to_dict(), indent=1, sort_keys=True))
+    doc = config.to_dict()
+    if config.pool:
+        from metacurate.match.preview import preview_inputs
+
+        doc["resolved"] = preview_inputs(config)
+    print(json.dumps(doc, indent=1, sort_keys=True))
     return 0

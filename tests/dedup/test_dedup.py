@@ -208,3 +208,27 @@ def test_plan_expects_the_unique_rows(tmp_path, rows):
     row = next(r for r in doc["rows"] if r["t"] == 3)
     assert row["expected_rows"] == pytest.approx(m["expected_rows"], rel=1e-9)
     assert doc["pool_rows"] == m["dedup"]["rows_unique"]
+
+
+def test_match_dedup_then_balance_into_another_folder(tmp_path, rows):
+    from metacurate.api import balance_workdir
+
+    pool = write_files(rows, tmp_path / "pool", 3, seed=14)
+    stats = match_pool(pool, tmp_path / "work", metadata=METADATA, workers=1, dedup=True)
+    got = pq.read_table(tmp_path / "work" / "entry_counts.parquet").column("count").to_pylist()
+    assert got == naive_counts(rows) and stats["dedup"]["rows_removed"] > 0
+    m = balance_workdir(tmp_path / "work", tmp_path / "out", t=1000, workers=1)
+    assert m["dedup"] == stats["dedup"]
+    uids = [r[0] for r in curated_rows(tmp_path / "out")]
+    assert len(uids) == len(set(uids)) == m["curated_rows"] > 0
+    sized = balance_workdir(tmp_path / "work", tmp_path / "sized", target_size=40, workers=1)
+    assert sized["target_realised"] == sized["curated_rows"]  # chosen over unique rows only
+    uids = [r[0] for r in curated_rows(tmp_path / "sized")]
+    assert len(uids) == len(set(uids))
+    per_image = balance_workdir(
+        tmp_path / "work", tmp_path / "img", t=1000, image_column="url", workers=1
+    )
+    kept = curated_rows(tmp_path / "img")
+    assert len({r[1] for r in kept}) == len(kept) == per_image["curated_rows"] > 0
+    matched_urls = {r["url"] for r in rows if reference_match(METADATA, r["text"])}
+    assert len(kept) == len(matched_urls)  # t above every count: one text of every image

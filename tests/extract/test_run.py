@@ -72,7 +72,8 @@ def test_generated_warc_end_to_end(tmp_path: Path) -> None:
     assert total["records"] == 9
     first = rows[0]
     assert first["url"] == "http://site0.example.org/dir/img/0.jpg"
-    assert first["uid"] == hashlib.sha256(first["url"].encode()).hexdigest()[:32]
+    pair = first["url"].encode() + b"\0" + first["text"].encode()
+    assert first["uid"] == hashlib.sha256(pair).hexdigest()[:32]
     assert first["page_url"] == "http://site0.example.org/dir/page0.html"
     assert first["warc_file"] == str(warc)
     assert {r["text_source"] for r in rows} == {"alt", "title", "data-image-title"}

@@ -195,3 +195,11 @@ def test_report_size_does_not_grow_with_rows(tmp_path):
 def test_locate_marks_the_matched_entry(text, entry, shown):
     span = locate(text, entry)
     assert (None if span is None else text[span[0] : span[1]]) == shown
+
+
+def test_the_help_states_the_reports_size(run_dir):
+    """``report --help`` said "a few hundred kB" while reports of a 10k-row run are ~1.3 MB."""
+    from metacurate.report.cli import REPORT_EPILOG
+
+    size = (run_dir / "report.html").stat().st_size
+    assert "1.5 MB" in REPORT_EPILOG and size <= 1.5e6

@@ -19,9 +19,7 @@ import pyarrow.compute as pc
 
 from metacurate.balance.keyed_hash import as_u64, hash_key, row_keys, uniform_from_row_keys
 from metacurate.errors import MetacurateError
-from metacurate.kernel import native as _native
-from metacurate.kernel import native_available
-from metacurate.kernel.tables import kernel_call
+from metacurate.kernel import calls, native_available
 
 EXPECTED_SIZE_NOTE = (
     "expected size = sum over rows of 1 - prod_{e in M}(1 - p_e), not sum_e min(count, t): "
@@ -190,18 +188,7 @@ def _keep_mask_flat(
     epoch: int | None,
 ) -> np.ndarray:
     if native_available():  # the same formula in C, without per-match temporaries
-        return np.frombuffer(
-            kernel_call(
-                "keep_mask",
-                _native.keep_mask,
-                np.ascontiguousarray(offsets, dtype=np.int64),
-                np.ascontiguousarray(values, dtype=np.int32),
-                np.ascontiguousarray(uid_hash, dtype=np.uint64),
-                np.ascontiguousarray(p, dtype=np.float64),
-                hash_key(seed, epoch),
-            ),
-            dtype=np.bool_,
-        )
+        return calls.keep_mask(offsets, values, uid_hash, p, hash_key(seed, epoch))
     hit = row_uniforms(offsets, values, uid_hash, seed, epoch) < p[values]
     keep = np.zeros(len(offsets) - 1, bool)
     rows, starts = nonempty_starts(offsets)
@@ -214,16 +201,7 @@ def _row_sums(offsets: np.ndarray, values: np.ndarray, table: np.ndarray) -> np.
     """Per row, ``table[e]`` summed left to right over its match set (0.0 when empty); the same
     order in C and numpy, so both give the same bits."""
     if native_available():
-        return np.frombuffer(
-            kernel_call(
-                "keep_prob",
-                _native.row_sums,
-                np.ascontiguousarray(offsets, dtype=np.int64),
-                np.ascontiguousarray(values, dtype=np.int32),
-                np.ascontiguousarray(table, dtype=np.float64),
-            ),
-            dtype=np.float64,
-        )
+        return calls.row_sums(offsets, values, table)
     lengths = np.diff(offsets)
     starts = offsets[:-1]
     acc = np.zeros(len(lengths), np.float64)

@@ -12,7 +12,7 @@ wins). Counts are then made over the kept rows only.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -64,6 +64,29 @@ def partitions_for(rows: int, memory_mb: int) -> int:
 def unique_mask(wd: Workdir, task_id: str) -> np.ndarray:
     """The ``unique`` mask of a match task (false: a removed duplicate)."""
     return read_table(wd.dedup_unique(task_id)).column("unique").to_numpy(zero_copy_only=False)
+
+
+def deduped(workdir: str | AnyPath) -> bool:
+    """Was the work folder matched with ``--dedup`` (its stats say so)?"""
+    wd = Workdir(workdir)
+    return wd.stats.exists() and "dedup" in read_json(wd.stats)
+
+
+def unique_of(wd: Workdir) -> Callable[[dict], np.ndarray] | None:
+    """For a ``--dedup`` work folder, the ``unique`` mask of an input (a ``stats.json``
+    entry); None for a folder matched without it."""
+    if not deduped(wd.root):
+        return None
+    return lambda inp: unique_mask(wd, inp["task_id"])
+
+
+def unique_rows(workdir: str | AnyPath) -> np.ndarray:
+    """One bool per side-car row of a ``--dedup`` work folder (its inputs in ``stats.json``
+    order): false for a removed copy of a uid."""
+    wd = Workdir(workdir)
+    stats = read_json(wd.stats)
+    masks = [unique_mask(wd, i["task_id"]) for i in stats["inputs"] if i["error"] is None]
+    return np.concatenate(masks) if masks else np.zeros(0, bool)
 
 
 def unique_record(wd: Workdir, task_id: str) -> dict:

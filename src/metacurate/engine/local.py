@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ctypes
-import importlib
 import os
 import signal
 import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
@@ -16,7 +14,7 @@ from functools import partial
 from multiprocessing import get_context
 from typing import TypeVar
 
-from metacurate.engine.startup import tune_process
+from metacurate.engine.startup import import_modules, start_method, tune_process
 from metacurate.engine.submit import run_later
 from metacurate.errors import EnvironmentFault
 
@@ -73,21 +71,6 @@ def start_worker() -> None:
     tune_process()
 
 
-def start_method(asked: str) -> str:
-    """``fork`` when asked for, on Linux, while this process runs no other Python thread;
-    else ``spawn``. A fork copies the calling thread only: a lock another thread held at that
-    moment would stay locked in the child forever. Arrow's thread pools and jemalloc, whose
-    threads are not Python's, reset themselves in a forked child."""
-    alone = threading.active_count() == 1
-    return "fork" if asked == "fork" and sys.platform.startswith("linux") and alone else "spawn"
-
-
-def import_modules(names: Sequence[str]) -> None:
-    """The warm-up task: import the modules the driver named (what its tasks import)."""
-    for name in names:
-        importlib.import_module(name)
-
-
 def die_with_parent() -> None:
     """On Linux, ask the kernel to SIGKILL this worker when the driver dies (a killed driver
     leaves no workers writing into its output folder)."""
@@ -110,7 +93,8 @@ class LocalEngine:
     The others are spawned (fresh interpreters: ~0.3 s of CPU each for the imports), or, with
     ``start_method="fork"`` (the CLI on Linux), forked: copies of this process with its
     imports done, started in milliseconds. A fork is taken only while no other Python thread
-    runs (:func:`start_method`); the stages start the processes before their own threads.
+    runs (:func:`~metacurate.engine.startup.start_method`, engine/startup.py's step 6); the
+    stages start the processes before their own threads.
     ``preload``: the modules :meth:`warm` has the processes import (the driver names them:
     what its tasks import; the engine knows no stage)."""
 

@@ -24,7 +24,7 @@ from metacurate.extract.pairs import (
     add_image,
     resolve_base,
 )
-from metacurate.extract.scan import HAS_CHARSET, HAS_CP1252_HOLES, ScanKernel, scan_kernel
+from metacurate.extract.scanner import HAS_CHARSET, HAS_CP1252_HOLES, ScanKernel, scan_kernel
 
 __all__ = ["image_pairs_fast", "resolve_references"]
 

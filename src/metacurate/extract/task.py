@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from metacurate.extract.attrs import image_pairs_fast
 from metacurate.extract.pairs import ImagePair, PageImages
-from metacurate.extract.scan import scan_kernel
+from metacurate.extract.scanner import scan_kernel
 from metacurate.extract.shards import output_schema
 from metacurate.extract.warc import ErrorLog, iter_records
 from metacurate.extract.wat import WatFormatError, image_pairs_from_wat, parse_wat, wat_status
@@ -52,9 +52,13 @@ COUNTERS = (
 )
 
 
-def uid_for(url: str) -> str:
-    """DataComp-style 128-bit hex id of an image URL: the first 32 hex digits of its sha256."""
-    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+def uid_for(url: str, text: str) -> str:
+    """DataComp-style 128-bit hex id of an (image URL, text) pair: the first 32 hex digits of
+    the sha256 of the URL, a NUL byte (no URL holds one) and the text. A pair is the pool's
+    row identity (docs/semantics.md): two alt-texts of one image are two rows, and the same
+    pair in two snapshots is one uid, which ``curate --dedup`` counts and writes once."""
+    pair = url.encode("utf-8", "surrogatepass") + b"\0" + text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(pair).hexdigest()[:32]
 
 
 def part_key(source: str) -> str:
@@ -214,9 +218,10 @@ def extract_part(
         def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
             n = len(pairs)
             page_urls = [pair.url for pair in pairs]
+            page_texts = [pair.text for pair in pairs]
             urls.extend(page_urls)
-            uids.extend(map(uid_for, page_urls))
-            texts.extend([pair.text for pair in pairs])
+            uids.extend(map(uid_for, page_urls, page_texts))
+            texts.extend(page_texts)
             sources.extend([pair.text_source for pair in pairs])
             pages.extend([page_url] * n)
             offsets.extend([offset] * n)

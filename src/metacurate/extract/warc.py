@@ -140,11 +140,11 @@ def open_source(source: str, offset: int = 0, endpoint: str | None = None) -> Bi
         return _HttpStream(source, offset)  # type: ignore[return-value]
     if is_remote(source):
         try:
-            stream = RemotePath(source, endpoint).open_input_file()
+            remote = RemotePath(source, endpoint).open_input_file()
         except (OSError, ValueError) as exc:
             raise MetacurateError(f"{source}: cannot open ({exc}); check the path") from None
-        stream.seek(offset)
-        return stream  # type: ignore[return-value]
+        remote.seek(offset)
+        return remote  # type: ignore[return-value]
     stream = open(source, "rb")  # noqa: SIM115 - closed by the caller
     stream.seek(offset)
     return stream

@@ -6,9 +6,9 @@ it was not compiled (then every caller uses its pure-Python path, which gives th
 ``worldwide`` is ``_worldwide.c``'s (the metaclip2 modes' unit-span matcher) and ``htmlscan``
 ``_htmlscan.c``'s (extract's ``<img>`` scan), each ``None`` when not compiled.
 The kernel checks every buffer it is given and refuses a malformed one with ``ValueError``;
-:func:`metacurate.kernel.tables.kernel_call` turns that into ``MetacurateError``, and
-:mod:`metacurate.kernel.tables` checks cached matcher tables when they are loaded
-(docs/kernel.md).
+:mod:`metacurate.kernel.calls` (the only caller of the compiled modules) turns that into
+``MetacurateError``, and :mod:`metacurate.kernel.tables` checks cached matcher tables when
+they are loaded (docs/kernel.md).
 
 Two switches, both read when asked (never cached):
 

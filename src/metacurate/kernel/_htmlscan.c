@@ -119,6 +119,10 @@ static int parse_tag(uc *d, Py_ssize_t n, Py_ssize_t i, Tag *t, Py_ssize_t *out)
     t->name_len = j - i;
     t->closed = 0;
     for (int k = 0; k < N_ATTR; k++) t->a[k].len = -1;
+    /* only <img>, <image> and <base> have attributes the scan reads */
+    Py_ssize_t nl = j - i;
+    int want = (nl == 3 && eq_ci(d + i, 3, "img")) || (nl == 5 && eq_ci(d + i, 5, "image")) ||
+               (nl == 4 && eq_ci(d + i, 4, "base"));
     for (;;) {
         while (j < n && is_ws(d[j])) j++;
         if (j >= n) return END;
@@ -167,7 +171,7 @@ static int parse_tag(uc *d, Py_ssize_t n, Py_ssize_t i, Tag *t, Py_ssize_t *out)
             }
         }
         int slot = -1;
-        switch (alen) {
+        if (want) switch (alen) {
         case 3:
             if (eq_ci(aname, alen, "src")) slot = A_SRC;
             else if (eq_ci(aname, alen, "alt")) slot = A_ALT;

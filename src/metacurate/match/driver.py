@@ -158,6 +158,7 @@ def run_match(
         wd.retire_match()
         return [t for t in tasks if m.force or not _is_current(wd, t, spec)]
 
+    # workers are forked only while no other thread runs (engine/startup.py's step 6)
     if ahead is not None:  # its thread checks the index while the folder is prepared
         todo = prepare()
         ahead.index()
@@ -172,9 +173,11 @@ def run_match(
             checking.result()
     spec = _with_index_identity(spec, ww is None)
     with progress_bar(len(todo), "match", "file", config.engine.progress) as bar:
+        matched_rows = 0
         for record in engine.map(partial(match_task, spec=spec), todo):
+            matched_rows += record["stats"]["rows"]  # rows of the files matched so far
+            bar.set_postfix(rows=f"{matched_rows:,}", refresh=False)  # 100,000, not 1e+5
             bar.update(1)
-            bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
     dedup = _dedup(config, wd, tasks, len(metadata), engine) if m.dedup else None
     if dedup is None:
         remove_dedup(wd)

@@ -15,7 +15,7 @@ tests hold both to the naive loop of semantics.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +24,7 @@ import pyarrow as pa
 
 from metacurate.errors import MetacurateError
 from metacurate.files import commit, discard, temp_path
-from metacurate.kernel import native as _native
-from metacurate.kernel import native_available, tables
-from metacurate.kernel.tables import kernel_call
+from metacurate.kernel import calls, native_available, tables
 from metacurate.match.spacing import spacing
 from metacurate.metadata.default import as_metadata
 from metacurate.metadata.load import Metadata
@@ -90,6 +88,29 @@ def as_arrow_text(texts: pa.Array | pa.ChunkedArray | Sequence[str | bytes | Non
         )
 
 
+def write_index(directory: str | Path, fill: Callable[[Path], None]) -> Path:
+    """The one index writer (both matchers' ``save``): ``fill(tmp)`` writes the folder's files
+    (``index.json`` among them) into a temporary folder beside ``directory``, which is then
+    fsynced and renamed into place. A failure removes the temporary folder; when another
+    process committed the same index first, its folder (identical) stays and this one goes."""
+    d = Path(directory)
+    d.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(d)
+    tmp.mkdir()
+    try:
+        fill(tmp)
+    except BaseException:  # a full disk, an interrupt: no half-written folder is left
+        discard(tmp)
+        raise
+    try:
+        commit(tmp, d)
+    except OSError:  # another process won the race: theirs is identical
+        discard(tmp)
+        if not (d / "index.json").exists():
+            raise
+    return d
+
+
 class Metaclip1Matcher:
     """Exact substring matcher for one metadata list (mode ``metaclip1``).
 
@@ -119,7 +140,7 @@ class Metaclip1Matcher:
         self.mode = mode
         if native is None:
             native = native_available()
-        elif native and _native is None:
+        elif native and calls.KERNEL_VERSION is None:  # not compiled
             raise MetacurateError(
                 "the native matcher was not compiled; reinstall metacurate with gcc available"
             )
@@ -145,9 +166,7 @@ class Metaclip1Matcher:
 
     def _build_native(self) -> dict[str, np.ndarray]:
         blob, offsets = self._entry_blob()
-        slots, tags, ids, mask = kernel_call(
-            f"metadata {self.metadata.name}", _native.build, blob, offsets
-        )
+        slots, tags, ids, mask = calls.span_build(blob, offsets, f"metadata {self.metadata.name}")
         return {
             "slots": np.frombuffer(slots, dtype=np.uint8),
             "tags": np.frombuffer(tags, dtype=np.uint16),
@@ -193,28 +212,8 @@ class Metaclip1Matcher:
         return self._match_python_batch(arr)
 
     def _match_native(self, arr: pa.Array) -> BatchMatches:
-        n = len(arr)
-        validity, offsets, data = arr.buffers()[:3]
-        is64 = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
-        t = self._tables
-        if offsets is None:  # an empty array may have no buffers
-            offsets = pa.py_buffer(np.zeros(arr.offset + n + 1, np.int64 if is64 else np.int32))
-        out_offsets, out_ids, status = kernel_call(
-            "match",
-            _native.match,
-            t["slots"],
-            t["tags"],
-            t["blob"],
-            t["ids"] if len(t["ids"]) else None,
-            int(t["mask"][0]),
-            self.n_entries,
-            offsets,
-            is64,
-            data,
-            validity if arr.null_count else None,
-            arr.offset,
-            n,
-        )
+        rows = calls.arrow_rows(arr)
+        out_offsets, out_ids, status = calls.span_match(self._tables, self.n_entries, rows)
         entry_ids = pa.ListArray.from_arrays(_int32s(out_offsets), _int32s(out_ids))
         return BatchMatches(entry_ids, np.frombuffer(status, dtype=np.uint8))
 
@@ -264,22 +263,7 @@ class Metaclip1Matcher:
         """Write the native tables as ``.npy`` files (safe to load, memory-mappable)."""
         if not self.native:
             raise MetacurateError("only the native matcher can be saved")
-        d = Path(directory)
-        d.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path(d)
-        tmp.mkdir()
-        try:
-            self._write_tables(tmp)
-        except BaseException:  # a full disk, an interrupt: no half-written folder is left
-            discard(tmp)
-            raise
-        try:
-            commit(tmp, d)
-        except OSError:  # another process won the race: theirs is identical
-            discard(tmp)
-            if not (d / "index.json").exists():
-                raise
-        return d
+        return write_index(directory, self._write_tables)
 
     def _write_tables(self, tmp: Path) -> None:
         for name, arr in self._tables.items():
@@ -287,8 +271,8 @@ class Metaclip1Matcher:
         info = {
             "format": INDEX_FORMAT,
             "version": INDEX_VERSION,
-            "kernel_version": _native.KERNEL_VERSION,
-            "slot_size": _native.SLOT_SIZE,
+            "kernel_version": calls.KERNEL_VERSION,
+            "slot_size": calls.SLOT_SIZE,
             "metadata_hash": self.metadata_hash,
             "entries": self.n_entries,
             "mode": self.mode,
@@ -341,8 +325,8 @@ def _read_info(d: Path, metadata_hash: str, mode: str, n_entries: int | None) ->
     expected = {
         "format": INDEX_FORMAT,
         "version": INDEX_VERSION,
-        "kernel_version": getattr(_native, "KERNEL_VERSION", None),
-        "slot_size": getattr(_native, "SLOT_SIZE", None),
+        "kernel_version": calls.KERNEL_VERSION,
+        "slot_size": calls.SLOT_SIZE,
         "metadata_hash": metadata_hash,
         "mode": mode,
     }

@@ -28,6 +28,7 @@ import pyarrow as pa
 from metacurate import balance
 from metacurate.balance.choose_t import choose
 from metacurate.config import BalanceConfig, balance_options
+from metacurate.dedup import deduped, unique_rows
 from metacurate.errors import MetacurateError
 from metacurate.online.available import load_available, prepare_available
 from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
@@ -205,13 +206,18 @@ class OnlineBalancer:
         return local.index
 
     def _selected(self, epoch: int) -> np.ndarray | None:
-        """Which side-car rows compete at ``epoch``: the downloaded ones (``available``), one
-        text per image (``image_column``); None: all."""
-        if self.image_column is None and self.available_dir is None:
+        """Which side-car rows compete at ``epoch``: the kept copy of each uid (a ``--dedup``
+        work folder), the downloaded ones (``available``), one text per image
+        (``image_column``); None: all."""
+        dedup = deduped(self.workdir)
+        if self.image_column is None and self.available_dir is None and not dedup:
             return None
         local = self._state()
         if local.selected is None or local.selected[0] != epoch:
             rows = load_available(self.available_dir)[1] if self.available_dir else None
+            if dedup:
+                unique = unique_rows(self.workdir)
+                rows = unique if rows is None else rows & unique
             if self.image_column is not None:
                 index = self._index()
                 image, text = image_text_hashes(self.workdir, index, self.image_column)
@@ -221,7 +227,7 @@ class OnlineBalancer:
 
     def _selection_tag(self) -> str | None:
         """What, besides t, seed and epoch, the decisions depend on (for their file name)."""
-        parts = []
+        parts = ["dedup"] if deduped(self.workdir) else []
         if self.image_column is not None:
             parts.append("i" + self.image_column)
         if self.available_dir is not None:

@@ -65,12 +65,14 @@ def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
 
 def _write_available_counts(src: Workdir, out: Workdir, available: str | Path) -> None:
     from metacurate.balance.driver import read_options
+    from metacurate.dedup import unique_of
     from metacurate.download.available import availability
 
     stats = read_json(src.stats)
     inputs = [i for i in stats["inputs"] if i["error"] is None]
     table = pq.read_table(src.entry_counts)
-    avail = availability(src, inputs, available, read_options(stats["match_config"]), len(table))
+    read = read_options(stats["match_config"])
+    avail = availability(src, inputs, available, read, len(table), unique_of(src))  # --dedup
     table = avail.counts_table(table)
     write_parquet(out.entry_counts, table, table.schema.metadata or {})
 

@@ -15,8 +15,8 @@ examples:
   metacurate report out/                     # writes out/report.html
   metacurate report out/ -o ~/laion-report.html
 
-The page is one self-contained file (charts inline, no network), a few hundred kB whatever
-the pool size.
+The page is one self-contained file (charts inline, no network), about 0.3 to 1.5 MB
+whatever the pool size (most of it the explorer's sample of captions).
 """
 
 EXPLAIN_EPILOG = """\
