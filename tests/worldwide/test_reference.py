@@ -164,6 +164,10 @@ def test_report_shows_the_reference(pools, tmp_path):
 
     page = write_report(out).read_text(encoding="utf-8")
     assert "<b>Reference</b>: --tail-share 0.2" in page
+    table = page[page.index('id="languages"') :]
+    assert "<td>en</td>" not in table  # the metadata's English list has no rows here
+    assert all(f"<td>{x}</td>" in table for x in _languages())
+    assert "1 more languages of the metadata have no rows" in table
 
 
 #: The only modules that may call the functions that turn a reference into t.
