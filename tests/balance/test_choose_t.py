@@ -19,10 +19,10 @@ from metacurate import MetacurateError
 from metacurate.api import curate
 from metacurate.cli import main
 from metacurate.metadata.worldwide import load_worldwide, write_worldwide
+from tests.balance.test_t_per_language import brute_force_t
 from tests.conftest import REPO
-from tests.worldwide.captions import laion_captions, multilingual_captions, own_metadata
-from tests.worldwide.reference import reference_match2_many
-from tests.worldwide.test_t_per_language import brute_force_t
+from tests.multilingual.captions import laion_captions, multilingual_captions, own_metadata
+from tests.multilingual.reference import reference_match2_many
 
 
 def _languages() -> dict[str, list[str]]:
