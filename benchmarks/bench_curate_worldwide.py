@@ -229,7 +229,7 @@ def main() -> None:
             t, m = ours(k + 1)
             t_ours.append(t)
             ratios.append(t_off[-1] / t)
-            got = read_language_counts(d / f"ours-{k + 1}" / "counts")
+            got = read_language_counts(d / f"ours-{k + 1}" / "counts", load_worldwide(md_dir))
             same &= all(np.array_equal(got[x], ref[x]) for x in ref)
             print(
                 f"pair {k + 1}: official-style {t_off[-1]:6.1f}s, metacurate {t:6.1f}s, "

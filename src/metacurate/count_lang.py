@@ -2,9 +2,10 @@
 set contains ``e`` (entry ids are per language).
 
 Partial counts are tables ``(lang, entry_id, count)`` that merge by addition in any order; the
-run's totals are one file per language, ``{lang}.parquet`` with ``entry_id, entry, count`` for
-every entry of that language's list (hit or not), so a language's counts can be read alone
-and two runs' files add up.
+run's totals are one file per language of the pool, ``{lang}.parquet`` with ``entry_id, entry,
+count`` for every entry of that language's list (hit or not), so a language's counts can be read
+alone and two runs' files add up. A language of the metadata without rows in the pool has no
+file: its counts are all zeros (:func:`read_language_counts` with ``metadata`` fills them in).
 """
 
 from __future__ import annotations
@@ -94,13 +95,18 @@ def write_language_counts(
     metadata: WorldwideMetadata,
     counts: Mapping[str, np.ndarray],
     kv: dict[bytes, bytes] | None = None,
+    languages: Iterable[str] | None = None,
 ) -> list[Path]:
-    """``{lang}.parquet`` (entry_id, entry, count) per language of ``metadata``; a language
-    without matches gets zeros. Returns the files written."""
+    """``{lang}.parquet`` (entry_id, entry, count) per language of ``metadata`` (only those
+    of ``languages`` when given: the pool's, so a run does not write 40 files of zeros); a
+    language without matches gets zeros. Returns the files written."""
     d = Path(out_dir) if isinstance(out_dir, str) else out_dir
     d.mkdir(parents=True, exist_ok=True)
     written = []
+    wanted = None if languages is None else set(languages)
     for lang in metadata.languages:
+        if wanted is not None and lang not in wanted:
+            continue
         md = metadata.get(lang)
         c = counts.get(lang, np.zeros(len(md), dtype=np.int64))
         table = pa.table(
@@ -114,16 +120,29 @@ def write_language_counts(
         meta = {**(kv or {}), b"metadata_hash": md.hash.encode(), b"lang": lang.encode()}
         write_parquet(path, table, meta)
         written.append(path)
+    if wanted is not None:  # an earlier run's file of a language this pool lacks: not ours
+        for lang in metadata.languages:
+            if lang not in wanted:
+                (d / f"{lang}.parquet").unlink(missing_ok=True)
     return written
 
 
-def read_language_counts(counts_dir: str | Path) -> dict[str, np.ndarray]:
-    """The per-language count files of a folder, ``{lang: count per entry}``."""
+def read_language_counts(
+    counts_dir: str | Path, metadata: WorldwideMetadata | None = None
+) -> dict[str, np.ndarray]:
+    """The per-language count files of a folder, ``{lang: count per entry}``; with
+    ``metadata``, every language of it, a language without a file (no rows in the pool)
+    all zeros."""
     d = Path(counts_dir)
     out: dict[str, np.ndarray] = {}
     for p in sorted(d.glob("*.parquet")):
         lang = check_language_code(p.stem, str(p))
         out[lang] = pq.read_table(p, columns=["count"]).column(0).to_numpy().astype(np.int64)
+    if metadata is not None:
+        for lang in metadata.languages:
+            if lang not in out:
+                out[lang] = np.zeros(len(metadata.get(lang)), dtype=np.int64)
+        return dict(sorted(out.items()))
     if not out:
         raise MetacurateError(f"{d}: no {{lang}}.parquet count files")
     return out

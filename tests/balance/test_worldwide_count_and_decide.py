@@ -92,3 +92,19 @@ def test_each_row_decided_with_its_languages_p(rows, seed, t):
             continue
         k1, p1 = decide(lists.slice(i, 1), uids[i : i + 1], probs[lang], seed=7)
         assert keep[i] == k1[0] and prob[i] == pytest.approx(p1[0])
+
+
+def test_count_files_only_for_the_pools_languages(tmp_path):
+    """A run writes files for the languages with rows only (the rest are zeros, not 40 files
+    of them); an earlier run's file of a language this pool lacks is removed, and a reader
+    given the metadata sees every language, the missing ones all zeros."""
+    ww = WorldwideMetadata.from_lists({"zh": ["猫", "熊猫"], "en": ["dog"], "de": ["Hund"]})
+    write_language_counts(tmp_path, ww, {"de": np.array([7])})  # an earlier run, all files
+    files = write_language_counts(tmp_path, ww, {"zh": np.array([3, 1])}, languages=["zh", "en"])
+    assert [p.name for p in files] == ["en.parquet", "zh.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["en.parquet", "zh.parquet"]
+    assert sorted(read_language_counts(tmp_path)) == ["en", "zh"]
+    back = read_language_counts(tmp_path, ww)
+    assert list(back) == ["de", "en", "zh"]
+    assert back["de"].tolist() == [0] and back["en"].tolist() == [0]
+    assert back["zh"].tolist() == [3, 1]

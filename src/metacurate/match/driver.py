@@ -341,16 +341,19 @@ def finish_worldwide(
     lid_model: str,
     lid_min_score: float = 0.0,
 ) -> dict:
-    """Per-language count files ``WORKDIR/counts/{lang}.parquet`` and the stats' languages."""
+    """Per-language count files ``WORKDIR/counts/{lang}.parquet``, for the languages with rows
+    in the pool only (a language without a file counts zeros), and the stats' languages."""
     counts = read_table(wd.entry_counts, columns=["count"]).column(0).to_numpy()
+    records = [read_json(wd.done(t.task_id)) for t in tasks if wd.done(t.task_id).exists()]
+    languages = merge_lang_stats(records)
+    present = [lang for lang, s in languages.items() if s.get("rows", 0) > 0]
     write_language_counts(
         wd.lang_counts, split_metadata(metadata, layout), layout.split(counts),
-        artifact_metadata(layout.hash, "worldwide"),
+        artifact_metadata(layout.hash, "worldwide"), languages=present,
     )  # fmt: skip
-    records = [read_json(wd.done(t.task_id)) for t in tasks if wd.done(t.task_id).exists()]
     return {
         "worldwide": layout.as_dict(),
-        "languages": merge_lang_stats(records),
+        "languages": languages,
         "language_source": f"column {lang_column}" if lang_column else f"lid {lid_model}",
         "lid_scores": None if lang_column else lid_scores(records, lid_min_score),
     }
