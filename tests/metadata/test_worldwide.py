@@ -190,3 +190,27 @@ def test_builtin_worldwide_default():
         assert len(set(e)) == len(e)
         assert not any(unmatchable_reason_mode(x) for x in e)
     assert "猫" in ww.get("zh").entries and "Hund" not in ww.get("de").entries  # lower case only
+
+
+def test_a_folder_loaded_with_a_cache_is_recalled_the_same(tmp_path, monkeypatch):
+    """With a cache folder, a worldwide folder's lists loaded before are recalled (not parsed
+    again) with the same entries, hashes and run-wide hash; an edited file is parsed anew."""
+    from metacurate.match.worldwide_run import combine
+    from metacurate.metadata import load as load_module
+
+    lists = {"en": ["dog", "red car"], "de": ["Hund", "rotes Auto"], "zh": ["猫", "熊猫"]}
+    d = write_worldwide(tmp_path / "md", lists)
+    cache = tmp_path / "cache"
+    plain, _ = combine(load_worldwide(d))
+    first, _ = combine(load_worldwide(d, cache))
+    parsed = []
+    real_parse = load_module._parse
+    monkeypatch.setattr(load_module, "_parse", lambda *a: parsed.append(a) or real_parse(*a))
+    again, layout = combine(load_worldwide(d, cache))
+    assert parsed == []  # every list recalled from the cache
+    for md in (first, again):
+        assert md.hash == plain.hash and list(md.entries) == list(plain.entries)
+    assert layout.hashes == tuple(metadata_hash(lists[x]) for x in layout.languages)
+    write_worldwide(d, {**lists, "de": ["Katze"]})
+    changed = load_worldwide(d, cache)
+    assert list(changed.get("de").entries) == ["Katze"] and len(parsed) == 1

@@ -44,9 +44,10 @@ def is_worldwide_mode(mode: str) -> bool:
     return mode in METACLIP2_MODES
 
 
-def resolve_worldwide(spec: object) -> WorldwideMetadata:
+def resolve_worldwide(spec: object, cache: Path | None = None) -> WorldwideMetadata:
     """Worldwide metadata from a ``--metadata`` value: a folder, ``worldwide-default``, or
-    ``None`` (the built-in worldwide default)."""
+    ``None`` (the built-in worldwide default); ``cache``: where a folder's lists loaded
+    before are remembered."""
     if spec is None:
         spec = "worldwide-default"
     if isinstance(spec, WorldwideMetadata):
@@ -56,7 +57,7 @@ def resolve_worldwide(spec: object) -> WorldwideMetadata:
             f"--metadata {spec}: the metaclip2 modes need per-language metadata, a folder with "
             "one {lang}.json per language, or 'worldwide-default' for the built-in one"
         )
-    return load_worldwide(spec)
+    return load_worldwide(spec, cache)
 
 
 def run_metadata(
@@ -66,7 +67,11 @@ def run_metadata(
     metaclip2 modes (a folder or ``worldwide-default``), else one list (what loading its file
     found remembered in ``cache``); ``given``: an object the API was handed instead."""
     if is_worldwide_mode(match.mode):
-        return given if isinstance(given, WorldwideMetadata) else resolve_worldwide(match.metadata)
+        return (
+            given
+            if isinstance(given, WorldwideMetadata)
+            else resolve_worldwide(match.metadata, cache)
+        )
     if isinstance(given, WorldwideMetadata):
         raise ConfigError(
             "metadata",

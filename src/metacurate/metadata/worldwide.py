@@ -130,8 +130,10 @@ def _language_files(d: Path) -> dict[str, Path]:
     return files
 
 
-def load_worldwide(path: str | Path) -> WorldwideMetadata:
-    """A worldwide metadata folder, or the built-in ``worldwide-default``."""
+def load_worldwide(path: str | Path, cache: Path | None = None) -> WorldwideMetadata:
+    """A worldwide metadata folder, or the built-in ``worldwide-default``. With ``cache`` (a
+    cache folder), each ``{lang}.json`` loaded before is recalled from it, not parsed and
+    checked again (:func:`load_metadata`; ~0.6 s of a run's start for 42 languages)."""
     if str(path) == WORLDWIDE_DEFAULT_ALIAS and not Path(path).exists():
         from metacurate.metadata import worldwide_default as default
 
@@ -150,7 +152,7 @@ def load_worldwide(path: str | Path) -> WorldwideMetadata:
         raise MetacurateError(f"{d}: no {{lang}}.json files; write one JSON list per language")
 
     def loader(lang: str) -> Metadata:
-        md = load_metadata(files[lang])
+        md = load_metadata(files[lang], cache)
         return Metadata.from_encoded(
             md.entries, f"{d.name}/{files[lang].name}", md.canonical_bytes()
         )
