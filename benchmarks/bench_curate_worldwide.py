@@ -177,7 +177,22 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=250_000, help="with wordfreq: per language")
     ap.add_argument("--t", type=float, default=2000.0, help="t_en")
     ap.add_argument("--ours-only", action="store_true", help="time metacurate only (10M rows)")
+    ap.add_argument("--write-pool", metavar="DIR", help="only write the pool's files into DIR")
+    ap.add_argument(
+        "--pool", metavar="DIR", help="with --ours-only: the files --write-pool wrote (this "
+        "process then holds no captions, so its memory is metacurate's own)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--index-cache", metavar="DIR", help="with --ours-only: a cache folder already warm "
+        "(one timed run, no cold one)",
+    )  # fmt: skip
     args = ap.parse_args()
+    if args.write_pool:
+        Path(args.write_pool).mkdir(parents=True, exist_ok=True)
+        make_pool(args.rows, args.files, Path(args.write_pool))
+        return
+    if args.pool and not args.ours_only:
+        ap.error("--pool needs --ours-only")
     from metacurate.api import curate
     from metacurate.count_lang import read_language_counts
     from metacurate.metadata.worldwide import load_worldwide, write_worldwide
@@ -185,7 +200,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         t0 = time.perf_counter()
-        files = make_pool(args.rows, args.files, d)
+        if args.pool:
+            files = sorted(Path(args.pool).glob("part-*.parquet"))
+            args.rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+            args.files = len(files)
+        else:
+            files = make_pool(args.rows, args.files, d)
         if _worldwide_lists(args.entries) is not None:
             langs = set(pq.read_table(files[0], columns=["lang"]).column(0).to_pylist())
             md_dir = write_worldwide(d / "md", bw.load_metadata(langs, args.entries))
@@ -198,7 +218,7 @@ def main() -> None:
             f"(en {sizes.get('en', 0):,} entries), t_en {args.t:g}, {args.workers} workers each "
             f"(setup {time.perf_counter() - t0:.0f}s); machine: {os.cpu_count()} cores"
         )
-        cache = d / "cache"
+        cache = Path(args.index_cache) if args.index_cache else d / "cache"
 
         def ours(k: int) -> tuple[float, dict]:
             out = d / f"ours-{k}"
@@ -208,8 +228,9 @@ def main() -> None:
                        index_cache=str(cache))  # fmt: skip
             return time.perf_counter() - t0, m
 
-        cold, m = ours(0)
-        print(f"metacurate, cold index cache: {cold:6.1f}s {args.rows / cold:>10,.0f} rows/s")
+        if not (args.ours_only and args.index_cache):
+            cold, m = ours(0)
+            print(f"metacurate, cold index cache: {cold:6.1f}s {args.rows / cold:>10,.0f} rows/s")
         if args.ours_only:
             warm, m = ours(1)
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
