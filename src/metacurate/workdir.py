@@ -40,7 +40,8 @@ class Workdir:
 
     @property
     def lang_counts(self) -> AnyPath:
-        """metaclip2 modes: ``counts/{lang}.parquet``, one count file per language."""
+        """metaclip2 modes: ``counts/{lang}.parquet``, one count file per language with rows
+        in the pool (a language without a file counts zeros)."""
         return self.root / "counts"
 
     @property
