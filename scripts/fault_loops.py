@@ -57,6 +57,12 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _wait_for_children(proc: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and not _children(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _group_alive(pgid: int) -> list[int]:
     alive = []
     for d in Path("/proc").iterdir():
@@ -84,7 +90,11 @@ def make_pool(root: Path) -> Path:
 
 def trial(kind: str, pool: Path, out: Path, clean: dict, span: float, rng: random.Random) -> dict:
     proc = _curate(pool, out)
-    delay = rng.uniform(0.05, 0.9 * span)
+    if kind == "worker":  # strike while there are workers: from the first one on
+        _wait_for_children(proc, span)
+        delay = rng.uniform(0.0, 0.5 * span)
+    else:
+        delay = rng.uniform(0.05, 0.9 * span)
     time.sleep(delay)
     struck = None
     if proc.poll() is None:
@@ -131,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    # a shell's background job ignores SIGINT, and so would every run started from here
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="fault-loops-"))
     try:

@@ -14,13 +14,17 @@ from contextlib import contextmanager
 @contextmanager
 def noticed_interrupts() -> Iterator[threading.Event]:
     """For the ``with`` block: SIGINT raises ``KeyboardInterrupt`` as usual and sets the
-    yielded event (outside the main thread, where no handler can be set: only the event)."""
+    yielded event (outside the main thread, where no handler can be set, or where SIGINT is
+    ignored, as under ``nohup``: nothing changes)."""
     seen = threading.Event()
 
     def on_sigint(signum: int, frame: object) -> None:
         seen.set()
         raise KeyboardInterrupt
 
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # nohup, a shell's background job
+        yield seen
+        return
     try:
         previous = signal.signal(signal.SIGINT, on_sigint)
     except ValueError:  # not the main thread

@@ -46,7 +46,9 @@ def open_engine(config: EngineConfig, checkpoint: Checkpoint | None = None) -> E
     if config.kind == "ray":
         from metacurate.engine.ray_engine import RayEngine
 
-        return RayEngine(config.workers, config.ray_address, hook, config.in_flight)
+        return RayEngine(
+            config.workers, config.ray_address, hook, config.in_flight, config.stall_seconds
+        )
     from metacurate.engine.local import LocalEngine
 
     return LocalEngine(config.resolved_workers, hook, config.start_method)
