@@ -149,7 +149,21 @@ def _ends_in_one_line_or_resumes(proc, out, head, seconds: float) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("strike", ["raylet", "task", "registering"])
+@pytest.mark.parametrize(
+    "strike",
+    [
+        "raylet",
+        "task",
+        pytest.param(
+            "registering",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the driver blocks in Ray's C++ connect (ray.init), holding the GIL: "
+                "no Python watchdog or signal handler runs; not solved yet",
+            ),
+        ),
+    ],
+)
 def test_a_cluster_failing_under_a_run(tmp_path, pool, strike, local_run):
     """Item 14: a raylet killed mid-run (a traceback), a 'ray::' process killed as tasks
     start (exit 1, the lock left, an orphan), a worker killed while registering (the driver

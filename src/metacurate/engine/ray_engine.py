@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
@@ -104,19 +103,20 @@ class RayEngine:
         if not address and os.environ.get("RAY_ADDRESS"):
             address, given = os.environ["RAY_ADDRESS"], "RAY_ADDRESS"
         answered = False
-        where = f"{given} {address}" if address else "ray (a local cluster)"
-        watchdog = _Watchdog(self.stall_seconds, where)
         try:
             if address:
                 _probe(address)
                 answered = True
                 ray.init(address=address, log_to_driver=False)
             else:
-                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+                ray.init(  # "local": a new cluster, not one 'ray start' left on this machine
+                    address="local",
+                    num_cpus=num_cpus,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                )
         except Exception as exc:  # noqa: BLE001 - Ray raises many types here, all one line
             raise MetacurateError(_connect_failure(exc, address, given, answered)) from None
-        finally:
-            watchdog.cancel()
 
     def map(self, fn: Callable, items: Sequence[T]) -> Iterator[R]:
         """Yield ``fn(item, checkpoint)`` for every item, in completion order, as Ray tasks.
@@ -240,32 +240,6 @@ class RayEngine:
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-class _Watchdog:
-    """Ends this process in one line (exit 2) when connecting to the cluster has not finished
-    in ``seconds``: Ray's connection waits in C++, deaf to Ctrl-C, for as long as the raylet
-    takes to answer (14 minutes seen when a worker died while it started). Nothing has been
-    submitted yet, and the kernel releases the output folder's lock with the process."""
-
-    def __init__(self, seconds: float, where: str) -> None:
-        self._timer = threading.Timer(seconds, self._give_up, (seconds, where))
-        self._timer.daemon = True
-        self._timer.start()
-
-    @staticmethod
-    def _give_up(seconds: float, where: str) -> None:
-        print(
-            f"metacurate: error: {where}: connecting to the Ray cluster did not finish in "
-            f"{seconds:.0f} s (a worker or the raylet died while starting?); check it with "
-            "'ray status' and rerun (--stall-seconds sets the limit)",
-            file=sys.stderr,
-            flush=True,
-        )
-        os._exit(2)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
 
 
 def _gcs_address(ray) -> str:
