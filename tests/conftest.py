@@ -42,6 +42,13 @@ def shared_file(rel: str) -> Path:
     return d / "data" / rel
 
 
+def oracle_size(every_run: int, full: int) -> int:
+    """How many inputs an oracle test (a naive loop over real data) checks: a sample of
+    ``every_run`` in every run, ``full`` under ``METACURATE_FULL_ORACLE=1`` (the long job that
+    a benchmark-like run does by hand: ``METACURATE_FULL_ORACLE=1 python -m pytest -m slow``)."""
+    return full if os.environ.get("METACURATE_FULL_ORACLE") == "1" else every_run
+
+
 def require_system(what: str, present: bool) -> None:
     """Skip when a system package is missing, or fail under METACURATE_REQUIRE_SYSTEM_DEPS=1."""
     if present:

@@ -16,6 +16,7 @@ COMMANDS = [
     "report",
     "explain",
     "stats",
+    "coverage",
     "extract",
     "metadata",
 ]
@@ -128,3 +129,30 @@ def test_the_command_leaves_at_once_with_its_output_flushed(tmp_path):
             break
         time.sleep(0.1)
     assert str(out) not in ps
+
+
+@pytest.mark.parametrize("value", ["-inf", "-1e5", "-nan"])
+def test_a_negative_special_number_reaches_the_options_own_check(tmp_path, capsys, value):
+    """``--t -inf`` gave argparse's "expected one argument"."""
+    assert main(["curate", "a.parquet", "--out", str(tmp_path / "o"), "--t", value]) == 2
+    err = capsys.readouterr().err
+    assert "expected one argument" not in err and "--t: must be a finite number" in err
+
+
+def test_metadata_info_of_a_missing_file_says_not_found(capsys):
+    assert main(["metadata", "info", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "{lang}" not in err
+
+
+def test_an_out_ending_in_a_slash_prints_single_slashes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.reliability.conftest import cli
+
+    pq.write_table(pa.table({"text": ["a photo of a dog"] * 50}), tmp_path / "p.parquet")
+    r = cli("curate", tmp_path / "p.parquet", "--out", f"{tmp_path / 'o'}/", "--t", "5")
+    assert r.returncode == 0, r.stderr
+    assert "//" not in r.stdout.replace("://", "")
+    assert f"{tmp_path / 'o'}/curated/" in r.stdout

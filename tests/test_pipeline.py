@@ -305,4 +305,4 @@ def test_datacomp_uids_npy(tmp_path, default_metadata):
 def test_demo_runs(tmp_path):
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     manifest = json.loads((tmp_path / "demo" / "manifest.json").read_text())
-    assert manifest["curated_rows"] > 0 and manifest["pool_rows"] == 20_000
+    assert manifest["curated_rows"] > 0 and manifest["pool_rows"] == 10_000

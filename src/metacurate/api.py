@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from metacurate.balance.driver import run_balance
+from metacurate.balance.driver import check_before_writing, run_balance
 from metacurate.config import BalanceConfig, ConfigError, RunConfig, with_shortcuts
 from metacurate.engine import Checkpoint, Engine, open_engine
 from metacurate.errors import MetacurateError
@@ -21,9 +21,14 @@ from metacurate.lock import output_locks
 from metacurate.match.ahead import Ahead
 from metacurate.match.driver import plan_sources, run_match
 from metacurate.match.index_cache import cache_root
-from metacurate.match.worldwide_run import is_worldwide_mode, resolve_worldwide
+from metacurate.match.worldwide_run import run_metadata
 from metacurate.metadata import Metadata, as_metadata
 from metacurate.metadata.worldwide import WorldwideMetadata
+
+#: What the stages' tasks import: local worker processes started ahead import it meanwhile
+#: (``LocalEngine.warm``; spawned, ~0.3 s of CPU each: engine/startup.py's step 7).
+MATCH_TASKS = ("metacurate.match.task",)
+CURATE_TASKS = (*MATCH_TASKS, "metacurate.balance.task")
 
 
 def _paths(pool: str | Path | Sequence[str | Path] | None) -> tuple[str, ...] | None:
@@ -71,28 +76,28 @@ def _need(cfg: RunConfig, *names: str) -> None:
             raise ConfigError(name, f"is required (pass {name}=...)")
 
 
+def _plan(cfg: RunConfig) -> tuple[list, list[str]]:
+    """The pool's inputs and the files of its folders not read, found before any output
+    folder is made (a mistake in the pool leaves nothing behind)."""
+    skipped: list[str] = []
+    return plan_sources(cfg, skipped), skipped
+
+
 def _run_match(
     cfg: RunConfig,
     metadata: Metadata | WorldwideMetadata | None,
     engine: Engine,
     ahead: Ahead | None = None,
+    planned: tuple[list, list[str]] | None = None,
 ) -> dict:
-    sources = plan_sources(cfg)
+    sources, skipped = planned if planned is not None else _plan(cfg)
     if ahead is not None:  # loaded, its index readied, while the CLI started
-        return run_match(cfg, ahead.metadata(), engine, sources, ahead)
-    engine.warm(len(sources))  # worker processes start while the metadata loads
-    if is_worldwide_mode(cfg.match.mode):  # per-language lists: a folder or worldwide-default
-        if not isinstance(metadata, WorldwideMetadata):
-            metadata = resolve_worldwide(cfg.match.metadata)
-        return run_match(cfg, metadata, engine, sources)
-    if isinstance(metadata, WorldwideMetadata):
-        raise ConfigError(
-            "metadata",
-            "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
-        )
-    if metadata is None:  # what loading the file found is remembered in the cache folder
-        metadata = as_metadata(cfg.match.metadata, cache_root(cfg.engine.index_cache))
-    return run_match(cfg, metadata, engine, sources)
+        return run_match(cfg, ahead.metadata(), engine, sources, ahead, skipped)
+    engine.warm(len(sources))  # worker processes start while the metadata loads (startup step 7)
+    cache = cache_root(cfg.engine.index_cache)
+    return run_match(
+        cfg, run_metadata(cfg.match, cache, metadata), engine, sources, skipped=skipped
+    )
 
 
 def match_pool(
@@ -109,10 +114,11 @@ def match_pool(
     _need(cfg, "pool", "workdir")
     cfg.check()
     require_native()
+    planned = _plan(cfg)
     with output_locks(cfg.workdir):
-        engine = open_engine(cfg.engine, checkpoint)
+        engine = open_engine(cfg.engine, checkpoint, MATCH_TASKS)
         try:
-            return _run_match(cfg, md, engine)
+            return _run_match(cfg, md, engine, planned=planned)
         finally:
             engine.close()
 
@@ -136,8 +142,9 @@ def balance_workdir(
         raise ConfigError("t", "give exactly one of t, target_size, tail_share")
     cfg.check()
     require_native()
+    check_before_writing(cfg)  # a typo or --out holding the pool: nothing made
     with output_locks(cfg.workdir, cfg.out):
-        engine = open_engine(cfg.engine, checkpoint)
+        engine = open_engine(cfg.engine, checkpoint)  # balance warms no processes
         try:
             return run_balance(cfg, engine)
         finally:
@@ -176,10 +183,11 @@ def run_curate(
         cfg = replace(cfg, balance=BalanceConfig())  # check() names the missing option
     cfg.check()
     require_native()
+    planned = _plan(cfg)
     with output_locks(cfg.workdir, cfg.out):
-        engine = open_engine(cfg.engine, checkpoint)
+        engine = open_engine(cfg.engine, checkpoint, CURATE_TASKS)
         try:
-            stats = _run_match(cfg, metadata, engine, ahead)
+            stats = _run_match(cfg, metadata, engine, ahead, planned)
             manifest = run_balance(cfg, engine, match_stats=stats)
             if report:  # while the engine is open: its idle process makes part of it
                 from metacurate.report import write_report

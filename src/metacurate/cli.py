@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -73,12 +74,13 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 def start_ahead(args: argparse.Namespace) -> Ahead | None:
-    """``curate``: its metadata loaded and its index readied in a thread (match/ahead.py),
-    started before this process imports the rest (pyarrow, the stages) so the two overlap."""
+    """``curate``: its metadata loaded and its index readied in a thread (match/ahead.py,
+    engine/startup.py's step 3), started before this process imports the rest (pyarrow, the
+    stages) so the two overlap."""
     if args.command != "curate" or args.dry_run:
         return None
     cfg = args.config
-    later = ("numpy.ma", "metacurate.report.html")  # curate's report, made after the fork
+    later = ("numpy.ma", "metacurate.report.html")  # 5. curate's report, made after the fork
     return Ahead(cfg, later) if can_go_ahead(cfg) else None
 
 
@@ -184,20 +186,41 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
     print(f"metacurate: warning: {message}", file=sys.stderr)
 
 
+#: Values argparse would take for flags: ``-inf``, ``-nan``, ``-1e5`` (its own test for a
+#: negative number only knows ``-5`` and ``-.5``).
+_NEGATIVE = re.compile(r"-(inf|infinity|nan|\d+(\.\d*)?e[+-]?\d+|\d*\.\d+e[+-]?\d+)", re.I)
+
+
+def joined_negative_values(argv: list[str]) -> list[str]:
+    """``--t -inf`` as ``--t=-inf``, so the value reaches the option's own check (which
+    says what is wrong) instead of argparse's "expected one argument"."""
+    out: list[str] = []
+    for arg in argv:
+        prev = out[-1] if out else ""
+        if _NEGATIVE.fullmatch(arg) and prev.startswith("--") and "=" not in prev:
+            out[-1] = f"{prev}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line  # one line per warning, no source location
     from metacurate.engine.startup import tune_environment, tune_process
 
-    tune_environment()  # before numpy and pyarrow load (engine/startup.py)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)
+    # the start-up order of engine/startup.py (its numbered steps)
+    tune_environment()  # 1. before numpy and pyarrow load
+    argv = joined_negative_values(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages alone
     args = parser.parse_args(argv)
+    if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
+        args.out = args.out.rstrip("/") or "/"  # 'out/' prints as out/curated/, not out//curated/
     try:
         with noticed_interrupts() as interrupted:
             # the one RunConfig of a stage command, built once from its flags
             args.config = run_config(args) if args.command in STAGES else None
-            args.ahead = start_ahead(args)
-            tune_process()  # a process of ours: no pandas probe, jemalloc (performance.md)
+            args.ahead = start_ahead(args)  # 3. the head start, before the stages' imports
+            tune_process()  # 4. no pandas probe, jemalloc, fewer collections
             code = int(args.func(args) or 0)
         if interrupted.is_set():  # a Ctrl-C that Python dropped (interrupts.py)
             raise KeyboardInterrupt
@@ -221,17 +244,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The ``metacurate`` command: :func:`main`, then out at once (``os._exit``) once its
-    output is flushed. Everything a command writes is committed (and fsynced) before
-    :func:`main` returns; what is left is Python's teardown of a large heap and the wait for
-    the idle worker processes to exit: ~0.1 s a run (docs/performance.md)."""
+    """The ``metacurate`` command: :func:`main`, then out at once once its output is flushed
+    (engine/startup.py's step 8: no teardown of a large heap, ~0.1 s a run)."""
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader went away, or a stream was closed
-        pass
-    os._exit(code)
+    from metacurate.engine.startup import quick_exit
+
+    quick_exit(code)
 
 
 if __name__ == "__main__":

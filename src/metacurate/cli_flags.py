@@ -32,6 +32,9 @@ def _columns(value: str) -> tuple[str, ...]:
     names = tuple(c.strip() for c in value.split(","))
     if not all(names):
         raise argparse.ArgumentTypeError(f"empty column name in {value!r}")
+    twice = [n for n in names if names.count(n) > 1]
+    if twice:
+        raise argparse.ArgumentTypeError(f"column {twice[0]!r} named twice in {value!r}")
     return names
 
 
@@ -50,6 +53,22 @@ def _success_rate(value: str) -> float:
         raise argparse.ArgumentTypeError(f"{value!r} is neither a number nor a folder") from None
 
 
+def _t_lang(value: str) -> dict[str, float]:
+    """``zh=300,ja=40`` → ``{"zh": 300.0, "ja": 40.0}``."""
+    out: dict[str, float] = {}
+    for part in (x.strip() for x in value.split(",")):
+        lang, eq, t = part.partition("=")
+        try:
+            out[lang.strip()] = float(t)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not LANG=T (e.g. zh=300,ja=40)"
+            ) from None
+        if not eq or not lang.strip():
+            raise argparse.ArgumentTypeError(f"{part!r} is not LANG=T (e.g. zh=300,ja=40)")
+    return out
+
+
 def default_start_method() -> str:
     """fork on Linux (the CLI is our own process, forked before any thread starts), else
     spawn (macOS and Windows: fork is unsafe or absent there)."""
@@ -63,6 +82,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "str": str,
     "columns": _columns,
     "success_rate": _success_rate,
+    "t_lang": _t_lang,
 }
 #: Defaults that only the command line uses (``option(cli_default=...)``).
 CLI_DEFAULTS: dict[str, Callable[[], Any]] = {"start_method": default_start_method}
@@ -101,8 +121,8 @@ def add_options(
         )
         kw: dict[str, Any] = {"dest": f.name, "default": default, "help": _help(m, f.default)}
         parse = _parser_of(cls, f)
-        if parse is None:
-            kw["action"] = "store_true"
+        if parse is None:  # a bool: a switch, or --x / --no-x when its default is None
+            kw["action"] = "store_true" if f.default is False else argparse.BooleanOptionalAction
         else:
             kw["type"] = parse
             if m["choices"]:
@@ -160,7 +180,13 @@ def run_config(args: argparse.Namespace) -> RunConfig:
 
 
 def dry_run(config: RunConfig) -> int:
-    """Print the resolved configuration as JSON (what the manifest would record)."""
+    """Print the resolved configuration as JSON (what the manifest would record) and, for a
+    command that reads a pool, what it would read (``resolved``: inputs, columns, rows)."""
     config.check()
-    print(json.dumps(config.to_dict(), indent=1, sort_keys=True))
+    doc = config.to_dict()
+    if config.pool:
+        from metacurate.match.preview import preview_inputs
+
+        doc["resolved"] = preview_inputs(config)
+    print(json.dumps(doc, indent=1, sort_keys=True))
     return 0

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from metacurate.errors import MetacurateError
+from metacurate.errors import MetacurateError, check_utf8_path
 
 MODES = ("metaclip1", "metaclip2", "metaclip2-kana")  # metacurate.match.MODES
 LID_MODELS = ("fasttext-lid176", "py3langid")  # metacurate.match.lid.LID_MODELS
 T_RULES = ("metacurate", "official")  # metacurate.balance.worldwide.T_RULES
-ENGINES = ("local", "ray")
+ENGINES = ("local", "ray", "slurm")
 #: How the local engine starts its processes (``EngineConfig.start_method``).
 START_METHODS = ("spawn", "fork")
+#: Default ``lid_min_score``: on the sample captions (docs/worldwide.md) it keeps 99.8% of the
+#: correctly identified rows and sends to ``other`` the uncertain ones (score < 0.3).
+LID_MIN_SCORE = 0.3
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
 
@@ -62,6 +66,13 @@ def option(
         "cli": cli,
     }
     return field(default=default, metadata=meta)
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 class ConfigError(MetacurateError):
@@ -121,8 +132,27 @@ class MatchConfig:
         "metaclip2 modes without --lang-column (default {default})",
         choices=LID_MODELS,
     )
+    dedup: bool = option(
+        False,
+        "count and write each uid once (the pool's uid column, else the hash of url and "
+        "text), across every input file; the copy kept is chosen by the row's content",
+    )
+    dedup_memory_mb: int = option(
+        1024,
+        "--dedup: memory one dedup task may hold, in MiB; uids are split into partitions "
+        "on disk to fit (default {default})",
+        metavar="MB",
+    )
+    lid_min_score: float = option(
+        LID_MIN_SCORE,
+        "metaclip2 modes with language identification: rows whose LID score is below this "
+        "go to 'other' (default {default})",
+        metavar="S",
+    )
 
     def check(self) -> None:
+        if not 0.0 <= self.lid_min_score <= 1.0:
+            raise ConfigError("lid_min_score", f"must be in [0, 1], got {self.lid_min_score}")
         if self.mode not in MODES:
             raise ConfigError("mode", f"unknown mode {self.mode!r}; one of {', '.join(MODES)}")
         if self.lid_model not in LID_MODELS:
@@ -131,7 +161,7 @@ class MatchConfig:
             raise ConfigError("lang_column", "needs --mode metaclip2 or metaclip2-kana")
         if self.format is not None and self.format not in FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; one of {FORMATS}")
-        for name in ("batch_rows", "part_rows"):
+        for name in ("batch_rows", "part_rows", "dedup_memory_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(name, f"must be >= 1, got {getattr(self, name)}")
 
@@ -183,8 +213,18 @@ class BalanceConfig:
         "share (metacurate), or the official p_to_t clamped to >= 1 (official)",
         choices=T_RULES,
     )
+    t_lang: dict[str, float] | None = option(
+        None,
+        "metaclip2 modes: these languages' t, overriding the rule (e.g. zh=300,ja=40)",
+        parse="t_lang",
+        metavar="LANG=T,...",
+    )
 
     def check(self) -> None:
+        if self.t_lang is not None:
+            bad = {k: v for k, v in dict(self.t_lang).items() if not _positive(v)}
+            if bad or not self.t_lang:
+                raise ConfigError("t_lang", f"give LANG=T pairs with T > 0, got {bad or 'none'}")
         if self.t_rule not in T_RULES:
             raise ConfigError("t_rule", f"unknown rule {self.t_rule!r}; one of {T_RULES}")
         given = [n for n in ("t", "target_size", "tail_share") if getattr(self, n) is not None]
@@ -220,11 +260,12 @@ class EngineConfig:
     ray_address: str | None = option(None, "Ray cluster address (default: start a local one)")
     in_flight: int | None = option(
         None,
-        "Ray tasks submitted at once (default: --workers, else the cluster's CPUs)",
+        "Ray tasks submitted at once (default: --workers, else the cluster's CPUs); Slurm: "
+        "array elements running at once (default: all)",
         metavar="N",
     )
-    progress: bool | None = option(  # None: a bar only when stderr is a terminal
-        None, cli=False
+    progress: bool | None = option(
+        None, "progress bars on stderr (default: only when stderr is a terminal)"
     )
     s3_endpoint: str | None = option(
         None,
@@ -245,6 +286,28 @@ class EngineConfig:
         choices=START_METHODS,
         cli_default="start_method",
     )
+    slurm_partition: str | None = option(
+        None, "Slurm partition of the task arrays (default: the cluster's default)", metavar="NAME"
+    )
+    slurm_time: int | None = option(
+        None, "Slurm: each task's time limit in minutes (default: the partition's)", metavar="MIN"
+    )
+    slurm_cpus: int = option(1, "Slurm: CPUs per task (default {default})", metavar="N")
+    slurm_mem: str | None = option(
+        None, "Slurm: memory per task, e.g. 2G (default: the partition's)", metavar="SIZE"
+    )
+    slurm_sbatch: str | None = option(
+        None,
+        "Slurm: more sbatch options for the task arrays, e.g. "
+        "--slurm-sbatch='--account=lab --qos=low'",
+        metavar="OPTIONS",
+    )
+    slurm_log_dir: str = option(
+        "metacurate-slurm",
+        "Slurm: folder of the tasks' logs and results, on a file system every node sees "
+        "(default: ./{default})",
+        metavar="DIR",
+    )
     stall_seconds: float = option(
         300.0,
         "Ray: end the run in one line when no task finishes for this long (at least 10 times "
@@ -262,10 +325,14 @@ class EngineConfig:
                 "start_method",
                 f"unknown start method {self.start_method!r}; one of {START_METHODS}",
             )
-        for name in ("workers", "in_flight"):
+        for name in ("workers", "in_flight", "slurm_time", "slurm_cpus"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(name, f"must be >= 1, got {value}")
+        if self.slurm_mem is not None and not re.fullmatch(r"[1-9][0-9]*[KMGT]?", self.slurm_mem):
+            raise ConfigError(
+                "slurm_mem", f"{self.slurm_mem!r} is not a size like 500M, 4G or 4096 (MB)"
+            )
 
     @property
     def resolved_workers(self) -> int:
@@ -286,6 +353,12 @@ class RunConfig:
     command: str | None = None  # the command line, recorded in the manifest
 
     def check(self) -> None:
+        for name, path in (("--out", self.out), ("work folder", self.workdir)):
+            if isinstance(path, str):
+                check_utf8_path(path, name)
+        for path in self.pool:
+            if isinstance(path, str):
+                check_utf8_path(path, "input")
         self.match.check()
         self.engine.check()
         if self.balance is not None:
@@ -345,3 +418,33 @@ def with_shortcuts(config: RunConfig, options: dict[str, Any]) -> RunConfig:
         balance=balance,
         engine=replace(config.engine, **parts["engine"]),
     )
+
+
+#: The class lists shipped with metacurate (``metacurate coverage --classes NAME``).
+CLASS_LISTS = ("imagenet1k",)
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """How ``metacurate coverage`` counts the captions of each class of a list in the pool,
+    the curated set and random subsets of the curated set's size (docs/coverage.md)."""
+
+    classes: str = option(
+        "imagenet1k",
+        "the class list: 'imagenet1k' (the 1,000 ImageNet-1k names, shipped) or a text file, "
+        "one class a line, synonyms separated by commas (default {default})",
+        metavar="NAME|FILE",
+    )
+    k: int = option(10, "also count the classes with at least K captions (default {default})")
+    draws: int = option(5, "random subsets drawn (default {default})")
+    seed: int = option(0, "seed of the random subsets (default {default})")
+
+    def check(self) -> None:
+        if not self.classes:
+            raise ConfigError("classes", "give a class list name or file")
+        if self.k < 1:
+            raise ConfigError("k", f"must be >= 1, got {self.k}")
+        if self.draws < 1:
+            raise ConfigError("draws", f"must be >= 1, got {self.draws}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError("seed", f"must be in [0, 2**32), got {self.seed}")

@@ -1,6 +1,14 @@
-"""The built-in samples for ``metacurate demo``: synthetic pools, generated, not real alt-text.
+"""The samples for ``metacurate demo``: real LAION alt-text shipped with the package, and
+synthetic pools generated from metadata (tests, ``--worldwide``).
 
-Captions are 2-14 words drawn with Zipfian frequencies from the built-in metadata's own
+``metacurate demo`` curates :data:`LAION_SAMPLE`: the 10,000 LAION-400M rows (``URL``,
+``TEXT``) that img2dataset ships as a test fixture (``data/NOTICE.txt``), matched against
+:func:`demo_metadata`, the head of the built-in list scaled to the sample's size, at
+:data:`DEMO_T`, the ``t`` that gives this sample MetaCLIP's ~6% tail share.
+:func:`demo_effect` reads back, from the run's own count files, what happened to the largest
+entries and to the tail.
+
+Synthetic captions are 2-14 words drawn with Zipfian frequencies from the built-in metadata's own
 entries (so head entries are very frequent and tail entries rare, the shape balancing acts
 on), mixed with capitalised words, digits, punctuation and non-matching noise tokens, plus a
 few null and empty captions. ``--worldwide``: 2-11 words per caption, each row in one of seven
@@ -11,6 +19,7 @@ given seed.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +29,102 @@ import pyarrow.parquet as pq
 from metacurate.metadata import Metadata
 
 SAMPLE_ROWS = 20_000
+
+#: The real sample the demo curates (in ``metacurate/data``; licence in its NOTICE.txt).
+LAION_SAMPLE = "laion_sample_10k.parquet"
+#: The demo's metadata: the digits and the first DEMO_WORDFREQ_ENTRIES entries the built-in
+#: list took from wordfreq (its most frequent English words not already WordNet names, each
+#: lower-case and capitalised: about 500 words).
+DEMO_WORDFREQ_ENTRIES = 1_000
+#: The demo's default t: on the sample with the demo metadata, a tail share of ~6% (MetaCLIP's
+#: at t = 20,000 on its 1.6B pool); the largest entry keeps under half of its rows.
+DEMO_T = 6.0
+
+
+def copy_laion_sample(path: str | Path) -> Path:
+    """Write the shipped LAION sample (columns ``URL``, ``TEXT``) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(resources.files("metacurate").joinpath("data", LAION_SAMPLE).read_bytes())
+    return path
+
+
+def demo_metadata(builtin: Metadata, sources: object) -> Metadata:
+    """The built-in list's digits and its first :data:`DEMO_WORDFREQ_ENTRIES` wordfreq
+    entries (``sources``: the list's ``SourcesInfo``, which says where each entry came from).
+
+    A 10,000-caption sample is ~160,000 times smaller than MetaCLIP's pool: against all
+    405,817 entries nearly every caption holds some entry seen once or twice, so nearly every
+    row is kept through the tail and the head is barely cut. The head of the list, scaled to
+    the sample, gives it the shape balancing acts on."""
+    names = sources.source_names
+    first = [names[(m & -m).bit_length() - 1] if m else "" for m in sources.masks]
+    digits = [i for i, s in enumerate(first) if s == "digits"]
+    words = [i for i, s in enumerate(first) if s == "wordfreq_unigram"][:DEMO_WORDFREQ_ENTRIES]
+    entries = [builtin.entries[i] for i in digits + words]
+    return Metadata.from_list(entries, name=f"{builtin.name}-head-{len(entries)}")
+
+
+def demo_effect(out: str | Path, largest: int = 5) -> dict:
+    """What balancing did, read from ``out``'s ``curated_entry_counts.parquet`` and
+    ``manifest.json``: the ``largest`` entries (pool and curated rows) and the tail (entries
+    with ``0 < count < t``: how many, their rows before and after, whether all were kept)."""
+    import json
+
+    out = Path(out)
+    t = float(json.loads((out / "manifest.json").read_text())["t"])
+    tab = pq.read_table(
+        out / "curated_entry_counts.parquet", columns=["entry", "count", "count_curated"]
+    )
+    entries = tab.column("entry").to_pylist()
+    count = tab.column("count").to_numpy()
+    kept = tab.column("count_curated").to_numpy()
+    order = np.lexsort((np.arange(len(count)), -count))[:largest]
+    top = [
+        {
+            "entry": entries[i],
+            "pool_rows": int(count[i]),
+            "curated_rows": int(kept[i]),
+            "kept_share": float(kept[i] / count[i]) if count[i] else 0.0,
+        }
+        for i in order
+        if count[i] > 0
+    ]
+    tail = (count > 0) & (count < t)
+    head = count >= t
+    return {
+        "t": t,
+        "largest": top,
+        "head": {
+            "entries": int(head.sum()),
+            "pool_matches": int(count[head].sum()),
+            "curated_matches": int(kept[head].sum()),
+        },
+        "tail": {
+            "entries": int(tail.sum()),
+            "pool_matches": int(count[tail].sum()),
+            "curated_matches": int(kept[tail].sum()),
+            "entries_cut": int((kept[tail] < count[tail]).sum()),
+        },
+    }
+
+
+def effect_lines(effect: dict) -> list[str]:
+    """:func:`demo_effect` in a few lines."""
+    t = effect["t"]
+    tops = ", ".join(
+        f"{e['entry']!r} {e['pool_rows']:,} -> {e['curated_rows']:,} ({e['kept_share']:.0%})"
+        for e in effect["largest"]
+    )
+    head, tail = effect["head"], effect["tail"]
+    cut = "all kept whole" if tail["entries_cut"] == 0 else f"{tail['entries_cut']:,} CUT"
+    return [
+        f"largest entries, rows in the pool -> in the curated set: {tops}",
+        f"head ({head['entries']:,} entries with count >= t = {t:g}): "
+        f"{head['pool_matches']:,} -> {head['curated_matches']:,} matches, flattened towards t",
+        f"tail ({tail['entries']:,} entries with count < t): {tail['pool_matches']:,} -> "
+        f"{tail['curated_matches']:,} matches, {cut}",
+    ]
 
 
 def make_sample(

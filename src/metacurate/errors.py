@@ -41,5 +41,25 @@ class EnvironmentFault(MetacurateError):
             errno.ENOMEM: "out of memory: use fewer --workers or a smaller --batch-rows",
             errno.EMFILE: "too many open files: use fewer --workers or raise 'ulimit -n'",
         }
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if exc.filename is None and ("AWS Error" in text or "bucket" in text):  # an object store
+            return cls(
+                f"the object store: error while {doing}: {text}; check that the bucket exists "
+                "(create it first), the endpoint (--s3-endpoint, AWS_ENDPOINT_URL) and the "
+                "credentials"
+            )
         fix = fixes.get(exc.errno or -1, exc.strerror or str(exc))
         return cls(f"{path}: error while {doing}: {fix}")
+
+
+def check_utf8_path(path: str, what: str = "path") -> None:
+    """Refuse a file or folder name that is not valid UTF-8 (a latin-1 byte in the name):
+    runs record paths as UTF-8 text and Arrow's file systems need it."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise MetacurateError(
+            f"{what} {shown}: the name is not valid UTF-8; rename it (e.g. with convmv), "
+            "since runs record their paths as UTF-8 text"
+        ) from None

@@ -24,6 +24,7 @@ from metacurate.match.index_cache import cache_root, index_folder
 from metacurate.match.matcher import Matcher
 from metacurate.metadata import Metadata, load_metadata, resolve_metadata
 from metacurate.pool.uid import uid_hash
+from metacurate.storage import AnyPath, location
 from metacurate.workdir import Workdir, match_folder
 
 
@@ -38,8 +39,11 @@ class Explainer:
         metadata: str | Path | None = None,
         workdir: str | Path | None = None,
         seed: int | None = None,
+        lang: str | None = None,
     ) -> None:
-        self.workdir = Path(workdir) if workdir is not None else None
+        self.workdir = location(workdir) if workdir is not None else None  # local or s3://
+        self.lang = lang
+        self.by_lang = None  # a metaclip2 run: the per-language side (explain_lang)
         self.manifest: dict | None = None
         self.counts: np.ndarray | None = None
         self.p: np.ndarray | None = None
@@ -61,9 +65,16 @@ class Explainer:
         self.mode = mode
         run_seed = int(self.manifest["seed"]) if self.manifest else None
         self.seed = int(seed) if seed is not None else run_seed
-        self.matcher = self._matcher(meta, mode)
+        if self.by_lang is not None:
+            if lang is not None:
+                self.by_lang.check(lang)
+            self.matcher = None  # each language's own, on first use
+        else:
+            if lang is not None:
+                raise MetacurateError("--lang needs --workdir OUT of a metaclip2 run")
+            self.matcher = self._matcher(meta, mode)
 
-    def _load_workdir(self, root: Path) -> tuple[Metadata, str]:
+    def _load_workdir(self, root: AnyPath) -> tuple[Metadata, str]:
         if (root / "manifest.json").exists():
             self.manifest = read_json(root / "manifest.json")
         wd = Workdir(match_folder(root, self.manifest))  # 'balance WORKDIR --out OTHER'
@@ -72,13 +83,23 @@ class Explainer:
                 f"{root}: no metadata.json; pass the --out folder of 'metacurate curate' or "
                 "'metacurate balance'"
             )
-        meta = load_metadata(wd.metadata)
         stats = read_json(wd.stats) if wd.stats.exists() else {}
+        if "worldwide" in stats:  # duplicates across languages are by design
+            from metacurate.metadata.worldwide import load_run_wide
+
+            meta = load_run_wide(wd.metadata)
+        else:
+            meta = load_metadata(wd.metadata)
         info = (self.manifest or stats).get("metadata") or {}
         if info.get("hash") not in (None, meta.hash):
             raise MetacurateError(f"{wd.metadata} does not belong to the run in {root}; rerun it")
         if info.get("name"):  # the name the run knew it by, not "metadata.json"
             meta = Metadata(meta.entries, name=info["name"], hash=meta.hash)
+        if "worldwide" in stats:
+            from metacurate.explain_lang import LanguageExplainer
+
+            self.by_lang = LanguageExplainer(meta, stats, self.manifest)
+            self.match_root = wd.root
         curated = root / "curated_entry_counts.parquet"
         if self.manifest and curated.exists():
             table = read_parquet(curated, columns=["count", "p", "count_curated"])
@@ -112,7 +133,12 @@ class Explainer:
 
     def explain(self, text: str, uid: str | None = None) -> dict:
         """Everything about ``text`` (and the row ``uid``): a JSON-ready dict."""
-        ids = self.matcher.match(text)
+        lang = None
+        if self.by_lang is not None:
+            lang, lang_from, hits = self._language(text, uid)
+            ids = self.by_lang.match(text, lang)
+        else:
+            ids = self.matcher.match(text)
         out: dict = {
             "text": text,
             "spaced": spacing(text),
@@ -126,6 +152,10 @@ class Explainer:
             "t": self.t,
             "matches": [{"entry_id": i, "entry": self.metadata[i]} for i in ids],
         }
+        if lang is not None:
+            out.update(lang=lang, lang_from=lang_from, t=self.by_lang.t(lang))
+            for m in out["matches"]:
+                m["entry_id_in_lang"] = m["entry_id"] - self.by_lang.layout.offset(lang)
         if self.counts is not None:
             for m in out["matches"]:
                 m["count"] = int(self.counts[m["entry_id"]])
@@ -153,27 +183,54 @@ class Explainer:
         out["uid"] = uid
         out["uid_hash"] = int(h[0])
         out["seed"] = seed
-        out.update(self._decision_on_disk(uid, ids))
+        decision = self._decision_on_disk(uid, ids)
+        if "row_entry_ids" in decision and "keep_prob" in decision:  # keep_prob stays the text's
+            decision["row_keep_prob"] = decision.pop("keep_prob")
+        out.update(decision)
         if out["in_pool"] is False:  # not a row of this run: what the rule would decide
             out["kept"] = bool(balance.keep_mask(id_array, h, self.p, seed)[0])
         return out
+
+    def _language(self, text: str, uid: str | None) -> tuple[str, str, list]:
+        """A metaclip2 run: the language ``text`` is matched in, how it was found, and the
+        side-car rows of ``uid``."""
+        assert self.by_lang is not None
+        hits = self._hits(uid) if uid is not None and self.manifest is not None else []
+        if hits:
+            task_id, row, _ = hits[0]
+            lang = self.by_lang.language_of_row(self._match_root(), task_id, row)
+            return lang or "other", f"the side-car of uid {uid!r} ({task_id}, row {row})", hits
+        if self.lang is not None:
+            return self.lang, "--lang", hits
+        lang, how = self.by_lang.identify(text)
+        return lang, how, hits
+
+    def _match_root(self) -> Path:
+        assert self.workdir is not None and self.manifest is not None
+        return match_folder(self.workdir, self.manifest)
+
+    def _hits(self, uid: str) -> list[tuple[str, int, list[int]]]:
+        assert self.manifest is not None
+        task_ids = [self._task_id(i) for i in self.manifest["inputs"]]
+        return find_uid(self._match_root(), task_ids, uid)
 
     def _decision_on_disk(self, uid: str, ids: list[int]) -> dict:
         """The balance stage's decision for the row with this uid (and these matches, if the
         uid is shared by several texts)."""
         assert self.workdir is not None and self.manifest is not None
-        match_root = match_folder(self.workdir, self.manifest)
-        task_ids = [self._task_id(i) for i in self.manifest["inputs"]]
-        hits = find_uid(match_root, task_ids, uid)
+        hits = self._hits(uid)
         if not hits:
             return {"in_pool": False}
-        task_id, row, _ = next((h for h in hits if h[2] == ids), hits[0])
+        task_id, row, row_ids = next((h for h in hits if h[2] == ids), hits[0])
         decision = decision_at(self.workdir, task_id, row)
         if decision is None:
             raise MetacurateError(
                 f"{self.workdir}: no decisions side-car for {task_id}; rerun 'metacurate balance'"
             )
-        return {"in_pool": True, "task_id": task_id, "row": row, **decision}
+        out = {"in_pool": True, "task_id": task_id, "row": row, **decision}
+        if list(row_ids) != list(ids):  # the text given is not that row's caption
+            out["row_entry_ids"] = [int(i) for i in row_ids]
+        return out
 
     @staticmethod
     def _task_id(inp: dict) -> str:
@@ -189,9 +246,10 @@ def explain(
     workdir: str | Path | None = None,
     uid: str | None = None,
     seed: int | None = None,
+    lang: str | None = None,
 ) -> dict:
     """One-shot :meth:`Explainer.explain` (builds the matcher; reuse an Explainer for many)."""
-    return Explainer(metadata=metadata, workdir=workdir, seed=seed).explain(text, uid)
+    return Explainer(metadata=metadata, workdir=workdir, seed=seed, lang=lang).explain(text, uid)
 
 
 def format_explanation(r: dict) -> str:
@@ -204,6 +262,8 @@ def format_explanation(r: dict) -> str:
         f"mode {r['mode']}",
         f"matches:   {len(r['matches'])}",
     ]
+    if r.get("lang") is not None:
+        lines.insert(3, f"language:  {r['lang']} (from {r['lang_from']}; matched in its list only)")
     if r["matches"]:
         cols = [("entry_id", "entry_id", "{}"), ("entry", "entry", "{!r}")]
         for key, title, fmt in (
@@ -240,6 +300,13 @@ def format_explanation(r: dict) -> str:
             why = ": no entry matched"
         if r.get("in_pool") is False:
             why += " (no row of this run has that uid: what the rule would decide)"
+        elif "row_entry_ids" in r:  # the row's own matches decided, not this text's
+            why = (
+                f": decided by the row's own caption, which matches entries "
+                f"{r['row_entry_ids'][:8]} (keep_prob {r.get('row_keep_prob', 0):.6g}), not "
+                "this text's; u, p_e and keep_prob above are this text's (pass the row's "
+                "caption to see why)"
+            )
         elif r.get("selected") is False:
             why = ": another text of the same image was chosen (--image-column)"
         lines.append(

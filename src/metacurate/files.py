@@ -75,6 +75,18 @@ def discard(tmp: AnyPath) -> None:
 
 
 @contextmanager
+def naming(path: str | AnyPath) -> Iterator[None]:
+    """An ``OSError`` raised in the block without a file name (a full disk seen by a
+    writer) gets ``path``, so the one line the run prints names the file."""
+    try:
+        yield
+    except OSError as exc:
+        if not exc.filename:
+            exc.filename = str(path)
+        raise
+
+
+@contextmanager
 def atomic_path(path: str | AnyPath) -> Iterator[AnyPath]:
     """Yield a temporary path to write; on success it replaces ``path``, on error it is
     removed. The parent folder is created.
@@ -94,8 +106,9 @@ def atomic_path(path: str | AnyPath) -> Iterator[AnyPath]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
-        yield tmp
-        commit(tmp, path)
+        with naming(path):
+            yield tmp
+            commit(tmp, path)
     except BaseException:
         discard(tmp)
         raise
@@ -211,19 +224,22 @@ class ParquetSink:
         # an object store has no rename: the final key, complete only when closed
         self.tmp = path if isinstance(path, RemotePath) else temp_path(path)
         self.schema = schema.with_metadata(kv)
-        self.writer = parquet_writer(
-            self.tmp, self.schema, compression=compression, use_dictionary=dictionary
-        )
+        with naming(path):
+            self.writer = parquet_writer(
+                self.tmp, self.schema, compression=compression, use_dictionary=dictionary
+            )
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if isinstance(batch, pa.RecordBatch):
             batch = pa.Table.from_batches([batch])
-        self.writer.write_table(batch.cast(self.schema))
+        with naming(self.path):
+            self.writer.write_table(batch.cast(self.schema))
 
     def commit(self) -> None:
-        self.writer.close()
-        if self.tmp != self.path:
-            commit(self.tmp, self.path)
+        with naming(self.path):
+            self.writer.close()
+            if self.tmp != self.path:
+                commit(self.tmp, self.path)
 
     def abort(self) -> None:
         self.writer.close()

@@ -2,7 +2,8 @@
 
 - ``--out`` inside a folder given as input, or an input inside ``--out``: refused (the next run
   would read its own outputs as pool rows, or clobber an input).
-- Inputs are deduplicated by real path (a file and a link to it are one input).
+- Inputs are deduplicated by device and inode (a file and a symbolic or hard link to it are
+  one input).
 """
 
 from __future__ import annotations
@@ -47,11 +48,24 @@ def check_out_apart(
             )
 
 
+def _identity(path: str) -> object:
+    """What makes two paths one file: device and inode locally (symbolic and hard links
+    alike), the URI remotely."""
+    if is_remote(path):
+        return path
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _real(path)  # the reader names the problem
+    return (st.st_dev, st.st_ino)
+
+
 def dedupe_sources(sources: Sequence[Source]) -> list[Source]:
-    """Each real file (and row-group part) once, in first-seen order; says which were dropped."""
-    seen: dict[tuple[str, object], Source] = {}
+    """Each file (and row-group part) once, in first-seen order, however many links name it;
+    says which were dropped."""
+    seen: dict[tuple[object, object], Source] = {}
     for src in sources:
-        key = (_real(src.path), src.row_groups)
+        key = (_identity(src.path), src.row_groups)
         if key in seen:
             print(
                 f"metacurate: {src.path} is the same file as {seen[key].path}; read once",

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metacurate import balance
+from metacurate.balance.choose_t import choose
+from metacurate.dedup import unique_mask
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, read_parquet, reading
-from metacurate.workdir import match_folder
+from metacurate.storage import AnyPath, location, parquet_file
+from metacurate.workdir import Workdir, match_folder
 
 #: MetaCLIP's reference points: ``(label, t)``. 400M rows were curated from a 1.6B-row pool
 #: with t = 20,000; Meta CLIP 2 uses t = 170,000 for English (``t_en``).
@@ -47,7 +49,7 @@ pool N times smaller, counts are about N times smaller, so the comparable t is a
 """
 
 
-def _sidecar_paths(root: Path) -> tuple[dict, list[Path]]:
+def _sidecar_paths(root: AnyPath) -> tuple[dict, list[AnyPath]]:
     """The match stats of ``root`` and the side-car of every input matched without error."""
     stats_path = root / "stats.json"
     if not stats_path.exists() or not (root / "entry_counts.parquet").exists():
@@ -69,15 +71,15 @@ def _sidecar_paths(root: Path) -> tuple[dict, list[Path]]:
     return stats, paths
 
 
-def _match_root(root: Path) -> Path:
+def _match_root(root: AnyPath) -> AnyPath:
     """``root``, or the work folder a 'balance WORKDIR --out ROOT' output names."""
     if not root.is_dir():
         raise MetacurateError(f"{root}: no such folder; pass the --out folder of 'match'")
     manifest = root / "manifest.json"
-    return Path(match_folder(root, read_json(manifest) if manifest.exists() else None))
+    return match_folder(root, read_json(manifest) if manifest.exists() else None)
 
 
-def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:
+def load_counts(root: AnyPath, stats: dict) -> tuple[np.ndarray, pa.Array]:
     """``count[e]`` and the entry strings of a work folder, checked against its stats."""
     table = read_parquet(root / "entry_counts.parquet", columns=["entry", "count"])
     kv = table.schema.metadata or {}
@@ -89,12 +91,23 @@ def load_counts(root: Path, stats: dict) -> tuple[np.ndarray, pa.Array]:
     return table.column("count").to_numpy().astype(np.int64), table.column("entry")
 
 
-def iter_entry_ids(paths: Iterable[Path], batch_rows: int = _BATCH_ROWS) -> Iterator[pa.Array]:
-    """The ``entry_ids`` column of the side-cars, batch by batch (bounded memory)."""
+def iter_entry_ids(
+    paths: Iterable[AnyPath], batch_rows: int = _BATCH_ROWS, dedup: bool = False
+) -> Iterator[pa.Array]:
+    """The ``entry_ids`` column of the side-cars, batch by batch (bounded memory); ``dedup``:
+    of the rows a ``--dedup`` run kept only (``dedup/unique/<task>.parquet``)."""
     for path in paths:
-        with reading(path), pq.ParquetFile(path) as pf:
+        unique = None
+        if dedup:
+            unique = unique_mask(Workdir(path.parent.parent), path.name[: -len(".parquet")])
+        at = 0
+        with reading(path), parquet_file(path) as pf:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=["entry_ids"]):
-                yield batch.column(0)
+                ids = batch.column(0)
+                if unique is not None:
+                    ids = ids.filter(pa.array(unique[at : at + len(ids)]))
+                at += batch.num_rows
+                yield ids
 
 
 def default_ts(counts: np.ndarray, pool_rows: int, extra: Sequence[float] = ()) -> list[float]:
@@ -142,21 +155,36 @@ def plan(
     workdir: str | Path,
     ts: Sequence[float] = (),
     tail_shares: Sequence[float] = (),
+    t_lang: dict[str, float] | None = None,
+    t_rule: str = "metacurate",
 ) -> dict:
     """The plan of a matched work folder: pool figures and one row per ``t`` (see module doc).
 
     ``ts`` and ``tail_shares`` add rows to the default range (a tail share becomes the ``t``
-    of :func:`metacurate.balance.t_for_tail_share`).
+    that :func:`metacurate.balance.choose_t.choose` gives it). A metaclip2 work folder gets
+    one per-language table per reference instead (``ts`` are English's t; ``t_lang`` and
+    ``t_rule`` as in ``balance``; ``plan_worldwide``).
     """
-    root = _match_root(Path(workdir))
+    root = _match_root(location(workdir))  # a local folder or s3://...
     stats, paths = _sidecar_paths(root)
     counts, entries = load_counts(root, stats)
     for t in ts:
         balance.entry_probs(np.zeros(0, np.int64), t)  # the same check (t > 0) as balance
-    shares = {float(p): balance.t_for_tail_share(counts, p) for p in tail_shares}
-    pool_rows = int(stats.get("rows", 0))
+    if "worldwide" in stats:
+        from metacurate.plan_worldwide import plan_worldwide
+
+        doc = plan_worldwide(stats, counts, paths, ts, tail_shares, t_lang, t_rule)
+        return {"workdir": str(root), "pool_rows": int(stats.get("rows", 0)),
+                "rows_matched": int(stats.get("rows_matched", 0)), "entries": len(counts),
+                "metadata": stats.get("metadata") or {}, "mode": stats.get("mode"),
+                "worldwide": doc}  # fmt: skip
+    if t_lang:
+        raise MetacurateError("--t-lang needs a metaclip2 work folder (--mode metaclip2)")
+    shares = {float(p): choose(counts, tail_share=p).t for p in tail_shares}
+    dedup = stats.get("dedup")  # --dedup: the pool is its unique rows
+    pool_rows = int(dedup["rows_unique"] if dedup else stats.get("rows", 0))
     grid = default_ts(counts, pool_rows, [*ts, *shares.values()])
-    sizes = expected_sizes(iter_entry_ids(paths), counts, grid)
+    sizes = expected_sizes(iter_entry_ids(paths, dedup=dedup is not None), counts, grid)
     top = int(np.argmax(counts)) if len(counts) else None
     rows = [
         {
@@ -187,6 +215,15 @@ def plan(
 def format_plan(doc: dict) -> str:
     """The plan as a plain-text table."""
     meta = doc["metadata"]
+    if "worldwide" in doc:
+        from metacurate.plan_worldwide import format_worldwide
+
+        head = (
+            f"pool: {doc['pool_rows']:,} rows, {doc['rows_matched']:,} matched; metadata "
+            f"{meta.get('name', '?')} ({meta.get('hash', '?')[:12]}), mode {doc['mode']}, "
+            "each language its own t"
+        )
+        return "\n".join([head, *format_worldwide(doc)])
     lines = [
         f"pool: {doc['pool_rows']:,} rows, {doc['rows_matched']:,} matched; "
         f"{doc['entries_hit']:,} of {doc['entries']:,} entries hit, "
@@ -228,7 +265,13 @@ def format_plan(doc: dict) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the plan of a matched work folder."""
-    doc = plan(args.workdir, ts=args.t or (), tail_shares=args.tail_share or ())
+    doc = plan(
+        args.workdir,
+        ts=args.t or (),
+        tail_shares=args.tail_share or (),
+        t_lang=args.t_lang,
+        t_rule=args.t_rule,
+    )
     if args.json:
         print(json.dumps(doc, indent=1, ensure_ascii=False))
     else:
@@ -256,6 +299,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="P",
         help="also the t whose tail share is closest to P (as 'balance --tail-share P')",
+    )
+    from metacurate.cli_flags import PARSERS
+    from metacurate.config import T_RULES
+
+    p.add_argument(
+        "--t-lang",
+        type=PARSERS["t_lang"],
+        metavar="LANG=T,...",
+        help="metaclip2 work folders: these languages' t (as 'balance --t-lang')",
+    )
+    p.add_argument(
+        "--t-rule",
+        choices=T_RULES,
+        default="metacurate",
+        help="metaclip2 work folders: as 'balance --t-rule' (default metacurate)",
     )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(func=cmd_plan)

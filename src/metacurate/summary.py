@@ -19,9 +19,51 @@ def print_stats(stats: dict, as_json: bool) -> None:
     print(f"rows matched:       {stats['rows_matched']:,}  ({stats['rows_matched'] / rows:.1%})")
     print(f"total matches:      {stats['total_matches']:,}")
     print(f"entries hit:        {stats['entries_hit']:,} of {stats['metadata']['entries']:,}")
+    if stats.get("dedup"):
+        print_dedup(stats["dedup"])
     for bad in stats["bad_files"]:
         print(f"skipped bad file:   {bad['error']}")
+    print_unknown_files(stats.get("skipped_files") or [])
+    if stats.get("rows_duplicate_uid"):
+        print(
+            f"duplicate uids:     {stats['rows_duplicate_uid']:,} rows repeat the uid of an "
+            "earlier row of their input file"
+        )
+    if stats.get("hint"):
+        print(f"hint:               {stats['hint']}")
     print(f"seconds:            {stats['seconds']}")
+
+
+def print_unknown_files(paths: list[str]) -> None:
+    """One line for the files of the pool's folders that were not read (no known format)."""
+    if paths:
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3:,} more" if len(paths) > 3 else "")
+        print(
+            f"not read:           {len(paths):,} files of no known format ({shown}); pass "
+            "--format FORMAT to read them"
+        )
+
+
+def print_dedup(d: dict) -> None:
+    """--dedup: how many copies of a uid were removed before counting."""
+    print(
+        f"dedup:              {d['rows_removed']:,} duplicate rows removed, "
+        f"{d['rows_unique']:,} unique uids counted ({d['partitions']:,} partitions)"
+    )
+
+
+def manifest_hints(m: dict) -> list[str]:
+    """What a careful user should hear about a balanced run: a ``t`` that balances nothing,
+    a pool that matched almost nothing for want of spaces."""
+    hints = []
+    if m.get("pool_rows_matched") and m.get("tail_share", 0) >= 1.0 and m.get("t_from") == "t":
+        hints.append(
+            f"t = {m['t']:.6g} is above every entry's count, so nothing was balanced: every "
+            "matched row is kept; 'metacurate plan WORK' shows t for a pool of this size"
+        )
+    if (m.get("match") or {}).get("hint"):
+        hints.append(m["match"]["hint"])
+    return hints
 
 
 def print_manifest(m: dict, as_json: bool) -> None:
@@ -43,12 +85,27 @@ def print_manifest(m: dict, as_json: bool) -> None:
         f"sum_e min(count, t) = {m['sum_min_count_t']:,.1f})"
     )
     print(f"                    {m['expected_note']}")
+    if m.get("dedup"):
+        print_dedup(m["dedup"])
+    for note in manifest_hints(m):
+        print(f"hint:               {note}")
     if m.get("metadata_note"):
         print(f"metadata:           {m['metadata_note']}")
+    print_unknown_files(m.get("skipped_files") or [])
+    pool_dup, curated_dup = m.get("rows_duplicate_uid", 0), m.get("curated_duplicate_uids", 0)
+    if pool_dup or curated_dup:
+        print(
+            f"duplicate uids:     {pool_dup:,} pool rows repeat the uid of an earlier row of "
+            f"their file; {curated_dup:,} curated rows repeat a curated uid"
+            + (" (uids.npy holds each once)" if m.get("uids_npy") else "")
+        )
     for skipped in m.get("skipped_inputs", []):
         print(f"skipped input:      {skipped['error']} (retried by the next run)")
     _print_download(m)
     if m.get("languages"):
+        why = ((m.get("worldwide_t") or {}).get("reference") or {}).get("why")
+        if why:
+            print(f"reference:          {why}")
         print_languages(m["languages"])
 
 

@@ -115,10 +115,41 @@ class Workdir:
         for path in (self.manifest, self.uids, self.curated_counts, self.report):
             path.unlink(missing_ok=True)
 
+    # dedup stage (match --dedup), per task and per partition
+    @property
+    def dedup(self) -> AnyPath:
+        return self.root / "dedup"
+
+    def dedup_keys(self, task_id: str) -> AnyPath:
+        """A task's rows' identity keys, grouped by partition (row groups)."""
+        return self.dedup / "keys" / f"{task_id}.parquet"
+
+    def dedup_keys_done(self, task_id: str) -> AnyPath:
+        return self.dedup / "keys" / f"{task_id}.done.json"
+
+    def dedup_part(self, part: int) -> AnyPath:
+        """One partition's duplicate rows (task, row), grouped by task (row groups)."""
+        return self.dedup / "parts" / f"{part:05d}.parquet"
+
+    def dedup_part_done(self, part: int) -> AnyPath:
+        return self.dedup / "parts" / f"{part:05d}.done.json"
+
+    def dedup_unique(self, task_id: str) -> AnyPath:
+        """A task's ``unique`` mask: one bool per input row, false for a removed duplicate."""
+        return self.dedup / "unique" / f"{task_id}.parquet"
+
+    def dedup_counts(self, task_id: str) -> AnyPath:
+        """A task's partial counts over its unique rows."""
+        return self.dedup / "unique" / f"{task_id}.counts.parquet"
+
+    def dedup_done(self, task_id: str) -> AnyPath:
+        return self.dedup / "unique" / f"{task_id}.done.json"
+
     def remove_temporaries(self) -> list[AnyPath]:
         """Delete what a killed run left half-written (see ``files.remove_temporaries``)."""
+        dedup = [self.dedup / sub for sub in ("keys", "parts", "unique")]
         return remove_temporaries(
-            [self.root, self.matches, self.curated, self.balance, self.lang_counts]
+            [self.root, self.matches, self.curated, self.balance, self.lang_counts, *dedup]
         )
 
 

@@ -9,23 +9,8 @@ import subprocess
 import sys
 
 import pyarrow as pa
-import pytest
 
 from metacurate.engine import startup
-
-PROBE = r"""
-import gc, sys
-import pyarrow as pa
-{call}
-pa.table({{"a": [1]}})
-print(pa.default_memory_pool().backend_name, "pandas" in sys.modules, gc.get_threshold()[0])
-"""
-
-
-def _probe(call: str) -> list[str]:
-    code = PROBE.format(call=call)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return done.stdout.split()
 
 
 def _has_jemalloc() -> bool:
@@ -34,19 +19,6 @@ def _has_jemalloc() -> bool:
     except NotImplementedError:
         return False
     return True
-
-
-def test_tuned_process_uses_jemalloc_skips_pandas_and_collects_less():
-    if not _has_jemalloc():
-        pytest.skip("this pyarrow has no jemalloc")
-    pytest.importorskip("pandas")
-    plain = _probe("")  # a fresh process, as pyarrow and Python ship (this one may be tuned)
-    assert plain[1:] == ["True", "700"]
-    assert _probe("from metacurate.engine.startup import tune_process; tune_process()") == [
-        "jemalloc",
-        "False",
-        "50000",
-    ]
 
 
 def test_local_workers_are_tuned(tmp_path):
@@ -109,31 +81,3 @@ def _run(code: str, env: dict) -> str:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     return done.stdout.strip().splitlines()[-1]  # after the version line
-
-
-def test_curate_without_a_terminal_never_imports_tqdm(tmp_path):
-    """No progress bar to show (stderr is not a terminal): tqdm, ~0.04 s of imports, stays
-    out; asked for (``progress=True``), the bars are tqdm's, on stderr."""
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.table({"text": ["a dog", "a cat"]}), tmp_path / "p.parquet")
-    (tmp_path / "m.txt").write_text("dog\ncat\n")
-    pool, md = str(tmp_path / "p.parquet"), str(tmp_path / "m.txt")
-    cli = (
-        "import sys\nfrom metacurate.cli import main\n"
-        f"assert main(['curate', {pool!r}, '--metadata', {md!r}, '--t', '1', '--out', "
-        f"{str(tmp_path / 'o1')!r}]) == 0\n"
-        "print('tqdm' in sys.modules)\n"
-    )
-    api = (
-        "import sys\nfrom metacurate.api import curate\n"
-        f"curate({pool!r}, {str(tmp_path / 'o2')!r}, metadata={md!r}, t=1, progress=True)\n"
-        "print('tqdm' in sys.modules)\n"
-    )
-    for code, want in ((cli, "False"), (api, "True")):
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.strip().splitlines()[-1] == want
-        assert ("match: 100%" in done.stderr) == (want == "True")

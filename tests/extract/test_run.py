@@ -72,7 +72,8 @@ def test_generated_warc_end_to_end(tmp_path: Path) -> None:
     assert total["records"] == 9
     first = rows[0]
     assert first["url"] == "http://site0.example.org/dir/img/0.jpg"
-    assert first["uid"] == hashlib.sha256(first["url"].encode()).hexdigest()[:32]
+    pair = first["url"].encode() + b"\0" + first["text"].encode()
+    assert first["uid"] == hashlib.sha256(pair).hexdigest()[:32]
     assert first["page_url"] == "http://site0.example.org/dir/page0.html"
     assert first["warc_file"] == str(warc)
     assert {r["text_source"] for r in rows} == {"alt", "title", "data-image-title"}
@@ -181,14 +182,27 @@ def test_wat_matches_warc(tmp_path: Path) -> None:
     assert len(from_wat) == 9  # 2 per page + the shared logo
 
 
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative name → bytes)."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
 def test_shards_atomic_names_and_determinism(tmp_path: Path) -> None:
     warc = write_warc(tmp_path / "gen.warc.gz", sample_records(4))
     for name in ("a", "b"):
         extract([warc], tmp_path / name, shard_rows=5, progress=False)
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert files == [STATS_FILE, "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
-    for shard in files:
-        assert (tmp_path / "a" / shard).read_bytes() == (tmp_path / "b" / shard).read_bytes()
+    assert files == [
+        "_extract_files",  # the per-file parts, kept for a rerun
+        "_extract_inputs.json",
+        STATS_FILE,
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    ]
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
     # the directory reads as one dataset (the stats file starts with "_")
     assert pq.read_table(tmp_path / "a").num_rows == 13
 
@@ -241,9 +255,10 @@ def test_user_errors(tmp_path: Path) -> None:
     warc = write_warc(tmp_path / "g.warc", sample_records(1))
     with pytest.raises(MetacurateError, match="--shard-rows"):
         extract([warc], tmp_path / "out", shard_rows=0)
-    extract([warc], tmp_path / "out", progress=False)
-    with pytest.raises(MetacurateError, match="--force"):
-        extract([warc], tmp_path / "out", progress=False)
+    first = extract([warc], tmp_path / "out", progress=False)
+    assert extract([warc], tmp_path / "out", progress=False) == first  # a rerun: nothing new
+    with pytest.raises(MetacurateError, match="--lid.*--force"):  # other columns: start over
+        extract([warc], tmp_path / "out", progress=False, lid=True)
     extract([warc], tmp_path / "out", force=True, progress=False)
     extract([warc], tmp_path / "out", overwrite=True, progress=False)  # the old name
 
@@ -277,15 +292,10 @@ def test_workers_give_the_same_output(tmp_path: Path) -> None:
     three = extract(warcs, tmp_path / "three", shard_rows=4, progress=False, workers=3)
     assert one == three
     assert one["total"]["duplicates"] > 0 and one["rows"] == one["total"]["kept"]
-    names = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert names == sorted(p.name for p in (tmp_path / "three").iterdir())
-    assert ".extract-parts" not in names
-    for name in names:
-        a, b = (tmp_path / d / name for d in ("one", "three"))
-        assert a.read_bytes() == b.read_bytes(), name
+    assert tree(tmp_path / "one") == tree(tmp_path / "three")
     rows = read_rows(tmp_path / "one")
     assert len({(r["url"], r["text"]) for r in rows}) == len(rows)
-    with pytest.raises(MetacurateError, match="--workers 0"):
+    with pytest.raises(MetacurateError, match="--workers"):
         extract(warcs, tmp_path / "zero", workers=0)
 
 
@@ -296,8 +306,7 @@ def test_cli_force_workers_and_old_overwrite_name(tmp_path: Path) -> None:
     out = str(tmp_path / "o")
     args = parser.parse_args(["extract", str(warc), "--out", out, "--workers", "2"])
     assert args.workers == 2 and args.func(args) == 0
-    with pytest.raises(MetacurateError, match="--force"):
-        args.func(parser.parse_args(["extract", str(warc), "--out", out]))
+    assert args.func(parser.parse_args(["extract", str(warc), "--out", out])) == 0  # a rerun
     for flag in ("--force", "--overwrite"):
         args = parser.parse_args(["extract", str(warc), "--out", out, flag])
         assert args.force and args.func(args) == 0

@@ -161,8 +161,32 @@ def test_empty_files_are_fine(tmp_path):
     assert _all(Source(str(tmp_path / "e.tsv"), "tsv"), named, columns=["caption"]) == []
 
 
-def test_row_longer_than_block_says_block_bytes(tmp_path):
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "jsonl"])
+@pytest.mark.parametrize("where", ["first", "later"])
+def test_a_row_longer_than_the_block_is_read_with_a_larger_block(tmp_path, fmt, where):
+    """A caption over the parse block (16 MiB by default) said "raise ReadOptions.block_bytes",
+    which no flag sets; the block now grows until the row fits, each row read once."""
+    long = "x" * 3000
+    rows = [f"row {i}" for i in range(200)]
+    rows.insert(0 if where == "first" else 150, long)
+    p = tmp_path / f"l.{fmt}"
+    if fmt == "jsonl":
+        p.write_text("".join(f'{{"caption": "{r}", "url": "u"}}\n' for r in rows))
+    else:
+        sep = "\t" if fmt == "tsv" else ","
+        p.write_text(f"caption{sep}url\n" + "".join(f"{r}{sep}u\n" for r in rows))
+    options = ReadOptions(block_bytes=256, batch_rows=7)
+    src = Source(str(p), fmt)
+    assert read_schema(src, options).names == ["caption", "url"]
+    got = [x for b in _all(src, options, columns=["caption"]) for x in b.column(0).to_pylist()]
+    assert got == rows
+
+
+def test_a_row_longer_than_the_largest_block_is_one_line(tmp_path, monkeypatch):
+    from metacurate.pool import readers
+
+    monkeypatch.setattr(readers, "MAX_BLOCK_BYTES", 1024)
     p = tmp_path / "l.tsv"
-    p.write_text("a\tb\n" * 100 + "x" * 300 + "\tb\n")
+    p.write_text("a\tb\n" * 100 + "x" * 3000 + "\tb\n")
     options = ReadOptions(csv_columns=("caption", "url"), block_bytes=100)
-    assert "block_bytes" in _expect_error(Source(str(p), "tsv"), options)
+    assert "split or shorten that row" in _expect_error(Source(str(p), "tsv"), options)

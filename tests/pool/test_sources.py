@@ -34,7 +34,7 @@ def test_detect_format(name, fmt):
     assert fmt in FORMATS
 
 
-@pytest.mark.parametrize("name", ["a.txt", "a.parquet.gz", "noext", "a.gz"])
+@pytest.mark.parametrize("name", ["a.txt", "a.parquet.7z", "noext", "a.gz"])
 def test_unknown_extension_mentions_format_flag(name):
     with pytest.raises(MetacurateError, match="--format") as err:
         detect_format(f"/data/{name}")
@@ -135,3 +135,12 @@ def test_glob_of_unknown_files_mentions_format(tmp_path):
     with pytest.raises(MetacurateError, match="--format"):
         expand_pool([str(tmp_path / "*.dat")])
     assert len(expand_pool([str(tmp_path / "*.dat")], format="tsv")) == 1
+
+
+def test_a_pipe_is_refused_not_read_as_empty(tmp_path):
+    fifo = tmp_path / "pool.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(MetacurateError, match="a pipe; .* write it to a file first"):
+        expand_pool([str(fifo)])
+    with pytest.raises(MetacurateError, match="a pipe"):
+        expand_pool([str(tmp_path)])  # found in a folder: the same rule

@@ -4,13 +4,16 @@ DOM reader for report pages."""
 from __future__ import annotations
 
 import argparse
+import csv
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from metacurate.api import curate
-from metacurate.demo import make_sample
+from metacurate.demo import copy_laion_sample, make_sample
 from metacurate.metadata import load_default_metadata
 from tests.conftest import shared_dir
 
@@ -20,9 +23,11 @@ SECTION_IDS = (
     "ranked-counts",
     "cumulative",
     "matches-per-caption",
+    "compared",
     "top-entries",
     "never-matched",
     "samples",
+    "coverage",
 )
 
 
@@ -42,6 +47,26 @@ def run_dir(tmp_path_factory, pool_file) -> Path:
     out = tmp_path_factory.mktemp("run") / "out"
     curate(str(pool_file), str(out), t=20.0, seed=3, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory):
+    """The LAION sample (shipped) and CC3M (shared data, when present) curated with the
+    built-in metadata to 60% of their rows."""
+    d = tmp_path_factory.mktemp("cov")
+    pool = [str(copy_laion_sample(d / "laion.parquet"))]
+    texts = pq.read_table(pool[0], columns=["TEXT"]).column(0).to_pylist()
+    shared = shared_dir()
+    cc3m = shared / "data/captions/cc3m_validation.tsv" if shared else None
+    if cc3m is not None and cc3m.exists():
+        rows = list(csv.reader(cc3m.open(encoding="utf-8"), delimiter="\t", quoting=3))
+        caps = [r[0] for r in rows]
+        pq.write_table(pa.table({"caption": caps, "url": [r[1] for r in rows]}), d / "cc3m.parquet")
+        pool.append(str(d / "cc3m.parquet"))
+        texts += caps
+    out = d / "out"
+    curate(pool, str(out), target_size=round(0.6 * len(texts)), seed=0, workers=1)
+    return out, texts
 
 
 class Dom(HTMLParser):

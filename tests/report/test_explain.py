@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -136,3 +137,31 @@ def test_explain_cli(run_dir, capsys):
 
     with pytest.raises(MetacurateError, match="--uid needs --workdir"):
         cli(["explain", "dog", "--uid", "x"])
+
+
+def test_a_text_that_is_not_the_rows_caption_does_not_contradict_the_decision(run_dir):
+    """``explain TEXT --uid U`` with another caption showed "u < p_e True" beside
+    "DROPPED: no matched entry has u < p_e", with the row's keep_prob."""
+    rows = _pool_rows(run_dir)
+    ex = Explainer(workdir=run_dir)
+    curated = set(pq.read_table(run_dir / "curated", columns=["uid"]).column(0).to_pylist())
+    ids = rows.column("entry_ids").to_pylist()
+    i = next(
+        k for k, u in enumerate(rows.column("uid").to_pylist()) if ids[k] and u not in curated
+    )  # a matched row that was dropped
+    uid = rows.column("uid")[i].as_py()
+    other = "a dog"  # a caption that matches, and whose entries are not the row's
+    r = ex.explain(other, uid)
+    assert r["in_pool"] is True and r["kept"] is False
+    assert r["row_entry_ids"] == rows.column("entry_ids")[i].as_py()
+    assert math.isclose(
+        r["keep_prob"],
+        float(
+            balance.keep_prob(
+                pa.array([[m["entry_id"] for m in r["matches"]]], pa.list_(pa.int32())), ex.p
+            )[0]
+        ),
+    )
+    text = format_explanation(r)
+    assert "no matched entry has u < p_e" not in text or not any(m["hit"] for m in r["matches"])
+    assert "decided by the row's own caption" in text

@@ -19,6 +19,7 @@ import pytest
 from metacurate import MetacurateError
 from metacurate.api import match_pool
 from metacurate.files import atomic_path
+from metacurate.lock import LOCK_NAME
 from metacurate.pool.sources import expand_pool
 from metacurate.storage import RemotePath
 from tests.engine.test_resume import _strip, curate_cli
@@ -63,10 +64,12 @@ def s3_snapshot(endpoint: str, root: str) -> dict[str, bytes]:
 
 
 def local_snapshot(root: Path) -> dict[str, bytes]:
+    """Every file of a local run but the report and the local folder's lock file (emptied,
+    never removed, at the end of a run: lock.py; an object store has no lock)."""
     return {
         str(p.relative_to(root)): _canonical(str(p.relative_to(root)), p.read_bytes())
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "report.html"
+        if p.is_file() and p.name not in ("report.html", LOCK_NAME)
     }
 
 

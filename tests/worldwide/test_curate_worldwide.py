@@ -28,7 +28,7 @@ T_EN = 6.0
 
 def _rows() -> dict[str, list[str]]:
     rows = {lang: caps[:250] for lang, caps in multilingual_captions().items()}
-    en = [t for t in laion_captions() if t][:400]
+    en = [t for t in laion_captions() if t][:1200]  # >= MIN_REFERENCE_ROWS matched
     if en:
         rows["en"] = en
     if not rows:  # no shared data: a generated pool in three languages
@@ -37,7 +37,7 @@ def _rows() -> dict[str, list[str]]:
             "en": ["dog", "cat", "red", "car", "photo", "of", "the", "beach"],
             "de": ["Hund", "Katze", "rot"],
         }
-        rows = {lang: [" ".join(rng.choice(w, 5)) for _ in range(300)] for lang, w in words.items()}
+        rows = {k: [" ".join(rng.choice(w, 5)) for _ in range(1100)] for k, w in words.items()}
         rows["zh"] = ["".join(rng.choice(list("猫熊狗大学中国人在的"), 8)) for _ in range(300)]
     return rows
 
@@ -135,7 +135,7 @@ def test_one_vs_two_workers_and_one_vs_many_files(world, tmp_path):
 
 
 def test_needs_t_and_english(world, tmp_path):
-    with pytest.raises(MetacurateError, match="English's t"):
+    with pytest.raises(MetacurateError, match="target size is not available"):
         curate(world["parts"], tmp_path / "x", metadata=str(world["md"]), mode="metaclip2",
                lang_column="lang", target_size=100, report=False)  # fmt: skip
     with pytest.raises(MetacurateError, match="per-language metadata"):

@@ -50,5 +50,5 @@ def test_online_worldwide_refuses_what_it_cannot_do_exactly(ww_workdir):
     work, _ = ww_workdir
     with pytest.raises(MetacurateError, match="language"):
         OnlineBalancer(work, t=T, matches="caption")
-    with pytest.raises(MetacurateError, match="t_en|English"):
-        OnlineBalancer(work, tail_share=0.5)
+    with pytest.raises(MetacurateError, match="target size is not available"):
+        OnlineBalancer(work, target_size=100)

@@ -10,6 +10,7 @@ import pytest
 
 from metacurate import Matcher
 from metacurate.match.metaclip2 import split_entries, worldwide_kernel_available
+from tests.conftest import oracle_size
 from tests.worldwide.captions import laion_captions, multilingual_captions, own_metadata
 from tests.worldwide.reference import reference_match2_many
 
@@ -56,7 +57,7 @@ def _check(captions: list[str | None], md: list[str], mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_real_captions_equal_naive_loop(group, mode):
     rows = GROUPS[group]
-    sample = random.Random(3).sample(rows, min(len(rows), 600))
+    sample = random.Random(3).sample(rows, min(len(rows), oracle_size(250, 600)))
     md = own_metadata(sample, 6000, seed=len(rows))
     full, patterns = split_entries(md, mode)
     assert len(full) >= 100  # both halves of the matcher are exercised

@@ -13,30 +13,26 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metacurate.balance.choose_t import choose
 from metacurate.balance.downloads import download_fields
 from metacurate.balance.keyed_hash import HASH_VERSION
 from metacurate.balance.rule import EXPECTED_SIZE_NOTE, entry_probs, sum_min_count_t
 from metacurate.balance.select import choose_one_per_image, pick_scores
 from metacurate.balance.task import BalanceSpec, BalanceTask, balance_task
-from metacurate.balance.threshold import (
-    row_threshold,
-    t_for_tail_share,
-    t_for_target_size,
-    tail_share,
-)
-from metacurate.balance.worldwide import worldwide_probs
+from metacurate.balance.threshold import row_threshold, tail_share
 from metacurate.config import BalanceConfig, ConfigError, RunConfig
 from metacurate.count import add_sparse
+from metacurate.dedup import unique_mask, unique_record
 from metacurate.download.available import Availability, availability
 from metacurate.download.plan import plan_download
 from metacurate.engine import Engine
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, read_parquet, write_json, write_parquet
-from metacurate.match.task import fingerprint
+from metacurate.guard import check_out_apart
 from metacurate.outputs.manifest import build_manifest
 from metacurate.outputs.uids import write_datacomp_uids
 from metacurate.pool.readers import ReadOptions, read_batches
-from metacurate.pool.sources import Source
+from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import uid_hash
 from metacurate.progress import progress_bar
 from metacurate.records import outputs_intact, read_record
@@ -64,6 +60,20 @@ def load_match_run(wd: Workdir, endpoint: str | None = None) -> tuple[dict, pa.T
     return stats, counts_table
 
 
+def check_before_writing(config: RunConfig) -> None:
+    """What can be refused before any output folder is made: a work folder that was never
+    matched, an output folder that holds the inputs (the next run would read its curated
+    files back as pool rows)."""
+    endpoint = config.engine.s3_endpoint
+    wd = Workdir(config.workdir, endpoint)
+    if not wd.stats.exists():
+        raise MetacurateError(
+            f"{wd.root}: no stats.json; run 'metacurate match POOL --out {wd.root}' first"
+        )
+    inputs = [i for i in read_json(wd.stats)["inputs"] if i["error"] is None]
+    check_out_apart((), [Source.from_dict(i) for i in inputs], str(config.out), endpoint)
+
+
 def read_options(match_config: dict, endpoint: str | None = None) -> ReadOptions:
     """The reader settings the match stage used (columns of a headerless CSV, batch size),
     and where the pool's store is (``endpoint``)."""
@@ -75,14 +85,8 @@ def read_options(match_config: dict, endpoint: str | None = None) -> ReadOptions
     )
 
 
-def choose_t(
-    cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts: np.ndarray
-) -> tuple[float, dict]:
-    """The threshold ``t`` from the option given, and how it was chosen."""
-    if cfg.t is not None:
-        return float(cfg.t), {"t_from": "t"}
-    if cfg.tail_share is not None:
-        return t_for_tail_share(counts, cfg.tail_share), {"t_from": "tail_share"}
+def _thresholds(cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts):
+    """The per-row thresholds of the pool (rows left out by a selection: never kept)."""
     thresholds = []
     for i in inputs:
         tab = read_parquet(wd.sidecar(i["task_id"]), columns=["uid_hash", "entry_ids"])
@@ -93,16 +97,7 @@ def choose_t(
         if select.exists():
             tau[~read_parquet(select).column("selected").to_numpy()] = np.inf
         thresholds.append(tau)
-    t, size = t_for_target_size(thresholds, cfg.target_size)
-    if t < 1 and not cfg.allow_t_below_1:
-        at_one = sum(int(np.count_nonzero(tau <= 1.0)) for tau in thresholds)
-        raise ConfigError(
-            "target_size",
-            f"{cfg.target_size:,} rows needs t = {t:.3g} < 1, which sub-samples even entries "
-            f"seen once (the tail); t = 1 keeps {at_one:,} rows. Ask for at least {at_one:,}, "
-            "or allow it explicitly (allow_t_below_1, --allow-t-below-1)",
-        )
-    return t, {"t_from": "target_size", "target_size": cfg.target_size, "target_realised": size}
+    return thresholds
 
 
 def _image_and_text_hashes(
@@ -163,16 +158,26 @@ def _select(
     cfg: BalanceConfig,
     read: ReadOptions,
     n_entries: int,
+    dedup: bool = False,
 ) -> Availability | None:
-    """Write the selection side-cars (rows that compete: downloaded ones with ``available``,
-    one text per image with ``image_column``); the availability, when asked for."""
-    avail = availability(wd, inputs, cfg.available, read, n_entries) if cfg.available else None
+    """Write the selection side-cars (rows that compete: the first copy of each uid with
+    ``dedup``, downloaded ones with ``available``, one text per image with ``image_column``);
+    the availability, when asked for."""
+    unique = (lambda inp: unique_mask(wd, inp["task_id"])) if dedup else None
+    avail = (
+        availability(wd, inputs, cfg.available, read, n_entries, unique) if cfg.available else None
+    )
+    masks = avail.masks if avail else None
     if cfg.image_column:
-        select_texts(wd, out, inputs, cfg, read, avail.masks if avail else None)
-    elif avail is not None:
-        for inp, mask in zip(inputs, avail.masks, strict=True):
-            table = pa.table({"selected": pa.array(mask)})
-            write_parquet(out.selection(inp["task_id"]), table, {})
+        if masks is None and unique is not None:
+            masks = [unique(inp) for inp in inputs]
+        select_texts(wd, out, inputs, cfg, read, masks)
+        return avail
+    for i, inp in enumerate(inputs):
+        if masks is None and unique is None:
+            break
+        mask = masks[i] if masks is not None else unique(inp)  # type: ignore[misc]
+        write_parquet(out.selection(inp["task_id"]), pa.table({"selected": pa.array(mask)}), {})
     return avail
 
 
@@ -180,6 +185,15 @@ def _record_digest(wd: Workdir, task_id: str) -> str:
     """Identity of a match task's result: its completion record without the timing."""
     record = {k: v for k, v in read_json(wd.done(task_id)).items() if k != "seconds"}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _sidecar_digest(wd: Workdir, task_id: str, dedup: dict | None) -> str:
+    """What a balance task's rows depend on: the match task's record, and with dedup the
+    task's unique mask (another file's copy of a uid may win after files are added)."""
+    if dedup is None:
+        return _record_digest(wd, task_id)
+    mask = unique_record(wd, task_id)["unique_sha256"]
+    return hashlib.sha256(f"{_record_digest(wd, task_id)}:{mask}".encode()).hexdigest()[:16]
 
 
 def _written_here(out: Workdir, path: AnyPath) -> bool:
@@ -206,21 +220,33 @@ def _is_current(out: Workdir, task: BalanceTask, spec: BalanceSpec) -> bool:
 def choose_p(
     cfg: BalanceConfig, wd: Workdir, out: Workdir, inputs: list[dict], counts, stats: dict
 ) -> tuple[float, dict, np.ndarray]:
-    """``t``, how it was chosen, and ``p_e`` of every entry: one ``t`` (metaclip1), or
-    English's ``t`` and one per language (metaclip2 modes); inflated for a download plan."""
-    if "worldwide" in stats:  # metaclip2 modes: t is English's, each language its own
-        if cfg.success_rate is not None:
-            raise ConfigError(
-                "success_rate",
-                "download planning is not available in metaclip2 modes yet; balance with "
-                "--t (English's t) and re-balance the downloaded rows with --available",
-            )
-        return worldwide_probs(cfg, stats, counts)
-    t, how = choose_t(cfg, wd, out, inputs, counts)
+    """``t``, how it was chosen, and ``p_e`` of every entry (:func:`choose_t.choose`): one
+    ``t`` (metaclip1), or one per language (metaclip2 modes); inflated for a download plan."""
+    worldwide = stats.get("worldwide")
+    if worldwide is not None and cfg.success_rate is not None:
+        raise ConfigError(
+            "success_rate",
+            "download planning is not available in metaclip2 modes yet; balance with "
+            "--t (English's t) and re-balance the downloaded rows with --available",
+        )
+    choice = choose(
+        counts,
+        t=cfg.t,
+        tail_share=cfg.tail_share,
+        target_size=cfg.target_size,
+        thresholds=lambda: _thresholds(cfg, wd, out, inputs, counts),
+        allow_t_below_1=cfg.allow_t_below_1,
+        layout=worldwide,
+        lang_rows=stats.get("languages"),
+        t_lang=cfg.t_lang,
+        t_rule=cfg.t_rule,
+    )
+    t, how, p = choice.t, choice.how, choice.p
     if cfg.success_rate is not None:  # before a download: inflate t for the losses
         how = {**how, "download_plan": plan_download(t, cfg.success_rate)}
         t = how["download_plan"]["t_download"]
-    return t, how, entry_probs(counts, t)
+        p = entry_probs(counts, t)
+    return t, how, p
 
 
 def _run_tasks(
@@ -259,11 +285,13 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
     out.retire_balance()  # this run may not finish: the folder must not look finished
     counts = counts_table.column("count").to_numpy()
     inputs = [i for i in stats["inputs"] if i["error"] is None]
+    check_out_apart((), [Source.from_dict(i) for i in inputs], str(config.out), endpoint)
     read = read_options(stats["match_config"], endpoint)
     out.balance.mkdir(parents=True, exist_ok=True)
     for old in out.balance.glob("*.select.parquet"):
         old.unlink()
-    avail = _select(wd, out, inputs, cfg, read, len(counts))
+    dedup = stats.get("dedup")
+    avail = _select(wd, out, inputs, cfg, read, len(counts), dedup is not None)
     if avail is not None:  # balance what was downloaded: counts over those rows only
         counts, counts_table = avail.counts, avail.counts_table(counts_table)
     worldwide = "worldwide" in stats
@@ -281,9 +309,10 @@ def run_balance(config: RunConfig, engine: Engine, match_stats: dict | None = No
         image_column=cfg.image_column,
         read=read,
         available=avail.digest() if avail is not None else None,
+        dedup=dedup is not None,
     )
     tasks = [
-        BalanceTask(i["task_id"], Source.from_dict(i), _record_digest(wd, i["task_id"]))
+        BalanceTask(i["task_id"], Source.from_dict(i), _sidecar_digest(wd, i["task_id"], dedup))
         for i in inputs
     ]
     _run_tasks(out, tasks, spec, engine, config.engine.progress, config.match.force)

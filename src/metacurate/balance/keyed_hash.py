@@ -53,7 +53,7 @@ def _mix64(x: int) -> int:
     return x
 
 
-def _key(seed: int, epoch: int | None) -> int:
+def hash_key(seed: int, epoch: int | None) -> int:
     """Scalar key ``K(seed, epoch)``; distinct for every epoch and for ``None`` at a fixed seed."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise MetacurateError(f"seed must be an integer, got {seed!r}; pass e.g. --seed 0")
@@ -73,7 +73,7 @@ def _key(seed: int, epoch: int | None) -> int:
     return _mix64(seed_key ^ ((c * int(_GOLDEN)) & _U64_MAX))
 
 
-def _as_u64(a: np.ndarray | Sequence[int], what: str) -> np.ndarray:
+def as_u64(a: np.ndarray | Sequence[int], what: str) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype == np.uint64:
         return a
@@ -86,15 +86,15 @@ def _as_u64(a: np.ndarray | Sequence[int], what: str) -> np.ndarray:
     raise MetacurateError(f"{what} must be an integer array (uint64), got dtype {a.dtype}")
 
 
-def _row_keys(seed: int, epoch: int | None, uid_hash: np.ndarray) -> np.ndarray:
+def row_keys(seed: int, epoch: int | None, uid_hash: np.ndarray) -> np.ndarray:
     """Per-row state ``R = mix(K ^ uid_hash)`` (new uint64 array)."""
-    r = _as_u64(uid_hash, "uid_hash") ^ np.uint64(_key(seed, epoch))
+    r = as_u64(uid_hash, "uid_hash") ^ np.uint64(hash_key(seed, epoch))
     return _mix64_inplace(r)
 
 
-def _uniform_from_row_keys(r: np.ndarray, entry_ids: np.ndarray) -> np.ndarray:
+def uniform_from_row_keys(r: np.ndarray, entry_ids: np.ndarray) -> np.ndarray:
     """``u = (mix(R + (e + 1) * G) >> 11) * 2^-53`` elementwise (R and entry_ids broadcast)."""
-    e = _as_u64(entry_ids, "entry_ids")
+    e = as_u64(entry_ids, "entry_ids")
     x = np.broadcast_to(e, np.broadcast_shapes(e.shape, r.shape)) + np.uint64(1)
     x *= _GOLDEN
     x += r
@@ -131,5 +131,5 @@ def uniform(
     """
     uid_hash, entry_ids = np.asarray(uid_hash), np.asarray(entry_ids)
     shape = np.broadcast_shapes(uid_hash.shape, entry_ids.shape)
-    r = _row_keys(seed, epoch, np.atleast_1d(uid_hash))  # 1-d: no numpy-scalar overflow warnings
-    return _uniform_from_row_keys(r, np.atleast_1d(entry_ids)).reshape(shape)
+    r = row_keys(seed, epoch, np.atleast_1d(uid_hash))  # 1-d: no numpy-scalar overflow warnings
+    return uniform_from_row_keys(r, np.atleast_1d(entry_ids)).reshape(shape)

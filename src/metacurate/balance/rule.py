@@ -17,11 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metacurate.balance.keyed_hash import _as_u64, _key, _row_keys, _uniform_from_row_keys
+from metacurate.balance.keyed_hash import as_u64, hash_key, row_keys, uniform_from_row_keys
 from metacurate.errors import MetacurateError
-from metacurate.kernel import native as _native
-from metacurate.kernel import native_available
-from metacurate.kernel.tables import kernel_call
+from metacurate.kernel import calls, native_available
 
 EXPECTED_SIZE_NOTE = (
     "expected size = sum over rows of 1 - prod_{e in M}(1 - p_e), not sum_e min(count, t): "
@@ -32,14 +30,14 @@ EXPECTED_SIZE_NOTE = (
 # --- match sets as flat arrays -------------------------------------------------------------------
 
 
-def _flatten(entry_ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def flatten(entry_ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """``(offsets, values)``: int64 offsets rebased to 0 (length rows + 1) and the flat entry ids.
 
     Handles sliced arrays (offset != 0), chunked arrays and large lists. A null list counts as an
     empty match set (the row is never kept).
     """
     if isinstance(entry_ids, pa.ChunkedArray):
-        chunks = [_flatten(c) for c in entry_ids.chunks]
+        chunks = [flatten(c) for c in entry_ids.chunks]
         if not chunks:
             return np.zeros(1, np.int64), np.zeros(0, np.int64)
         lengths = np.concatenate([np.diff(o) for o, _ in chunks])
@@ -68,7 +66,7 @@ def _flatten(entry_ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndar
     return offsets, values
 
 
-def _check_ids(values: np.ndarray, n_entries: int, what: str) -> None:
+def check_ids(values: np.ndarray, n_entries: int, what: str) -> None:
     if values.size and (int(values.min()) < 0 or int(values.max()) >= n_entries):
         raise MetacurateError(
             f"entry_ids hold ids in [{int(values.min())}, {int(values.max())}] but {what} has "
@@ -76,8 +74,8 @@ def _check_ids(values: np.ndarray, n_entries: int, what: str) -> None:
         )
 
 
-def _check_rows(offsets: np.ndarray, uid_hash: np.ndarray) -> np.ndarray:
-    uid_hash = _as_u64(uid_hash, "uid_hash")
+def check_rows(offsets: np.ndarray, uid_hash: np.ndarray) -> np.ndarray:
+    uid_hash = as_u64(uid_hash, "uid_hash")
     if uid_hash.shape != (len(offsets) - 1,):
         raise MetacurateError(
             f"uid_hash has shape {uid_hash.shape} but entry_ids has {len(offsets) - 1} rows; "
@@ -86,24 +84,24 @@ def _check_rows(offsets: np.ndarray, uid_hash: np.ndarray) -> np.ndarray:
     return uid_hash
 
 
-def _nonempty_starts(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nonempty_starts(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of rows with at least one match and their start offsets (for ``ufunc.reduceat``)."""
     rows = np.flatnonzero(offsets[1:] > offsets[:-1])
     return rows, offsets[rows]
 
 
-def _row_uniforms(
+def row_uniforms(
     offsets: np.ndarray, values: np.ndarray, uid_hash: np.ndarray, seed: int, epoch: int | None
 ) -> np.ndarray:
     """``u(seed[, epoch], uid, e)`` for every (row, e) pair, flat, aligned with ``values``."""
-    r = _row_keys(seed, epoch, uid_hash)
-    return _uniform_from_row_keys(np.repeat(r, np.diff(offsets)), values)
+    r = row_keys(seed, epoch, uid_hash)
+    return uniform_from_row_keys(np.repeat(r, np.diff(offsets)), values)
 
 
 # --- per-entry probabilities and the keep decision -----------------------------------------------
 
 
-def _check_counts(counts: np.ndarray) -> np.ndarray:
+def check_counts(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts)
     if counts.ndim != 1 or (counts.size and counts.dtype.kind not in "iu"):
         raise MetacurateError(
@@ -116,7 +114,7 @@ def _check_counts(counts: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _check_t(t: float) -> float:
+def check_t(t: float) -> float:
     t = float(t)
     if not t > 0:  # also rejects NaN
         raise MetacurateError(f"t must be > 0, got {t}; pass a positive threshold such as 20000")
@@ -125,8 +123,8 @@ def _check_t(t: float) -> float:
 
 def entry_probs(counts: np.ndarray, t: float) -> np.ndarray:
     """``p_e = 1`` if ``count[e] < t`` else ``t / count[e]`` (float64; count 0 gives 1)."""
-    t = _check_t(t)
-    c = _check_counts(counts).astype(np.float64)
+    t = check_t(t)
+    c = check_counts(counts).astype(np.float64)
     p = np.ones(c.shape, np.float64)
     head = ~(c < t)
     np.divide(t, c, out=p, where=head)
@@ -145,16 +143,16 @@ def keep_mask(
     ``u = uniform(seed, uid_hash, e, epoch)``. Rows with an empty (or null) match set are never
     kept.
     """
-    offsets, values = _flatten(entry_ids)
+    offsets, values = flatten(entry_ids)
     return _keep_mask_flat(
-        offsets, values, _check_rows(offsets, uid_hash), _probs(p, values), seed, epoch
+        offsets, values, check_rows(offsets, uid_hash), _probs(p, values), seed, epoch
     )
 
 
 def keep_prob(entry_ids: pa.Array | pa.ChunkedArray, p: np.ndarray) -> np.ndarray:
     """Per-row keep probability ``1 - prod_{e in M}(1 - p_e)`` (0 for empty rows, exactly 1 if any
     ``p_e == 1``)."""
-    offsets, values = _flatten(entry_ids)
+    offsets, values = flatten(entry_ids)
     return _keep_prob_flat(offsets, values, _probs(p, values))
 
 
@@ -166,8 +164,8 @@ def decide(
     epoch: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(keep_mask, keep_prob)`` of the same rows, flattening the match sets once."""
-    offsets, values = _flatten(entry_ids)
-    uid_hash = _check_rows(offsets, uid_hash)
+    offsets, values = flatten(entry_ids)
+    uid_hash = check_rows(offsets, uid_hash)
     p = _probs(p, values)
     return (
         _keep_mask_flat(offsets, values, uid_hash, p, seed, epoch),
@@ -177,7 +175,7 @@ def decide(
 
 def _probs(p: np.ndarray, values: np.ndarray) -> np.ndarray:
     p = np.ascontiguousarray(p, dtype=np.float64)
-    _check_ids(values, len(p), "p")
+    check_ids(values, len(p), "p")
     return p
 
 
@@ -190,21 +188,10 @@ def _keep_mask_flat(
     epoch: int | None,
 ) -> np.ndarray:
     if native_available():  # the same formula in C, without per-match temporaries
-        return np.frombuffer(
-            kernel_call(
-                "keep_mask",
-                _native.keep_mask,
-                np.ascontiguousarray(offsets, dtype=np.int64),
-                np.ascontiguousarray(values, dtype=np.int32),
-                np.ascontiguousarray(uid_hash, dtype=np.uint64),
-                np.ascontiguousarray(p, dtype=np.float64),
-                _key(seed, epoch),
-            ),
-            dtype=np.bool_,
-        )
-    hit = _row_uniforms(offsets, values, uid_hash, seed, epoch) < p[values]
+        return calls.keep_mask(offsets, values, uid_hash, p, hash_key(seed, epoch))
+    hit = row_uniforms(offsets, values, uid_hash, seed, epoch) < p[values]
     keep = np.zeros(len(offsets) - 1, bool)
-    rows, starts = _nonempty_starts(offsets)
+    rows, starts = nonempty_starts(offsets)
     if rows.size:
         keep[rows] = np.logical_or.reduceat(hit, starts)
     return keep
@@ -214,16 +201,7 @@ def _row_sums(offsets: np.ndarray, values: np.ndarray, table: np.ndarray) -> np.
     """Per row, ``table[e]`` summed left to right over its match set (0.0 when empty); the same
     order in C and numpy, so both give the same bits."""
     if native_available():
-        return np.frombuffer(
-            kernel_call(
-                "keep_prob",
-                _native.row_sums,
-                np.ascontiguousarray(offsets, dtype=np.int64),
-                np.ascontiguousarray(values, dtype=np.int32),
-                np.ascontiguousarray(table, dtype=np.float64),
-            ),
-            dtype=np.float64,
-        )
+        return calls.row_sums(offsets, values, table)
     lengths = np.diff(offsets)
     starts = offsets[:-1]
     acc = np.zeros(len(lengths), np.float64)
@@ -249,6 +227,6 @@ def expected_size(entry_ids: pa.Array | pa.ChunkedArray, p: np.ndarray) -> float
 def sum_min_count_t(counts: np.ndarray, t: float) -> float:
     """``sum_e min(count[e], t)``: the per-entry budget, an upper bound that is *not* the expected
     size (see ``EXPECTED_SIZE_NOTE``)."""
-    t = _check_t(t)
-    c = _check_counts(counts).astype(np.float64)
+    t = check_t(t)
+    c = check_counts(counts).astype(np.float64)
     return float(np.minimum(c, t).sum())

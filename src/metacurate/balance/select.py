@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metacurate.balance.keyed_hash import _key
+from metacurate.balance.keyed_hash import hash_key
 from metacurate.pool.uid import fmix64
 
 _PICK_TAG = 0x7069636B2D746578  # "pick-tex": domain tag of the per-image text choice
@@ -18,7 +18,7 @@ _PICK_TAG = 0x7069636B2D746578  # "pick-tex": domain tag of the per-image text c
 def pick_key(seed: int, epoch: int | None = None) -> np.uint64:
     """The choice's key: offline (``epoch=None``) ``fmix64(seed ^ tag)``; online the epoch's
     key of the keep rule mixed with the same tag, so each epoch picks anew."""
-    base = int(seed) if epoch is None else _key(seed, epoch)
+    base = int(seed) if epoch is None else hash_key(seed, epoch)
     return np.uint64(fmix64(np.array([base ^ _PICK_TAG], dtype=np.uint64))[0])
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from metacurate.balance.decisions import DECISIONS_SCHEMA
 from metacurate.balance.keyed_hash import HASH_VERSION
@@ -23,7 +24,7 @@ from metacurate.balance.rule import decide
 from metacurate.count import count_entries, sparse_counts_table
 from metacurate.errors import MetacurateError
 from metacurate.files import ParquetSink, write_json, write_parquet
-from metacurate.outputs.curated import curated_table
+from metacurate.outputs.curated import curated_table, source_renamed
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
 from metacurate.records import stamp_outputs
@@ -47,6 +48,7 @@ class BalanceSpec:
     read: ReadOptions = field(default_factory=ReadOptions)
     available: str | None = None  # digest of the downloaded-rows masks (--available)
     worldwide: bool = False  # metaclip2 modes: side-cars and curated rows carry ``lang``
+    dedup: bool = False  # the selection holds the first copy of each uid only
 
     def config(self) -> dict:
         """What a finished balance task must agree with to be reused."""
@@ -61,6 +63,8 @@ class BalanceSpec:
             "available": self.available,
             "hash_version": HASH_VERSION,
             "format_version": FORMAT_VERSION,
+            "expected_rows": "selected rows",  # what a record's expected_rows sums over
+            **({"dedup": True} if self.dedup else {}),
         }
 
 
@@ -130,6 +134,7 @@ def _decide_rows(
         keep, prob = decide(ids, part.column("uid_hash").to_numpy(), spec.p, spec.seed, spec.epoch)
         selected = np.ones(n, bool) if select is None else select.take(n).column(0).to_numpy()
         keep = keep & selected
+        competes = np.where(selected, prob, 0.0)  # a row that does not compete adds nothing
         sinks.decisions.write(
             pa.record_batch(
                 [pa.array(selected), pa.array(keep), pa.array(prob)], schema=DECISIONS_SCHEMA
@@ -138,16 +143,12 @@ def _decide_rows(
         table = curated_table(batch, keep, part.column("uid"), ids, prob)
         if spec.worldwide:
             lang = part.column("lang").combine_chunks()
-            if "lang" in table.column_names:  # the pool's own column stays, renamed
-                i = table.column_names.index("lang")
-                table = table.rename_columns(
-                    [n if k != i else "lang_source" for k, n in enumerate(table.column_names)]
-                )
+            table = source_renamed(table, ("lang",))  # the pool's own column stays
             table = table.append_column("lang", lang.filter(pa.array(keep)))
-            _add_lang_rows(sinks.lang_rows, lang, keep, prob)
+            _add_lang_rows(sinks.lang_rows, lang, keep, competes)
         sinks.write_curated(table)
         counts += count_entries(table.column("entry_ids").combine_chunks(), len(spec.p))
-        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(prob.sum())
+        rows, kept, expected = rows + n, kept + table.num_rows, expected + float(competes.sum())
         checkpoint("balance-batch")
     if not side.exhausted():
         raise MetacurateError(
@@ -160,13 +161,17 @@ def _add_lang_rows(
     acc: dict[str, list[float]], lang: pa.Array, keep: np.ndarray, prob: np.ndarray
 ) -> None:
     """Rows, kept rows and expected rows per language (metaclip2 modes)."""
-    names = np.asarray(lang.to_pylist(), dtype=object)
-    for x in sorted(set(names)):
-        sel = names == x
+    enc = pc.dictionary_encode(lang)
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    k = len(enc.dictionary)
+    n = np.bincount(codes, minlength=k)
+    kept = np.bincount(codes, weights=keep, minlength=k)
+    expected = np.bincount(codes, weights=prob, minlength=k)
+    for j, x in sorted(enumerate(enc.dictionary.to_pylist()), key=lambda jx: jx[1]):
         a = acc.setdefault(x, [0, 0, 0.0])
-        a[0] += int(sel.sum())
-        a[1] += int(keep[sel].sum())
-        a[2] += float(prob[sel].sum())
+        a[0] += int(n[j])
+        a[1] += int(kept[j])
+        a[2] += float(expected[j])
 
 
 class _Sinks:

@@ -9,13 +9,13 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.balance.rule import (
-    _check_counts,
-    _check_ids,
-    _check_rows,
-    _check_t,
-    _flatten,
-    _nonempty_starts,
-    _row_uniforms,
+    check_counts,
+    check_ids,
+    check_rows,
+    check_t,
+    flatten,
+    nonempty_starts,
+    row_uniforms,
 )
 from metacurate.errors import MetacurateError
 
@@ -24,8 +24,8 @@ from metacurate.errors import MetacurateError
 
 def tail_share(counts: np.ndarray, t: float) -> float:
     """``sum_{e: count[e] < t} count[e] / sum_e count[e]`` (0 when there are no matches)."""
-    t = _check_t(t)
-    c = _check_counts(counts)
+    t = check_t(t)
+    c = check_counts(counts)
     total = int(c.sum())
     if total == 0:
         return 0.0
@@ -42,7 +42,7 @@ def t_for_tail_share(counts: np.ndarray, share: float) -> float:
     share = float(share)
     if not 0.0 <= share <= 1.0:
         raise MetacurateError(f"share must be in [0, 1], got {share}")
-    c = _check_counts(counts)
+    c = check_counts(counts)
     total = int(c.sum())
     if total == 0:
         return 1.0
@@ -70,15 +70,15 @@ def row_threshold(
     ``t > 0`` (``t`` so small that ``t / count`` underflows aside). Compute it per side-car file
     and pass the arrays to :func:`t_for_target_size`.
     """
-    offsets, values = _flatten(entry_ids)
-    uid_hash = _check_rows(offsets, uid_hash)
-    counts = _check_counts(counts)
-    _check_ids(values, len(counts), "counts")
-    u = _row_uniforms(offsets, values, uid_hash, seed, epoch)
+    offsets, values = flatten(entry_ids)
+    uid_hash = check_rows(offsets, uid_hash)
+    counts = check_counts(counts)
+    check_ids(values, len(counts), "counts")
+    u = row_uniforms(offsets, values, uid_hash, seed, epoch)
     c = counts.astype(np.float64)[values]
     tau = _element_threshold(u, c)
     out = np.full(len(offsets) - 1, np.inf)
-    rows, starts = _nonempty_starts(offsets)
+    rows, starts = nonempty_starts(offsets)
     if rows.size:
         out[rows] = np.minimum.reduceat(tau, starts)
     return out

@@ -76,27 +76,35 @@ class LanguageThresholds:
 
 def t_per_language(
     counts: Mapping[str, np.ndarray],
-    t_en: float,
+    t_en: float | None,
     rule: str = "metacurate",
     reference: str = REFERENCE_LANGUAGE,
+    share: float | None = None,
 ) -> LanguageThresholds:
-    """``t`` for every language of ``counts`` (``{lang: count per entry}``), see module doc."""
+    """``t`` for every language of ``counts`` (``{lang: count per entry}``), see module doc.
+
+    With ``share`` instead of ``t_en`` every language, the reference included, aims at that
+    tail share (``t_en`` is then the reference language's chosen ``t``, when it has counts).
+    """
     if rule not in T_RULES:
         raise MetacurateError(f"unknown per-language t rule {rule!r}; one of {', '.join(T_RULES)}")
-    if not t_en > 0:
-        raise MetacurateError(f"t for {reference} must be > 0, got {t_en}")
-    if reference not in counts:
-        raise MetacurateError(
-            f"per-language t needs the counts of the reference language {reference!r}, which "
-            f"the run does not have (languages: {', '.join(sorted(counts)) or 'none'}); add "
-            f"{reference}.json to the metadata folder"
-        )
-    p = tail_share(np.asarray(counts[reference]), t_en)
+    if share is None:
+        if t_en is None or not t_en > 0:
+            raise MetacurateError(f"t for {reference} must be > 0, got {t_en}")
+        if reference not in counts:
+            raise MetacurateError(
+                f"per-language t needs the counts of the reference language {reference!r}, "
+                f"which the run does not have (languages: {', '.join(sorted(counts)) or 'none'});"
+                f" add {reference}.json to the metadata folder"
+            )
+        p = tail_share(np.asarray(counts[reference]), t_en)
+    else:
+        p = float(share)
     ts: dict[str, float] = {}
     raw: dict[str, int] = {}
     for lang, c in counts.items():
         c = np.asarray(c)
-        if lang == reference:
+        if lang == reference and share is None:
             ts[lang] = float(t_en)
         elif rule == "metacurate":
             ts[lang] = t_for_tail_share(c, p)
@@ -104,6 +112,8 @@ def t_per_language(
             raw[lang] = official_p_to_t(c, p)
             ts[lang] = float(max(1, raw[lang]))
     shares = {lang: tail_share(np.asarray(counts[lang]), t) for lang, t in ts.items()}
+    if share is not None:
+        t_en = ts.get(reference, 1.0)
     return LanguageThresholds(ts, shares, p, float(t_en), rule, reference, raw)
 
 
@@ -144,24 +154,3 @@ def decide_languages(
         sub = entry_ids if len(idx) == n else entry_ids.take(pa.array(idx))
         keep[idx], prob[idx] = decide(sub, uid_hash[idx], p, seed, epoch)
     return keep, prob
-
-
-def worldwide_probs(
-    cfg: object, stats: Mapping, counts: np.ndarray
-) -> tuple[float, dict, np.ndarray]:
-    """For a metaclip2 run: ``t_en`` (``cfg.t``), how every language's ``t`` was chosen, and
-    ``p_e`` of every run-wide entry (each language's entries under its own ``t``)."""
-    from metacurate.match.worldwide_run import Layout
-
-    t_en = getattr(cfg, "t", None)
-    if t_en is None:
-        raise MetacurateError(
-            "metaclip2 modes take --t, English's t (the paper: 170000); every other language's "
-            "t follows from it, so --target-size and --tail-share are not available here"
-        )
-    layout = Layout.from_dict(stats["worldwide"])
-    by_lang = layout.split(np.asarray(counts))
-    th = t_per_language(by_lang, float(t_en), rule=getattr(cfg, "t_rule", "metacurate"))
-    parts = [entry_probs(by_lang[lang], th.t[lang]) for lang in layout.languages]
-    p = np.concatenate(parts) if parts else np.zeros(0)
-    return float(t_en), {"t_from": "t_en", "worldwide_t": th.as_manifest()}, p

@@ -14,6 +14,7 @@ import hashlib
 import json
 import tarfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +50,25 @@ def _parquet_files(folder: Path) -> list[Path]:
     )
 
 
+def _unreadable(path: Path, exc: BaseException) -> MetacurateError:
+    what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return MetacurateError(
+        f"{path}: cannot read this img2dataset output ({what}); if img2dataset is still "
+        "writing, wait for it to finish, else re-download that shard or move it away"
+    )
+
+
+def _read(path: Path, columns: list[str] | None = None) -> pa.Table | pa.Schema:
+    """One img2dataset Parquet file (its schema when ``columns`` is None); a damaged or
+    half-written file is one line naming it."""
+    try:
+        return pq.read_schema(path) if columns is None else pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise _unreadable(path, exc) from None
+
+
 def _from_parquet(folder: Path, files: list[Path]) -> Downloaded:
-    schemas = [pq.read_schema(p) for p in files]
+    schemas = [_read(p) for p in files]
     if not all("status" in s.names for s in schemas):
         bad = next(p for p, s in zip(files, schemas, strict=True) if "status" not in s.names)
         raise MetacurateError(
@@ -62,26 +80,44 @@ def _from_parquet(folder: Path, files: list[Path]) -> Downloaded:
             f"{folder}: img2dataset output has neither 'uid' nor 'url'; download with "
             "save_additional_columns=['uid', ...] (metacurate.download.img2dataset_options)"
         )
-    table = pa.concat_tables(pq.read_table(p, columns=["status", key]) for p in files)
+    # every file's columns as text: an int url or status column reads like the others
+    parts = [_read(p, columns=["status", key]) for p in files]
+    table = pa.concat_tables(
+        pa.table({c: _text(t.column(c), p, c) for c in ("status", key)})
+        for t, p in zip(parts, files, strict=True)
+    )
     status = Counter(table.column("status").to_pylist())
     ok = table.filter(pc.equal(table.column("status"), "success")).column(key)
     values = pc.unique(ok.combine_chunks().cast(pa.string()))
     return Downloaded(str(folder), key, values, table.num_rows, int(len(ok)), dict(status))
 
 
+def _text(column: pa.ChunkedArray, path: Path, name: str) -> pa.ChunkedArray:
+    try:
+        return column.cast(pa.string())
+    except pa.ArrowException:
+        raise MetacurateError(
+            f"{path}: column {name!r} has type {column.type}, which has no text form; is this "
+            "an img2dataset output file?"
+        ) from None
+
+
 def _from_tars(folder: Path, tars: list[Path]) -> Downloaded:
     found: dict[str, list[str]] = {"uid": [], "url": []}
     n = 0
     for path in tars:
-        with tarfile.open(path) as tar:
-            for member in tar:
-                if not member.isfile() or not member.name.endswith(".json"):
-                    continue
-                meta = json.loads(tar.extractfile(member).read())
-                n += 1
-                for k in found:
-                    if meta.get(k) is not None:
-                        found[k].append(str(meta[k]))
+        try:
+            with tarfile.open(path) as tar:
+                for member in tar:
+                    if not member.isfile() or not member.name.endswith(".json"):
+                        continue
+                    meta = json.loads(tar.extractfile(member).read())
+                    n += 1
+                    for k in found:
+                        if meta.get(k) is not None:
+                            found[k].append(str(meta[k]))
+        except (OSError, EOFError, tarfile.TarError, ValueError, AttributeError) as exc:
+            raise _unreadable(path, exc) from None
     key = "uid" if len(found["uid"]) == n else "url"
     if len(found[key]) != n:
         raise MetacurateError(f"{folder}: some .json members have neither 'uid' nor 'url'")
@@ -146,15 +182,23 @@ def _keys_of(wd: Workdir, inp: dict, key: str, read: ReadOptions) -> pa.Array:
 
 
 def availability(
-    wd: Workdir, inputs: list[dict], folder: str | Path, read: ReadOptions, n_entries: int
+    wd: Workdir,
+    inputs: list[dict],
+    folder: str | Path,
+    read: ReadOptions,
+    n_entries: int,
+    unique: Callable[[dict], np.ndarray] | None = None,
 ) -> Availability:
     """Map img2dataset's successes in ``folder`` to the rows of the match run ``wd`` and
-    re-count entries over the available rows only."""
+    re-count entries over the available rows only (``unique``: of those, the rows a dedup
+    run kept)."""
     got = read_img2dataset(folder)
     masks, counts = [], np.zeros(n_entries, np.int64)
     for inp in inputs:
         keys = _keys_of(wd, inp, got.key, read)
         mask = pc.is_in(keys, value_set=got.values).to_numpy(zero_copy_only=False).astype(bool)
+        if unique is not None:
+            mask &= unique(inp)
         ids = pq.read_table(wd.sidecar(inp["task_id"]), columns=["entry_ids"]).column(0)
         if len(mask) != len(ids):
             raise MetacurateError(f"{inp['path']}: changed since it was matched; rerun match")

@@ -39,8 +39,12 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def open_engine(config: EngineConfig, checkpoint: Checkpoint | None = None) -> Engine:
-    """A ``LocalEngine`` or a ``RayEngine``; close it when the command is done."""
+def open_engine(
+    config: EngineConfig, checkpoint: Checkpoint | None = None, preload: Sequence[str] = ()
+) -> Engine:
+    """A ``LocalEngine``, ``RayEngine`` or ``SlurmEngine``; close it when the command is done.
+    ``preload``: the modules the stages' tasks import, imported by local processes started
+    ahead (``warm``)."""
     config.check()
     hook = checkpoint or no_checkpoint
     if config.kind == "ray":
@@ -49,9 +53,13 @@ def open_engine(config: EngineConfig, checkpoint: Checkpoint | None = None) -> E
         return RayEngine(
             config.workers, config.ray_address, hook, config.in_flight, config.stall_seconds
         )
+    if config.kind == "slurm":
+        from metacurate.engine.slurm_engine import SlurmEngine
+
+        return SlurmEngine(config, hook)
     from metacurate.engine.local import LocalEngine
 
-    return LocalEngine(config.resolved_workers, hook, config.start_method)
+    return LocalEngine(config.resolved_workers, hook, config.start_method, preload)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ import ctypes
 import os
 import signal
 import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
@@ -15,7 +14,7 @@ from functools import partial
 from multiprocessing import get_context
 from typing import TypeVar
 
-from metacurate.engine.startup import tune_process
+from metacurate.engine.startup import import_modules, start_method, tune_process
 from metacurate.engine.submit import run_later
 from metacurate.errors import EnvironmentFault
 
@@ -75,21 +74,6 @@ def start_worker() -> None:
     tune_process()
 
 
-def start_method(asked: str) -> str:
-    """``fork`` when asked for, on Linux, while this process runs no other Python thread;
-    else ``spawn``. A fork copies the calling thread only: a lock another thread held at that
-    moment would stay locked in the child forever. Arrow's thread pools and jemalloc, whose
-    threads are not Python's, reset themselves in a forked child."""
-    alone = threading.active_count() == 1
-    return "fork" if asked == "fork" and sys.platform.startswith("linux") and alone else "spawn"
-
-
-def preload_tasks() -> None:
-    """The warm-up task: import what the stage tasks import."""
-    import metacurate.balance.task  # noqa: F401
-    import metacurate.match.task  # noqa: F401
-
-
 def die_with_parent() -> None:
     """On Linux, ask the kernel to SIGKILL this worker when the driver dies (a killed driver
     leaves no workers writing into its output folder)."""
@@ -112,14 +96,22 @@ class LocalEngine:
     The others are spawned (fresh interpreters: ~0.3 s of CPU each for the imports), or, with
     ``start_method="fork"`` (the CLI on Linux), forked: copies of this process with its
     imports done, started in milliseconds. A fork is taken only while no other Python thread
-    runs (:func:`start_method`); the stages start the processes before their own threads."""
+    runs (:func:`~metacurate.engine.startup.start_method`, engine/startup.py's step 6); the
+    stages start the processes before their own threads.
+    ``preload``: the modules :meth:`warm` has the processes import (the driver names them:
+    what its tasks import; the engine knows no stage)."""
 
     def __init__(
-        self, workers: int, checkpoint: Callable[[str], None], start_method: str = "spawn"
+        self,
+        workers: int,
+        checkpoint: Callable[[str], None],
+        start_method: str = "spawn",
+        preload: Sequence[str] = (),
     ) -> None:
         self.workers = max(1, workers)
         self.checkpoint = checkpoint
         self.start_method = start_method  # asked for; describe() says what was used
+        self.preload = tuple(preload)
         self._started: str | None = None
         self._pool: Executor | None = None
         self._size = 0  # processes of the pool, once started
@@ -196,14 +188,14 @@ class LocalEngine:
     def warm(self, n_items: int) -> None:
         """Start the processes for ``n_items`` tasks now, so that their start (spawned: the
         imports, ~0.3 s of CPU each) overlaps the driver's own set-up (metadata, index
-        check)."""
+        check), each importing the ``preload`` modules."""
         if self.workers == 1 or n_items <= 1 or self._pool is not None:
             return
         self._pool = self._new_pool(n_items)
         if self._pool is None:
             return
         for _ in range(self._size):
-            self._pool.submit(preload_tasks)
+            self._pool.submit(import_modules, self.preload)
 
     def describe(self) -> dict:
         """Where tasks ran: this machine, ``workers`` processes (and how the others were

@@ -6,19 +6,29 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
-from metacurate.extract.run import DEFAULT_SHARD_ROWS, STATS_FILE, ExtractConfig, run_extract
+from metacurate.cli_flags import add_engine_arguments, add_options, from_args
+from metacurate.config import EngineConfig
+from metacurate.extract.config import ExtractConfig
+from metacurate.extract.run import STATS_FILE, run_extract
+
+#: Engine flags extract has no use for.
+ENGINE_SKIP = ("index_cache",)
 
 EPILOG = f"""\
 examples:
-  metacurate extract CC-MAIN-*.warc.gz --out pool/ --shard-rows 100000 --lid --workers 4
+  metacurate extract CC-MAIN-*.warc.gz --out pool/ --shard-rows 100000 --lid
   metacurate extract https://data.commoncrawl.org/crawl-data/.../x.warc.wat.gz --out pool/
-  metacurate extract more.warc.gz --out pool/ --force     # replace pool/'s earlier output
+  metacurate extract more.warc.gz --out pool/          # adds more.warc.gz, keeps the rest
+  metacurate extract wat.paths.gz --sample 20 --out s3://bucket/pool/ --engine ray
+  metacurate extract /shared/cc/*.warc.gz --out /shared/pool/ --engine slurm --slurm-time 60
 
 Writes pool/part-00000.parquet ... (uid, url, text, text_source, page_url, warc_file,
 record_offset[, lang]) and pool/{STATS_FILE}; `metacurate curate pool/` reads the shards.
+A rerun skips the files already done (pool/_extract_files/) and adds new ones; --force
+starts over.
 """
 
 
@@ -28,38 +38,22 @@ def register(subparsers: Any) -> None:
         "extract",
         help="build an image-text pool from Common Crawl WARC/WAT files",
         description=(
-            "Read WARC (.warc, .warc.gz) and WAT (.warc.wat.gz) files, local or http(s), and "
-            "write one Parquet row per (image URL, alt/title text). Corrupt records are "
-            "skipped and counted, never fatal."
+            "Read WARC (.warc, .warc.gz) and WAT (.warc.wat.gz) files, local, http(s) or "
+            "s3://, or Common Crawl path listings (warc.paths.gz, wat.paths.gz), and write one "
+            "Parquet row per (image URL, alt/title text). Corrupt records are skipped and "
+            "counted, never fatal."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="WARC/WAT paths or URLs")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument(
-        "--shard-rows",
-        type=int,
-        default=DEFAULT_SHARD_ROWS,
-        metavar="N",
-        help=f"rows per Parquet shard (default {DEFAULT_SHARD_ROWS})",
+        "files", nargs="+", metavar="FILE", help="WARC/WAT paths or URLs, or path listings"
     )
-    parser.add_argument(
-        "--lid", action="store_true", help="add a `lang` column (py3langid, offline)"
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="processes parsing input files at once; the output is the same for any N (default 1)",
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="replace earlier extract output in --out"
-    )
-    parser.add_argument(  # the old name, still accepted
+    add_options(parser, ExtractConfig, "extract")
+    parser.add_argument(  # the old name of --force, still accepted
         "--overwrite", action="store_true", dest="force", help=argparse.SUPPRESS
     )
+    add_engine_arguments(parser, skip=ENGINE_SKIP)
     parser.add_argument("--json", action="store_true", help="print the stats as JSON")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.set_defaults(func=handle)
@@ -67,15 +61,11 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; MetacurateError propagates to the top-level CLI (exit 2)."""
-    config = ExtractConfig(
+    config = replace(
+        from_args(ExtractConfig, args),
         files=tuple(args.files),
-        out_dir=args.out,
-        shard_rows=args.shard_rows,
-        lid=args.lid,
-        force=args.force,
-        workers=args.workers,
+        engine=from_args(EngineConfig, args),
     )
-    config.validate()
     if args.dry_run:
         print(json.dumps(asdict(config), indent=2))
         return 0

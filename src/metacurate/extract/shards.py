@@ -10,12 +10,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from metacurate.storage import AnyPath, write_table
+
 FORMAT_VERSION = 1
 SHARD_PATTERN = "part-{:05d}.parquet"
 DEFAULT_SHARD_ROWS = 100_000
 
 
-def _package_version() -> str:
+def package_version() -> str:
     try:
         from importlib.metadata import version
 
@@ -38,38 +40,50 @@ def output_schema(lid: bool) -> pa.Schema:
     if lid:
         fields.append(pa.field("lang", pa.string()))
     meta = {"format_version": FORMAT_VERSION, "tool": "metacurate extract"}
-    meta["package_version"] = _package_version()
+    meta["package_version"] = package_version()
     return pa.schema(fields, metadata={"metacurate": json.dumps(meta, sort_keys=True)})
 
 
 class ShardWriter:
     """Buffers rows and writes `part-NNNNN.parquet` shards via a temporary name + atomic rename."""
 
-    def __init__(self, out_dir: Path, schema: pa.Schema, shard_rows: int) -> None:
+    def __init__(self, out_dir: AnyPath, schema: pa.Schema, shard_rows: int) -> None:
         self.out_dir = out_dir
         self.schema = schema
         self.shard_rows = shard_rows
         self.shards: list[dict[str, Any]] = []
-        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+        self._batches: list[pa.RecordBatch] = []
+        self._rows = 0
 
     def add(self, row: dict[str, Any]) -> None:
-        for name, values in self._columns.items():
-            values.append(row[name])
-        if len(self._columns["uid"]) >= self.shard_rows:
-            self.flush()
+        """Add one row (a dict with every column)."""
+        self.add_batch(pa.RecordBatch.from_pylist([row], schema=self.schema))
+
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        """Add rows in order; a shard is written each time ``shard_rows`` are buffered."""
+        while batch.num_rows:
+            room = self.shard_rows - self._rows
+            head, batch = batch.slice(0, room), batch.slice(room)
+            self._batches.append(head)
+            self._rows += head.num_rows
+            if self._rows >= self.shard_rows:
+                self.flush()
 
     def flush(self, force: bool = False) -> None:
         """Write buffered rows as the next shard (`force`: even if empty, so a run leaves one)."""
-        rows = len(self._columns["uid"])
+        rows = self._rows
         if rows == 0 and not force:
             return
-        table = pa.table(self._columns, schema=self.schema)
+        table = pa.Table.from_batches(self._batches, schema=self.schema).combine_chunks()
         name = SHARD_PATTERN.format(len(self.shards))
-        tmp = self.out_dir / f".{name}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, self.out_dir / name)
+        if isinstance(self.out_dir, Path):
+            tmp = self.out_dir / f".{name}.tmp"
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, self.out_dir / name)
+        else:  # an object store's put is all or nothing
+            write_table(table, self.out_dir / name, compression="zstd")
         self.shards.append({"file": name, "rows": rows})
-        self._columns = {name: [] for name in self.schema.names}
+        self._batches, self._rows = [], 0
 
     def close(self) -> None:
         self.flush(force=not self.shards)

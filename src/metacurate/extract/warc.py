@@ -21,6 +21,7 @@ from typing import BinaryIO
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from metacurate.errors import MetacurateError
+from metacurate.storage import RemotePath, is_remote
 
 _SCAN_CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -122,8 +123,9 @@ class _HttpStream(io.RawIOBase):
 
 
 def check_source(source: str) -> None:
-    """Raise MetacurateError if a local input is missing or not a file (URLs fail on open)."""
-    if is_url(source):
+    """Raise MetacurateError if a local input is missing or not a file (URLs and object-store
+    paths fail on open)."""
+    if is_url(source) or is_remote(source):
         return
     if not os.path.exists(source):
         raise MetacurateError(f"{source}: no such file; pass WARC/WAT paths or http(s) URLs")
@@ -131,10 +133,18 @@ def check_source(source: str) -> None:
         raise MetacurateError(f"{source}: not a file; pass WARC/WAT files, not a directory")
 
 
-def open_source(source: str, offset: int = 0) -> BinaryIO:
-    """A binary stream over a local path or http(s) URL, positioned at `offset`."""
+def open_source(source: str, offset: int = 0, endpoint: str | None = None) -> BinaryIO:
+    """A binary stream over a local path, http(s) URL or object-store path (s3://...,
+    through metacurate.storage; ``endpoint``: an S3-compatible store), at `offset`."""
     if is_url(source):
         return _HttpStream(source, offset)  # type: ignore[return-value]
+    if is_remote(source):
+        try:
+            remote = RemotePath(source, endpoint).open_input_file()
+        except (OSError, ValueError) as exc:
+            raise MetacurateError(f"{source}: cannot open ({exc}); check the path") from None
+        remote.seek(offset)
+        return remote  # type: ignore[return-value]
     stream = open(source, "rb")  # noqa: SIM115 - closed by the caller
     stream.seek(offset)
     return stream
@@ -206,10 +216,10 @@ def _dechunk(body: bytes) -> bytes:
         pos = start + size + 2
 
 
-def _candidates(source: str, start: int, gz: bool) -> Iterator[int]:
+def _candidates(source: str, start: int, gz: bool, endpoint: str | None) -> Iterator[int]:
     """Offsets ≥ start where a record may begin: gzip member magic, or a `WARC/1.` line."""
     magic = _GZIP_MAGIC if gz else _WARC_MAGIC
-    with open_source(source, start) as stream:
+    with open_source(source, start, endpoint) as stream:
         pos, tail, last = start, b"", start - 1
         while True:
             chunk = stream.read(_SCAN_CHUNK)
@@ -228,10 +238,10 @@ def _candidates(source: str, start: int, gz: bool) -> Iterator[int]:
             pos += len(chunk)
 
 
-def _parses_at(source: str, offset: int) -> bool:
+def _parses_at(source: str, offset: int, endpoint: str | None) -> bool:
     """Whether one complete record can be read starting at `offset`."""
     try:
-        with open_source(source, offset) as stream:
+        with open_source(source, offset, endpoint) as stream:
             record = next(iter(ArchiveIterator(stream, parse_http=False)), None)
             if record is None or record.headers.get("Content-Length") is None:
                 return False
@@ -243,10 +253,10 @@ def _parses_at(source: str, offset: int) -> bool:
         return False
 
 
-def _gzip_tail_error(source: str, start: int) -> str | None:
+def _gzip_tail_error(source: str, start: int, endpoint: str | None) -> str | None:
     """Why the gzip members from `start` to end of file are incomplete, or None if they are fine."""
     decomp = None
-    with open_source(source, start) as stream:
+    with open_source(source, start, endpoint) as stream:
         while chunk := stream.read(_SCAN_CHUNK):
             data = chunk
             while data:
@@ -263,8 +273,8 @@ def _gzip_tail_error(source: str, start: int) -> str | None:
     return None if decomp is None else "gzip stream ends inside a member (file truncated)"
 
 
-def _is_gzip(source: str) -> bool:
-    with open_source(source) as stream:
+def _is_gzip(source: str, endpoint: str | None) -> bool:
+    with open_source(source, 0, endpoint) as stream:
         return stream.read(2) == b"\x1f\x8b"
 
 
@@ -321,13 +331,13 @@ def _read_record(  # type: ignore[no-untyped-def]
     return Record(offset, "html", page_url, payload, record.http_charset), False
 
 
-def iter_records(source: str, errors: ErrorLog) -> Iterator[Record]:
+def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> Iterator[Record]:
     """Every record of one WARC/WAT file, in order; HTML responses and WAT JSON records come
     with their decoded payload. Corrupt or truncated data is added to `errors` and skipped."""
-    gz = _is_gzip(source)
+    gz = _is_gzip(source, endpoint)
     resume, last_start, last_truncated = 0, -1, -2
     while True:
-        stream = open_source(source, resume)
+        stream = open_source(source, resume, endpoint)
         failure: tuple[str, str] | None = None
         try:
             records = iter(ArchiveIterator(stream, parse_http=True))
@@ -352,12 +362,19 @@ def iter_records(source: str, errors: ErrorLog) -> Iterator[Record]:
             stream.close()
         if failure is None:
             if gz:
-                tail = _gzip_tail_error(source, max(last_start, resume, 0))
+                tail = _gzip_tail_error(source, max(last_start, resume, 0), endpoint)
                 if tail is not None and last_truncated != last_start:
                     errors.add("truncated_gzip", max(last_start, 0), tail)
             return
         start = max(last_start, resume) + 1
-        resume = next((c for c in _candidates(source, start, gz) if _parses_at(source, c)), -1)
+        resume = next(
+            (
+                c
+                for c in _candidates(source, start, gz, endpoint)
+                if _parses_at(source, c, endpoint)
+            ),
+            -1,
+        )
         where = f"resumed at byte {resume}" if resume >= 0 else "no readable record after it"
         errors.add(failure[0], start, f"{failure[1]} (after byte {start}; {where})")
         if resume < 0:

@@ -2,11 +2,13 @@
 
 It lives here, apart from the stages that use it (``match``, ``pool.uid``, ``balance``), so no
 stage imports a private module of another. ``native`` is the extension module, or ``None`` when
-it was not compiled (then every caller uses its pure-Python path, which gives the same results).
+it was not compiled (then every caller uses its pure-Python path, which gives the same results);
+``worldwide`` is ``_worldwide.c``'s (the metaclip2 modes' unit-span matcher) and ``htmlscan``
+``_htmlscan.c``'s (extract's ``<img>`` scan), each ``None`` when not compiled.
 The kernel checks every buffer it is given and refuses a malformed one with ``ValueError``;
-:func:`metacurate.kernel.tables.kernel_call` turns that into ``MetacurateError``, and
-:mod:`metacurate.kernel.tables` checks cached matcher tables when they are loaded
-(docs/kernel.md).
+:mod:`metacurate.kernel.calls` (the only caller of the compiled modules) turns that into
+``MetacurateError``, and :mod:`metacurate.kernel.tables` checks cached matcher tables when
+they are loaded (docs/kernel.md).
 
 Two switches, both read when asked (never cached):
 
@@ -21,12 +23,27 @@ import os
 
 from metacurate.errors import MetacurateError
 
-try:  # the compiled kernel is optional: see setup.py
+try:  # the compiled kernels are optional: see setup.py
     from metacurate.kernel import _native as native
 except ImportError:  # pragma: no cover - exercised when no compiler was available
     native = None
+try:
+    from metacurate.kernel import _worldwide as worldwide
+except ImportError:  # pragma: no cover - exercised when no compiler was available
+    worldwide = None
+try:
+    from metacurate.kernel import _htmlscan as htmlscan
+except ImportError:  # pragma: no cover - exercised when no compiler was available
+    htmlscan = None
 
-__all__ = ["implementation", "native", "native_available", "require_native"]
+__all__ = [
+    "htmlscan",
+    "implementation",
+    "native",
+    "native_available",
+    "require_native",
+    "worldwide",
+]
 
 
 def native_available() -> bool:

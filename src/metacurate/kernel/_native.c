@@ -50,10 +50,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLAG_ENTRY 1u
-#define FLAG_PREFIX 2u
-#define FNV_BASIS 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+#include "kernel_common.h" /* helpers shared with the other kernel */
+
 #define SPAN_SEED 0x9e3779b97f4a7c15ULL
 #define MAX_KEY_LEN ((1u << 30) - 1) /* a key's byte length lives in 30 bits of len_flags */
 #define MAX_BLOB ((uint64_t)UINT32_MAX) /* slot offsets are 32-bit */
@@ -85,29 +83,8 @@ static inline uint64_t head_of(const uint8_t *p, size_t n) {
     return h;
 }
 
-static inline uint64_t fmix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static inline uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
 static inline uint64_t span_step(uint64_t h, uint64_t token_hash) {
     return fmix64(h ^ token_hash) + SPAN_SEED;
-}
-
-static inline int is_wrapped(uint8_t b) {
-    return b == ',' || b == '.' || b == ';' || b == ':' || b == '?' || b == '!' || b == '`';
 }
 
 static inline int is_space(uint8_t b) { return b == ' ' || b == '\t' || b == '\n' || b == '\r'; }
@@ -156,27 +133,6 @@ static inline int bytes_equal(const uint8_t *a, const uint8_t *b, uint64_t n) {
 static inline uint16_t tag_of(uint64_t h) { return (uint16_t)((h >> 48) | 1u); }
 
 /* ---- buffers from Python ------------------------------------------------------------------ */
-
-typedef struct {
-    Py_buffer b;
-    int held;
-} Buf;
-
-/* A contiguous buffer (or None: held = 0, len = 0). */
-static int get_buf(PyObject *o, Buf *out, int writable) {
-    out->held = 0;
-    out->b.buf = NULL;
-    out->b.len = 0;
-    if (o == Py_None) return 0;
-    if (PyObject_GetBuffer(o, &out->b, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) return -1;
-    out->held = 1;
-    return 0;
-}
-
-static void rel_buf(Buf *b) {
-    if (b->held) PyBuffer_Release(&b->b);
-    b->held = 0;
-}
 
 static uint64_t blen(const Buf *b) { return b->held ? (uint64_t)b->b.len : 0; }
 
@@ -788,52 +744,6 @@ static inline Slot *find_span(const Table *t, const Window *w, size_t j, size_t 
 }
 
 /* ---- match: output ids -------------------------------------------------------------------- */
-
-typedef struct {
-    int32_t *v;
-    size_t n, cap;
-} IdVec;
-
-static int idvec_push(IdVec *v, int32_t x) {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 1024;
-        int32_t *p = realloc(v->v, cap * sizeof(int32_t));
-        if (!p) return -1;
-        v->v = p;
-        v->cap = cap;
-    }
-    v->v[v->n++] = x;
-    return 0;
-}
-
-static int cmp_i32(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sort and deduplicate v[start:end], return the new end. */
-static size_t sort_unique(int32_t *v, size_t start, size_t end) {
-    size_t n = end - start;
-    int32_t *a = v + start;
-    if (n < 2) return end;
-    if (n <= 32) {
-        for (size_t i = 1; i < n; i++) {
-            int32_t x = a[i];
-            size_t j = i;
-            while (j > 0 && a[j - 1] > x) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = x;
-        }
-    } else {
-        qsort(a, n, sizeof(int32_t), cmp_i32);
-    }
-    size_t w = 1;
-    for (size_t i = 1; i < n; i++)
-        if (a[i] != a[w - 1]) a[w++] = a[i];
-    return start + w;
-}
 
 enum { ST_TEXT = 0, ST_NULL = 1, ST_EMPTY = 2, ST_INVALID_UTF8 = 3 };
 enum { OK = 0, ERR_NOMEM, ERR_TOO_MANY, ERR_ROW, ERR_TABLE };

@@ -24,11 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_common.h" /* helpers shared with the other kernel */
+
 #define WW_KERNEL_VERSION 1
-#define FLAG_ENTRY 1u
-#define FLAG_PREFIX 2u
-#define FNV_BASIS 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
 
 typedef struct {
     uint32_t tag;       /* high half of the key hash, never 0 (0 marks an empty slot) */
@@ -59,23 +57,6 @@ static inline uint32_t decode(const uint8_t *s, size_t n, size_t *adv) {
     for (size_t i = 1; i < len; i++) cp = (cp << 6) | (s[i] & 0x3Fu);
     *adv = len;
     return cp;
-}
-
-static inline uint64_t fmix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static inline uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
 }
 
 static inline uint32_t tag_of(uint64_t h) { return (uint32_t)(h >> 32) | 1u; }
@@ -172,24 +153,6 @@ static WSlot *insert(WSlot *slots, uint64_t mask, const uint8_t *blob, uint64_t 
 
 /* ---- buffers from Python ------------------------------------------------------------- */
 
-typedef struct {
-    Py_buffer b;
-    int held;
-} Buf;
-
-static int get_buf(PyObject *o, Buf *out) {
-    out->held = 0;
-    if (o == Py_None) return 0;
-    if (PyObject_GetBuffer(o, &out->b, PyBUF_SIMPLE) < 0) return -1;
-    out->held = 1;
-    return 0;
-}
-
-static void rel_buf(Buf *b) {
-    if (b->held) PyBuffer_Release(&b->b);
-    b->held = 0;
-}
-
 static int classes_from(Classes *c, Buf *bmp, Buf *astral) {
     if (!bmp->held || bmp->b.len != 8192) {
         PyErr_SetString(PyExc_ValueError, "separator bitmap must be 8192 bytes");
@@ -216,8 +179,9 @@ static PyObject *build(PyObject *self, PyObject *args) {
     WSlot *slots = NULL;
     Units un = {0};
     Classes cls;
-    if (get_buf(blob_o, &bb) < 0 || get_buf(offs_o, &bo) < 0 || get_buf(ids_o, &bi) < 0 ||
-        get_buf(bmp_o, &bm) < 0 || get_buf(astral_o, &ba) < 0 || classes_from(&cls, &bm, &ba) < 0)
+    if (get_buf(blob_o, &bb, 0) < 0 || get_buf(offs_o, &bo, 0) < 0 ||
+        get_buf(ids_o, &bi, 0) < 0 || get_buf(bmp_o, &bm, 0) < 0 ||
+        get_buf(astral_o, &ba, 0) < 0 || classes_from(&cls, &bm, &ba) < 0)
         goto done;
     const uint8_t *blob = bb.held ? bb.b.buf : (const uint8_t *)"";
     const int64_t *offs = bo.b.buf;
@@ -283,56 +247,6 @@ done:
 }
 
 /* ---- match ---------------------------------------------------------------------------- */
-
-typedef struct {
-    int32_t *v;
-    size_t n, cap;
-} IdVec;
-
-static int idvec_push(IdVec *v, int32_t x) {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 1024;
-        int32_t *p = realloc(v->v, cap * sizeof(int32_t));
-        if (!p) return -1;
-        v->v = p;
-        v->cap = cap;
-    }
-    v->v[v->n++] = x;
-    return 0;
-}
-
-static int cmp_i32(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sort and deduplicate v[start:end], return the new end. */
-static size_t sort_unique(int32_t *v, size_t start, size_t end) {
-    size_t n = end - start;
-    int32_t *a = v + start;
-    if (n < 2) return end;
-    if (n <= 32) {
-        for (size_t i = 1; i < n; i++) {
-            int32_t x = a[i];
-            size_t j = i;
-            while (j > 0 && a[j - 1] > x) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = x;
-        }
-    } else {
-        qsort(a, n, sizeof(int32_t), cmp_i32);
-    }
-    size_t w = 1;
-    for (size_t i = 1; i < n; i++)
-        if (a[i] != a[w - 1]) a[w++] = a[i];
-    return start + w;
-}
-
-static inline int is_wrapped(uint8_t b) {
-    return b == ',' || b == '.' || b == ';' || b == ':' || b == '?' || b == '!' || b == '`';
-}
 
 /* spacing(text) of s[0:n] into out (room for 3n + 2 bytes); returns its length. */
 static size_t spaced(uint8_t *out, const uint8_t *s, size_t n) {
@@ -411,10 +325,12 @@ static PyObject *match(PyObject *self, PyObject *args) {
     IdVec out = {0};
     Units un = {0};
     Classes cls;
-    if (get_buf(slots_o, &bs) < 0 || get_buf(blob_o, &bb) < 0 || get_buf(multi_o, &bmu) < 0 ||
-        get_buf(bmp_o, &bm) < 0 || get_buf(astral_o, &ba) < 0 || get_buf(offs_o, &bo) < 0 ||
-        get_buf(data_o, &bd) < 0 || get_buf(st_o, &bst) < 0 || get_buf(io_o, &bio) < 0 ||
-        get_buf(ii_o, &bii) < 0 || get_buf(remap_o, &brm) < 0 || classes_from(&cls, &bm, &ba) < 0)
+    if (get_buf(slots_o, &bs, 0) < 0 || get_buf(blob_o, &bb, 0) < 0 ||
+        get_buf(multi_o, &bmu, 0) < 0 || get_buf(bmp_o, &bm, 0) < 0 ||
+        get_buf(astral_o, &ba, 0) < 0 || get_buf(offs_o, &bo, 0) < 0 ||
+        get_buf(data_o, &bd, 0) < 0 || get_buf(st_o, &bst, 0) < 0 ||
+        get_buf(io_o, &bio, 0) < 0 || get_buf(ii_o, &bii, 0) < 0 ||
+        get_buf(remap_o, &brm, 0) < 0 || classes_from(&cls, &bm, &ba) < 0)
         goto done;
     if (!bs.held || bs.b.len != (Py_ssize_t)((mask + 1) * sizeof(WSlot))) {
         PyErr_SetString(PyExc_ValueError, "index table does not match the mask");

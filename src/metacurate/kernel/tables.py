@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from metacurate.errors import MetacurateError
-from metacurate.kernel import native
+from metacurate.kernel.calls import span_validate_ids, span_validate_keys
 
 #: The table files of an index folder and their dtypes (shape: 1-d; ``mask`` has one value).
 TABLE_DTYPES: dict[str, np.dtype] = {
@@ -39,15 +39,6 @@ TABLE_DTYPES: dict[str, np.dtype] = {
 }
 
 T = TypeVar("T")
-
-
-def kernel_call(what: str, fn: Callable[..., T], *args: Any) -> T:
-    """Call a kernel entry point; its ``ValueError`` (a refused input) becomes a
-    :class:`MetacurateError` that says what was being done."""
-    try:
-        return fn(*args)
-    except ValueError as exc:
-        raise MetacurateError(f"{what}: {exc}") from None
 
 
 def describe(tables: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
@@ -96,15 +87,13 @@ def validate_parts(
     ``validate_keys`` over all slots and ``validate_ids`` check what its ``validate`` does."""
     check_shapes(tables, where)
     what = f"{where}: the matcher index is damaged (delete the folder to rebuild it)"
-    args = (tables["slots"], tables["tags"], tables["blob"], tables["ids"])
-    mask = int(tables["mask"][0])
-    n_slots = mask + 1
+    n_slots = int(tables["mask"][0]) + 1
     bounds = [n_slots * k // pieces for k in range(pieces + 1)]
     futures = [
-        submit(kernel_call, what, native.validate_keys, *args, mask, n_entries, lo, hi)
+        submit(span_validate_keys, tables, n_entries, lo, hi, what)
         for lo, hi in zip(bounds, bounds[1:], strict=False)
     ]
-    futures.append(submit(kernel_call, what, native.validate_ids, *args, mask, n_entries))
+    futures.append(submit(span_validate_ids, tables, n_entries, what))
     return [f.result for f in futures]
 
 

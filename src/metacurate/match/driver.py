@@ -3,6 +3,8 @@ unfinished ones on the engine, then sum their partial counts into ``entry_counts
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,25 +18,29 @@ from metacurate._version import __version__
 from metacurate.config import RunConfig
 from metacurate.count import add_sparse, entry_counts_table
 from metacurate.count_lang import write_language_counts
+from metacurate.dedup import DedupInput, remove_dedup, run_dedup
 from metacurate.engine import Engine
 from metacurate.errors import InputError, MetacurateError
 from metacurate.files import read_json, read_parquet, write_bytes, write_json, write_parquet
 from metacurate.guard import check_out_apart, dedupe_sources
 from metacurate.kernel import implementation, native_available
 from metacurate.match.ahead import Ahead
+from metacurate.match.hints import unspaced_hint
 from metacurate.match.index_cache import cache_root, host, identity, index_folder, verified_index
-from metacurate.match.task import MatchSpec, MatchTask, empty_stats, fingerprint, match_task
+from metacurate.match.task import MatchSpec, MatchTask, empty_stats, match_task
 from metacurate.match.worldwide_run import (
-    Layout,
     build_indexes,
     combine,
+    lid_scores,
     merge_lang_stats,
+    pool_languages,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
+from metacurate.metadata.layout import Layout
 from metacurate.metadata.worldwide import WorldwideMetadata
 from metacurate.pool.readers import ReadOptions
-from metacurate.pool.sources import Source, expand_pool, split_large_files
+from metacurate.pool.sources import Source, expand_pool, fingerprint, split_large_files
 from metacurate.progress import progress_bar
 from metacurate.records import outputs_intact, read_record
 from metacurate.storage import portable, read_table
@@ -89,6 +95,7 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     return MatchSpec(
         lang_column=m.lang_column,
         lid_model=m.lid_model,
+        lid_min_score=m.lid_min_score,
         layout=layout,
         workdir=portable(Workdir(config.workdir, endpoint).root),
         metadata_hash=metadata.hash,
@@ -104,11 +111,12 @@ def match_spec(config: RunConfig, metadata: Metadata, layout: Layout | None = No
     )
 
 
-def plan_sources(config: RunConfig) -> list[Source]:
+def plan_sources(config: RunConfig, skipped: list[str] | None = None) -> list[Source]:
     """The pool's inputs, one per match task: files found, duplicates dropped, large files
-    split by row groups; refused when the output folder lies among them."""
+    split by row groups; refused when the output folder lies among them. Files of no known
+    format go to ``skipped``."""
     m, endpoint = config.match, config.engine.s3_endpoint
-    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint))
+    sources = dedupe_sources(expand_pool(config.pool, m.format, endpoint, skipped))
     check_out_apart(config.pool, sources, config.workdir, endpoint)
     return split_large_files(sources, m.part_rows, endpoint)
 
@@ -119,11 +127,13 @@ def run_match(
     engine: Engine,
     sources: Sequence[Source] | None = None,
     ahead: Ahead | None = None,
+    skipped: Sequence[str] = (),
 ) -> dict:
     """Match every input file once (skipping finished ones), then sum the counts.
 
     ``sources``: :func:`plan_sources` of ``config`` when the caller planned them already;
-    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py).
+    ``ahead``: the thread that loaded ``metadata`` and readies its index (match/ahead.py);
+    ``skipped``: files of the pool's folders of no known format (listed in the stats).
     Writes side-cars under ``WORKDIR/matches/``, ``WORKDIR/entry_counts.parquet`` and
     ``WORKDIR/stats.json`` (metaclip2 modes: also ``WORKDIR/counts/{lang}.parquet``); returns
     the stats.
@@ -135,7 +145,9 @@ def run_match(
         ww = metadata
         metadata, layout = combine(ww)
     endpoint = config.engine.s3_endpoint
-    sources = plan_sources(config) if sources is None else sources
+    if sources is None:
+        found: list[str] = []
+        sources, skipped = plan_sources(config, found), found
     spec = match_spec(config, metadata, layout)
     wd = Workdir(config.workdir, endpoint)
     tasks = [MatchTask(s) for s in sources]
@@ -146,6 +158,7 @@ def run_match(
         wd.retire_match()
         return [t for t in tasks if m.force or not _is_current(wd, t, spec)]
 
+    # workers are forked only while no other thread runs (engine/startup.py's step 6)
     if ahead is not None:  # its thread checks the index while the folder is prepared
         todo = prepare()
         ahead.index()
@@ -153,17 +166,28 @@ def run_match(
     else:
         engine.warm(len(sources))  # before the thread below: a fork copies this thread alone
         with ThreadPoolExecutor(1) as checker:  # sha256 and validate release the GIL: the
-            checking = checker.submit(_index_ready, metadata if ww is None else ww, spec)
+            checking = checker.submit(
+                _index_ready, metadata if ww is None else ww, spec, [t.source for t in tasks]
+            )
             todo = prepare()  # index is checked while the folder is prepared
             checking.result()
     spec = _with_index_identity(spec, ww is None)
     with progress_bar(len(todo), "match", "file", config.engine.progress) as bar:
+        matched_rows = 0
         for record in engine.map(partial(match_task, spec=spec), todo):
+            matched_rows += record["stats"]["rows"]  # rows of the files matched so far
+            bar.set_postfix(rows=f"{matched_rows:,}", refresh=False)  # 100,000, not 1e+5
             bar.update(1)
-            bar.set_postfix(rows=record["stats"]["rows"], refresh=False)
-    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint)
+    dedup = _dedup(config, wd, tasks, len(metadata), engine) if m.dedup else None
+    if dedup is None:
+        remove_dedup(wd)
+    stats = merge_counts(wd, metadata, tasks, m.mode, engine.checkpoint, dedup)
     if layout is not None:
-        stats.update(finish_worldwide(wd, metadata, layout, tasks, m.lang_column, m.lid_model))
+        stats.update(
+            finish_worldwide(
+                wd, metadata, layout, tasks, m.lang_column, m.lid_model, m.lid_min_score
+            )
+        )
     stats["match_config"] = {
         "text_column": m.text_column,
         "url_column": m.url_column,
@@ -172,6 +196,16 @@ def run_match(
         "format": m.format,
         "batch_rows": m.batch_rows,
     }
+    if layout is not None:  # how languages were found (explain repeats it)
+        stats["match_config"].update(
+            lang_column=m.lang_column, lid_model=m.lid_model, lid_min_score=m.lid_min_score
+        )
+    stats["skipped_files"] = list(skipped)  # in the pool's folders, of no known format
+    if dedup is not None:  # counts over unique rows: a rerun without it redoes the counts
+        stats["match_config"]["dedup"] = True
+    hint = unspaced_hint(stats, spec.read)  # a pool of unspaced scripts under metaclip1
+    if hint:
+        stats["hint"] = hint
     stats["matcher"] = implementation()
     stats["files_matched_now"] = len(todo)
     stats["engine"] = engine.describe()  # where the tasks ran (Ray: how many at once)
@@ -191,19 +225,59 @@ def _with_index_identity(spec: MatchSpec, single: bool) -> MatchSpec:
         return spec
 
 
-def _index_ready(metadata: Metadata | WorldwideMetadata, spec: MatchSpec) -> None:
+def _record_digest(record: dict) -> str:
+    """Identity of a match task's result: its completion record without the timing."""
+    record = {k: v for k, v in record.items() if k != "seconds"}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _dedup(
+    config: RunConfig, wd: Workdir, tasks: Sequence[MatchTask], n_entries: int, engine: Engine
+) -> tuple[np.ndarray, dict]:
+    """The dedup stage over the finished match tasks (docs/how-it-works.md, "Dedup")."""
+    inputs = []
+    for t in tasks:
+        if not wd.done(t.task_id).exists():  # skipped as unreadable
+            continue
+        rec = read_json(wd.done(t.task_id))
+        src = Source.from_dict(rec["source"])
+        inputs.append(DedupInput(t.task_id, src, rec["stats"]["rows"], _record_digest(rec)))
+    read = ReadOptions(
+        csv_columns=config.match.csv_columns,
+        batch_rows=config.match.batch_rows,
+        s3_endpoint=config.engine.s3_endpoint,
+    )
+    return run_dedup(
+        wd.root, inputs, n_entries, read, config.match.dedup_memory_mb, engine,
+        config.engine.progress,
+    )  # fmt: skip
+
+
+def _index_ready(
+    metadata: Metadata | WorldwideMetadata, spec: MatchSpec, sources: Sequence[Source] = ()
+) -> None:
     """The matcher index in the cache folder, verified (or built) once per run before any
-    worker maps it; metaclip2 modes: one per language."""
+    worker maps it; metaclip2 modes: one per language of the pool's language column (none
+    ahead with language identification: a worker builds a language's on first use)."""
     if isinstance(metadata, WorldwideMetadata):
-        build_indexes(metadata, Path(spec.index_cache), spec.mode)
+        langs: list[str] | None = []
+        if spec.lang_column is not None:
+            langs = pool_languages(sources, spec.read, spec.lang_column, metadata.languages)
+        build_indexes(metadata, Path(spec.index_cache), spec.mode, langs)
     elif native_available():
         verified_index(metadata, Path(spec.index_cache), spec.mode)
 
 
 def merge_counts(
-    wd: Workdir, metadata: Metadata, tasks: Sequence[MatchTask], mode: str, checkpoint
+    wd: Workdir,
+    metadata: Metadata,
+    tasks: Sequence[MatchTask],
+    mode: str,
+    checkpoint,
+    dedup: tuple[np.ndarray, dict] | None = None,
 ) -> dict:
-    """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats."""
+    """Sum the tasks' partial counts and stats into ``entry_counts.parquet`` and the stats;
+    ``dedup``: the counts over unique rows (and the dedup numbers) to write instead."""
     counts = np.zeros(len(metadata), dtype=np.int64)
     stats = empty_stats()
     bad_files = []
@@ -229,16 +303,21 @@ def merge_counts(
                 if isinstance(v, list)
                 else stats[k] + v
             )
-        if rec["error"] is None:
+        if rec["error"] is None and dedup is None:
             add_sparse(counts, [read_parquet(wd.partial_counts(t.task_id))])
         checkpoint("count-file")
+    extra = {}
+    if dedup is not None:
+        counts = dedup[0]
+        extra = {"dedup": dedup[1]}
     write_parquet(
         wd.entry_counts,
         entry_counts_table(metadata, counts),
-        artifact_metadata(metadata.hash, mode),
+        artifact_metadata(metadata.hash, mode, **({"dedup": "1"} if dedup else {})),
     )
     hit = int(np.count_nonzero(counts))
     return {
+        **extra,
         "format_version": FORMAT_VERSION,
         "metacurate_version": __version__,
         "metadata": {"name": metadata.name, "hash": metadata.hash, "entries": len(metadata)},
@@ -260,6 +339,7 @@ def finish_worldwide(
     tasks: Sequence[MatchTask],
     lang_column: str | None,
     lid_model: str,
+    lid_min_score: float = 0.0,
 ) -> dict:
     """Per-language count files ``WORKDIR/counts/{lang}.parquet`` and the stats' languages."""
     counts = read_table(wd.entry_counts, columns=["count"]).column(0).to_numpy()
@@ -272,4 +352,5 @@ def finish_worldwide(
         "worldwide": layout.as_dict(),
         "languages": merge_lang_stats(records),
         "language_source": f"column {lang_column}" if lang_column else f"lid {lid_model}",
+        "lid_scores": None if lang_column else lid_scores(records, lid_min_score),
     }

@@ -25,8 +25,7 @@ from pathlib import Path
 
 from metacurate.errors import EnvironmentFault, MetacurateError
 from metacurate.files import TMP_INFIX, discard, is_temporary
-from metacurate.kernel import native as _native
-from metacurate.kernel import native_available
+from metacurate.kernel import calls, native_available
 from metacurate.match.matcher import INDEX_VERSION, Matcher
 from metacurate.metadata.load import Metadata
 
@@ -43,7 +42,7 @@ def cache_root(configured: str | None = None) -> Path:
 
 def index_dir(folder: str | Path, metadata_hash: str, mode: str = "metaclip1") -> Path:
     """The index of this metadata, mode and kernel version in ``folder``."""
-    kernel = getattr(_native, "KERNEL_VERSION", 0)
+    kernel = calls.KERNEL_VERSION or 0
     return Path(folder) / f"{metadata_hash[:16]}-{mode}-k{kernel}-v{INDEX_VERSION}"
 
 

@@ -24,7 +24,7 @@ from metacurate.errors import MetacurateError
 from metacurate.kernel import native_available
 from metacurate.match.index_cache import index_dir, load_or_build
 from metacurate.match.lid import LanguageIdentifier
-from metacurate.match.matcher import BatchMatches, Matcher, _as_arrow_text
+from metacurate.match.matcher import BatchMatches, Matcher, as_arrow_text
 from metacurate.match.metaclip2 import worldwide_kernel_available
 from metacurate.metadata.languages import FALLBACK, map_labels
 from metacurate.metadata.worldwide import WorldwideMetadata
@@ -44,10 +44,12 @@ def assign_languages(
     available: Sequence[str],
     lang_column: pa.Array | pa.ChunkedArray | None = None,
     identifier: LanguageIdentifier | None = None,
+    min_score: float = 0.0,
 ) -> LanguageAssignment:
     """The metadata language of each row (see module docstring); exactly one source is used:
-    ``lang_column`` when given, else ``identifier``."""
-    arr = _as_arrow_text(texts)
+    ``lang_column`` when given, else ``identifier``, whose rows scoring below ``min_score`` go
+    to ``other`` (their label and score are kept)."""
+    arr = as_arrow_text(texts)
     n = len(arr)
     if lang_column is not None:
         if len(lang_column) != n:
@@ -58,6 +60,9 @@ def assign_languages(
         raise ValueError("give a language column or a LanguageIdentifier")
     res = identifier.identify(arr)
     lang = map_labels(res.label, available, table="lid")
+    if min_score > 0:
+        low = pc.fill_null(pc.less(res.score, pa.scalar(min_score, pa.float32())), True)
+        lang = pc.if_else(low, pa.scalar(FALLBACK, pa.string()), lang)
     return LanguageAssignment(lang, res.label, res.score)
 
 
@@ -114,7 +119,7 @@ class LanguageMatchers:
         self, texts: pa.Array | pa.ChunkedArray | Sequence[str | None], langs: pa.Array
     ) -> BatchMatches:
         """Each row matched against ``langs[row]``'s list: ids and status per row."""
-        arr = _as_arrow_text(texts)
+        arr = as_arrow_text(texts)
         n = len(arr)
         if len(langs) != n:
             raise ValueError("languages and texts differ in length")

@@ -5,7 +5,7 @@ An entry matches when ``pad(entry, mode)`` (see ``scripts.py``) is a substring o
 merged per row:
 
 * **fully padded** (both edge characters need a space, e.g. ``dog``, ``New York``, ``42``): this
-  is metaclip1 semantics, so a metaclip1 :class:`~metacurate.match.matcher.Matcher` over just
+  is metaclip1 semantics, so a :class:`~metacurate.match.metaclip1.Metaclip1Matcher` over just
   these entries matches them (the token-span kernel of ``_native.c``);
 * **half padded or unpadded** (an edge character is no-space, e.g. ``猫``, ``ข้าว``, ``C++``): a
   table of patterns and their *unit* prefixes, looked up from every separator unit of the
@@ -26,14 +26,14 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate.errors import MetacurateError
-from metacurate.files import commit, discard, temp_path
-from metacurate.kernel import native_available
-from metacurate.match.matcher import (
+from metacurate.kernel import calls, native_available
+from metacurate.match.metaclip1 import (
     STATUS_EMPTY,
     STATUS_TEXT,
     BatchMatches,
-    Matcher,
-    _as_arrow_text,
+    Metaclip1Matcher,
+    as_arrow_text,
+    write_index,
 )
 from metacurate.match.spacing import spacing
 from metacurate.metadata.default import as_metadata
@@ -46,11 +46,6 @@ from metacurate.scripts import (
     unit_regex,
 )
 
-try:  # the compiled kernel is optional: see setup.py
-    from metacurate.kernel import _worldwide
-except ImportError:  # pragma: no cover - exercised when no compiler was available
-    _worldwide = None
-
 INDEX_FORMAT = "metacurate-metaclip2-index"
 INDEX_VERSION = 1
 _TABLES = ("slots", "blob", "multi", "mask", "remap", "bmp", "astral")
@@ -58,11 +53,13 @@ _TABLES = ("slots", "blob", "multi", "mask", "remap", "bmp", "astral")
 
 def worldwide_kernel_available() -> bool:
     """True when both compiled kernels (``_native`` and ``_worldwide``) may be used."""
-    return _worldwide is not None and native_available()
+    return calls.WORLDWIDE_KERNEL_VERSION is not None and native_available()
 
 
 def _require_kernel() -> None:
-    if os.environ.get("METACURATE_REQUIRE_NATIVE", "") not in ("", "0") and _worldwide is None:
+    if os.environ.get("METACURATE_REQUIRE_NATIVE", "") not in ("", "0") and (
+        calls.WORLDWIDE_KERNEL_VERSION is None
+    ):
         raise MetacurateError(
             "METACURATE_REQUIRE_NATIVE=1 but the compiled kernel metacurate.kernel._worldwide is "
             "missing; reinstall with a C compiler (gcc) available: pip install --force-reinstall ."
@@ -94,7 +91,7 @@ def split_entries(entries: Sequence[str], mode: str) -> tuple[list[int], dict[st
     return full, patterns
 
 
-class Metaclip2Matcher(Matcher):
+class Metaclip2Matcher(Metaclip1Matcher):
     """Exact matcher for one language's metadata under ``metaclip2`` or ``metaclip2-kana``.
 
     Made by ``Matcher(metadata, mode="metaclip2")``; same interface as the metaclip1 matcher.
@@ -125,7 +122,7 @@ class Metaclip2Matcher(Matcher):
         _check_unicode(metadata)
         full, patterns = split_entries(metadata.entries, mode)
         padded = Metadata.from_list([metadata.entries[i] for i in full], name=metadata.name)
-        self._padded = Matcher(padded, mode="metaclip1", native=native)
+        self._padded = Metaclip1Matcher(padded, mode="metaclip1", native=native)
         self._remap = np.array(full, dtype=np.int32)
         if native:
             self._tables = _tables if _tables is not None else self._build_tables(patterns)
@@ -160,7 +157,8 @@ class Metaclip2Matcher(Matcher):
         data = arr.buffers()[2]
         blob = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, np.uint8)
         bmp, astral = separator_tables(self.mode)
-        slots, mask = _worldwide.build(blob, offsets, ids, bmp, astral)
+        what = f"metadata {self.metadata.name}"
+        slots, mask = calls.unit_build(blob, offsets, ids, bmp, astral, what)
         return {
             "slots": np.frombuffer(slots, dtype=np.uint8),
             "blob": blob,
@@ -193,7 +191,7 @@ class Metaclip2Matcher(Matcher):
 
     def match_arrow(self, texts: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> BatchMatches:
         """Match every text; ids ascending per row, with each row's status."""
-        arr = _as_arrow_text(texts)
+        arr = as_arrow_text(texts)
         inner = self._padded.match_arrow(arr)
         offsets = inner.entry_ids.offsets.to_numpy()
         values = inner.entry_ids.values.to_numpy()[offsets[0] : offsets[-1]]
@@ -205,29 +203,8 @@ class Metaclip2Matcher(Matcher):
     def _match_native(
         self, arr: pa.Array, status: np.ndarray, offsets: np.ndarray, values: np.ndarray
     ) -> BatchMatches:
-        n = len(arr)
-        is64 = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
-        arr_offsets, data = arr.buffers()[1:3]
-        if arr_offsets is None:  # an empty array may have no buffers
-            arr_offsets = pa.py_buffer(np.zeros(arr.offset + n + 1, np.int64 if is64 else np.int32))
-        t = self._tables
-        out_offsets, out_ids = _worldwide.match(
-            t["slots"],
-            t["blob"] if len(t["blob"]) else None,
-            t["multi"] if len(t["multi"]) else None,
-            int(t["mask"][0]),
-            t["bmp"],
-            t["astral"] if len(t["astral"]) else None,
-            arr_offsets,
-            is64,
-            data,
-            arr.offset,
-            n,
-            np.ascontiguousarray(status, dtype=np.uint8),
-            offsets,
-            np.ascontiguousarray(values, dtype=np.int32) if len(values) else None,
-            t["remap"] if len(t["remap"]) else None,
-        )
+        rows = calls.arrow_rows(arr)
+        out_offsets, out_ids = calls.unit_match(self._tables, rows, status, offsets, values)
         entry_ids = pa.ListArray.from_arrays(
             pa.array(np.frombuffer(out_offsets, dtype=np.int32)),
             pa.array(np.frombuffer(out_ids, dtype=np.int32)),
@@ -278,26 +255,20 @@ class Metaclip2Matcher(Matcher):
         """Write the tables as ``.npy`` files (memory-mappable) and ``index.json``."""
         if not self.native:
             raise MetacurateError("only the native matcher can be saved")
-        d = Path(directory)
-        d.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path(d)
-        tmp.mkdir()
+        return write_index(directory, self._write_files)
+
+    def _write_files(self, tmp: Path) -> None:
         self._padded.save(tmp / "padded")
         for name, arr in self._tables.items():
             np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
         (tmp / "index.json").write_text(json.dumps(self._index_info(), indent=1) + "\n")
-        if d.exists():  # another process won the race: theirs is identical
-            discard(tmp)
-        else:
-            commit(tmp, d)
-        return d
 
     def _index_info(self) -> dict[str, object]:
         return {
             "format": INDEX_FORMAT,
             "version": INDEX_VERSION,
-            "kernel_version": getattr(_worldwide, "KERNEL_VERSION", None),
-            "slot_size": getattr(_worldwide, "SLOT_SIZE", None),
+            "kernel_version": calls.WORLDWIDE_KERNEL_VERSION,
+            "slot_size": calls.WORLDWIDE_SLOT_SIZE,
             "metadata_hash": self.metadata_hash,
             "entries": self.n_entries,
             "mode": self.mode,
@@ -315,8 +286,8 @@ class Metaclip2Matcher(Matcher):
         expected = {
             "format": INDEX_FORMAT,
             "version": INDEX_VERSION,
-            "kernel_version": getattr(_worldwide, "KERNEL_VERSION", None),
-            "slot_size": getattr(_worldwide, "SLOT_SIZE", None),
+            "kernel_version": calls.WORLDWIDE_KERNEL_VERSION,
+            "slot_size": calls.WORLDWIDE_SLOT_SIZE,
             "metadata_hash": expected_hash,
             "mode": mode,
         }
@@ -332,7 +303,7 @@ class Metaclip2Matcher(Matcher):
         self.metadata_hash = expected_hash
         self.mode = mode
         self.native = True
-        self._padded = Matcher.load(d / "padded", str(info["padded_hash"]))
+        self._padded = Metaclip1Matcher.load(d / "padded", str(info["padded_hash"]))
         self._tables = {
             name: np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _TABLES
         }

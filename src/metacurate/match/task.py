@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,18 +24,18 @@ from metacurate.match.index_cache import cache_root, host, mapped_index, verifie
 from metacurate.match.matcher import STATUS_NAMES, Matcher
 from metacurate.match.worldwide_run import (
     LANG_FIELDS,
-    Layout,
     WorldwideTaskMatcher,
     split_metadata,
 )
 from metacurate.metadata import Metadata, load_metadata
-from metacurate.metadata.worldwide import WorldwideMetadata
+from metacurate.metadata.layout import Layout
+from metacurate.metadata.worldwide import WorldwideMetadata, load_run_wide
 from metacurate.pool.columns import Columns, resolve_columns
 from metacurate.pool.readers import ReadOptions, decode_dictionaries, read_batches, read_schema
-from metacurate.pool.sources import Source
+from metacurate.pool.sources import Source, fingerprint
 from metacurate.pool.uid import UID_VERSION, row_uids, uid_hash
 from metacurate.records import stamp_outputs
-from metacurate.storage import RemotePath, file_stat, is_remote
+from metacurate.storage import RemotePath
 from metacurate.workdir import FORMAT_VERSION, Workdir, artifact_metadata, task_id_for
 
 SIDECAR_SCHEMA = pa.schema(
@@ -68,6 +67,7 @@ class MatchSpec:
     lid_model: str = "fasttext-lid176"
     layout: Layout | None = None  # metaclip2 modes: the languages' place in the run-wide ids
     index_identity: str = ""  # the verified index's files (index_cache.identity)
+    lid_min_score: float = 0.0  # metaclip2 modes with LID: rows scoring below go to 'other'
 
     def config_hash(self) -> str:
         """Hash of everything that changes a side-car's content."""
@@ -82,6 +82,8 @@ class MatchSpec:
         }
         if self.layout is not None:
             cfg["worldwide"] = [self.layout.hash, self.lang_column, self.lid_model]
+            if self.lang_column is None and self.lid_min_score:
+                cfg["lid_min_score"] = self.lid_min_score
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -94,20 +96,6 @@ class MatchTask:
     @property
     def task_id(self) -> str:
         return task_id_for(self.source.path, self.source.row_groups)
-
-
-def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
-    """What identifies an input file's content cheaply: path, size, mtime and, for a local
-    file, its status-change time: a file rewritten in place with the same size and mtime
-    (``cp -p``, ``rsync -t``, ``touch -r``) has a new ctime, which no user can set back."""
-    try:
-        st = os.stat(path) if not is_remote(path) else file_stat(path, endpoint)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read input file ({exc.strerror or exc})") from None
-    found: dict[str, int | str] = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    if not is_remote(path):
-        found["ctime_ns"] = st.st_ctime_ns
-    return found
 
 
 def sidecar_schema(spec: MatchSpec) -> pa.Schema:
@@ -131,7 +119,7 @@ def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
 
     def whole() -> Metadata:  # read only when an index has to be (re)built here
         if not loaded:
-            loaded.append(load_metadata(wd.metadata))
+            loaded.append(load_run_wide(wd.metadata))
         return loaded[0]
 
     ww = WorldwideMetadata(
@@ -140,7 +128,9 @@ def _worldwide_matcher(spec: MatchSpec) -> WorldwideTaskMatcher:
         lambda lang: split_metadata(whole(), spec.layout).get(lang),
     )
     root, _ = _index_root(spec)
-    return WorldwideTaskMatcher(spec.layout, ww, spec.mode, root, spec.lang_column, spec.lid_model)
+    return WorldwideTaskMatcher(
+        spec.layout, ww, spec.mode, root, spec.lang_column, spec.lid_model, spec.lid_min_score
+    )
 
 
 def task_matcher(spec: MatchSpec) -> Matcher | WorldwideTaskMatcher:
@@ -232,11 +222,14 @@ def _match_rows(
                 res = matcher.match_arrow(text)
         except MetacurateError as exc:
             raise InputError(f"{src.path}: column {cols.text!r}: {exc}") from None
-        uids = row_uids(
-            batch.column(cols.uid) if cols.uid else None,
-            batch.column(cols.url) if cols.url else None,
-            text,
-        )
+        try:
+            uids = row_uids(
+                batch.column(cols.uid) if cols.uid else None,
+                batch.column(cols.url) if cols.url else None,
+                text,
+            )
+        except MetacurateError as exc:
+            raise InputError(f"{src.path}: column {cols.uid!r}: {exc}") from None
         row0 = src.first_row + stats["rows"]
         rows = np.arange(row0, row0 + batch.num_rows, dtype=np.int64)
         hashes.append(uid_hash(uids))
@@ -340,6 +333,7 @@ def _match_task(task: MatchTask, spec: MatchSpec, checkpoint: Callable[[str], No
     record["stats"] = stats
     if isinstance(matcher, WorldwideTaskMatcher):
         record["lang_stats"] = {} if record["error"] else matcher.lang_stats
+        record["lid_hist"] = {} if record["error"] else matcher.lid_hist
     record["outputs"] = stamp_outputs(wd.root, [wd.sidecar(tid), wd.partial_counts(tid)])
     record["seconds"] = round(time.perf_counter() - started, 3)
     write_json(wd.done(tid), record)  # last: its presence means the task finished

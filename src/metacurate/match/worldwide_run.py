@@ -15,24 +15,25 @@ Side-cars gain ``lang`` (the metadata language the row was matched in), ``lid_la
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metacurate.config import ConfigError, MatchConfig
 from metacurate.errors import MetacurateError
 from metacurate.match.languages import LanguageMatchers, assign_languages
 from metacurate.match.lid import LanguageIdentifier
 from metacurate.match.matcher import STATUS_NAMES, BatchMatches
+from metacurate.metadata.default import as_metadata
 from metacurate.metadata.languages import FALLBACK
-from metacurate.metadata.load import Metadata, metadata_hash
+from metacurate.metadata.layout import Layout
+from metacurate.metadata.load import Metadata
 from metacurate.metadata.worldwide import (
     WorldwideMetadata,
     is_worldwide_spec,
     load_worldwide,
-    worldwide_hash,
 )
 from metacurate.scripts import METACLIP2_MODES
 
@@ -41,60 +42,6 @@ LANG_FIELDS = [("lang", pa.string()), ("lid_label", pa.string()), ("lid_score", 
 
 def is_worldwide_mode(mode: str) -> bool:
     return mode in METACLIP2_MODES
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each language's entries sit in the run-wide numbering."""
-
-    languages: tuple[str, ...]
-    offsets: tuple[int, ...]
-    sizes: tuple[int, ...]
-    hashes: tuple[str, ...]
-    name: str = "<worldwide>"
-
-    @property
-    def hash(self) -> str:
-        """The worldwide metadata hash (per-language hashes, see ``metadata/worldwide.py``)."""
-        return worldwide_hash(dict(zip(self.languages, self.hashes, strict=True)))
-
-    def offset(self, lang: str) -> int:
-        return self.offsets[self.languages.index(lang)]
-
-    def split(self, counts: np.ndarray) -> dict[str, np.ndarray]:
-        """Run-wide per-entry values → ``{lang: values of that language's entries}``."""
-        return {
-            lang: counts[o : o + n]
-            for lang, o, n in zip(self.languages, self.offsets, self.sizes, strict=True)
-        }
-
-    def lang_of(self, entry_ids: np.ndarray) -> list[str]:
-        """The language of each run-wide id."""
-        starts = np.asarray(self.offsets)
-        return [self.languages[k] for k in np.searchsorted(starts, entry_ids, side="right") - 1]
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "hash": self.hash,
-            "languages": [
-                {"lang": lang, "offset": o, "entries": n, "hash": h}
-                for lang, o, n, h in zip(
-                    self.languages, self.offsets, self.sizes, self.hashes, strict=True
-                )
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Layout:
-        langs = d["languages"]
-        return cls(
-            tuple(x["lang"] for x in langs),
-            tuple(int(x["offset"]) for x in langs),
-            tuple(int(x["entries"]) for x in langs),
-            tuple(x["hash"] for x in langs),
-            str(d.get("name", "<worldwide>")),
-        )
 
 
 def resolve_worldwide(spec: object) -> WorldwideMetadata:
@@ -112,18 +59,32 @@ def resolve_worldwide(spec: object) -> WorldwideMetadata:
     return load_worldwide(spec)
 
 
+def run_metadata(
+    match: MatchConfig, cache: Path, given: Metadata | WorldwideMetadata | None = None
+) -> Metadata | WorldwideMetadata:
+    """The one place a run's metadata is resolved from its config: per-language lists in the
+    metaclip2 modes (a folder or ``worldwide-default``), else one list (what loading its file
+    found remembered in ``cache``); ``given``: an object the API was handed instead."""
+    if is_worldwide_mode(match.mode):
+        return given if isinstance(given, WorldwideMetadata) else resolve_worldwide(match.metadata)
+    if isinstance(given, WorldwideMetadata):
+        raise ConfigError(
+            "metadata",
+            "per-language (worldwide) metadata needs mode='metaclip2' or 'metaclip2-kana'",
+        )
+    return given if given is not None else as_metadata(match.metadata, cache)
+
+
 def combine(ww: WorldwideMetadata) -> tuple[Metadata, Layout]:
     """The run-wide list (languages end to end, code order) and its layout."""
-    entries: list[str] = []
-    offsets, sizes, hashes = [], [], []
-    for lang in ww.languages:
-        md = ww.get(lang)
-        offsets.append(len(entries))
-        sizes.append(len(md))
-        hashes.append(md.hash)
-        entries += md.entries
+    parts = [ww.get(lang) for lang in ww.languages]
+    sizes = [len(md) for md in parts]
+    offsets = [int(o) for o in np.concatenate(([0], np.cumsum(sizes[:-1], dtype=np.int64)))][
+        : len(parts)
+    ]
+    hashes = [md.hash for md in parts]
     layout = Layout(tuple(ww.languages), tuple(offsets), tuple(sizes), tuple(hashes), ww.name)
-    return Metadata(tuple(entries), name=ww.name, hash=metadata_hash(entries)), layout
+    return Metadata.concatenated(parts, ww.name), layout
 
 
 def split_metadata(metadata: Metadata, layout: Layout) -> WorldwideMetadata:
@@ -139,12 +100,39 @@ def split_metadata(metadata: Metadata, layout: Layout) -> WorldwideMetadata:
     return WorldwideMetadata(layout.name, list(layout.languages), loader)
 
 
-def build_indexes(ww: WorldwideMetadata, index_root: Path, mode: str) -> LanguageMatchers:
-    """Build (or map) every language's index once, before workers start."""
+def build_indexes(
+    ww: WorldwideMetadata, index_root: Path, mode: str, languages: Sequence[str] | None = None
+) -> LanguageMatchers:
+    """Build (or map) the index of every language of ``languages`` (default: all) once,
+    before workers start; a language met later is built by the first worker that needs it
+    (into the same cache: the first to finish wins, the others' identical copy is dropped)."""
     lm = LanguageMatchers(ww, mode=mode, cache_dir=index_root / "languages")
-    for lang in ww.languages:
-        lm.matcher(lang)
+    for lang in ww.languages if languages is None else languages:
+        if lang in ww.languages:
+            lm.matcher(lang)
     return lm
+
+
+def pool_languages(
+    sources: Sequence, read: object, lang_column: str, available: Sequence[str]
+) -> list[str] | None:
+    """The metadata languages of a pool's language column (one read of that column), or
+    None when a file cannot be read here (the workers then build what they meet)."""
+    from metacurate.metadata.languages import map_labels
+    from metacurate.pool.readers import read_batches
+
+    values: set[str] = set()
+    try:
+        for src in sources:
+            for batch in read_batches(src, read, columns=[lang_column]):
+                col = batch.column(0)
+                if pa.types.is_dictionary(col.type):
+                    col = col.dictionary
+                values.update(x for x in pc.unique(col.cast(pa.string())).to_pylist() if x)
+    except (MetacurateError, OSError, pa.ArrowException, KeyError):
+        return None
+    mapped = map_labels(pa.array(sorted(values), pa.string()), available, table="column")
+    return sorted(set(mapped.to_pylist()) - {None})
 
 
 def to_global(entry_ids: pa.ListArray, langs: pa.Array, layout: Layout) -> pa.ListArray:
@@ -161,6 +149,18 @@ def to_global(entry_ids: pa.ListArray, langs: pa.Array, layout: Layout) -> pa.Li
     return pa.ListArray.from_arrays(pa.array(o - o[0], pa.int32()), pa.array(values, pa.int32()))
 
 
+#: Per process: the language matchers of a layout (their indexes mapped and checked once),
+#: and the LID models, reused by every task the process runs.
+_MATCHERS: dict[tuple[str, str, str], LanguageMatchers] = {}
+_IDENTIFIERS: dict[str, LanguageIdentifier] = {}
+
+
+def _identifier(model: str) -> LanguageIdentifier:
+    if model not in _IDENTIFIERS:
+        _IDENTIFIERS[model] = LanguageIdentifier(model)
+    return _IDENTIFIERS[model]
+
+
 class WorldwideTaskMatcher:
     """What one match task uses in a metaclip2 mode: languages (column or LID), the
     per-language matchers (their indexes memory-mapped), and per-language row statistics."""
@@ -173,27 +173,37 @@ class WorldwideTaskMatcher:
         index_root: Path,
         lang_column: str | None,
         lid_model: str,
+        lid_min_score: float = 0.0,
     ) -> None:
         self.layout = layout
+        self.lid_min_score = lid_min_score
         self.n_entries = sum(layout.sizes)
         self.lang_column = lang_column
-        self._identifier = None if lang_column else LanguageIdentifier(lid_model)
-        self._matchers = LanguageMatchers(
-            ww,
-            mode=mode,
-            cache_dir=index_root / "languages",
-            hashes=dict(zip(layout.languages, layout.hashes, strict=True)),
-        )
+        self._identifier = None if lang_column else _identifier(lid_model)
+        key = (layout.hash, mode, str(index_root))
+        self._matchers = _MATCHERS.get(key)  # mapped once per process, reused by its tasks
+        if self._matchers is None:
+            self._matchers = _MATCHERS[key] = LanguageMatchers(
+                ww,
+                mode=mode,
+                cache_dir=index_root / "languages",
+                hashes=dict(zip(layout.languages, layout.hashes, strict=True)),
+            )
         self.lang_stats: dict[str, dict[str, int]] = {}
+        self.lid_hist: dict[str, list[int]] = {}  # LID label: rows per score bin
 
     def match(
         self, texts: pa.Array, lang_column: pa.Array | None
     ) -> tuple[BatchMatches, list[pa.Array]]:
         """Run-wide ids and status per row, and the side-car's ``lang`` columns."""
-        a = assign_languages(texts, self.layout.languages, lang_column, self._identifier)
+        a = assign_languages(
+            texts, self.layout.languages, lang_column, self._identifier, self.lid_min_score
+        )
         res = self._matchers.match_arrow(texts, a.lang)
         ids = to_global(res.entry_ids, a.lang, self.layout)
         self._add_stats(a.lang, res)
+        if self._identifier is not None:
+            add_lid_hist(self.lid_hist, a.lid_label, a.lid_score, self.lid_min_score)
         return BatchMatches(ids, res.status), [a.lang, a.lid_label, a.lid_score]
 
     def _add_stats(self, langs: pa.Array, res: BatchMatches) -> None:
@@ -206,6 +216,53 @@ class WorldwideTaskMatcher:
             s["rows"] += int(sel.sum())
             s["rows_matched"] += int(np.count_nonzero(lengths[sel]))
             s["rows_text"] += int(np.count_nonzero(res.status[sel] == 0))
+
+
+#: LID score histograms: this many equal bins over [0, 1].
+LID_BINS = 20
+
+
+def add_lid_hist(
+    hist: dict[str, list[int]], labels: pa.Array, scores: pa.Array, min_score: float
+) -> None:
+    """Add one batch's rows to ``{label: rows per score bin + [rows below min_score]}``
+    (empty texts: label "")."""
+    enc = pc.dictionary_encode(labels.cast(pa.string()).fill_null(""))
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    s = pc.fill_null(scores.cast(pa.float32()), 0.0).to_numpy(zero_copy_only=False)
+    bins = np.minimum((s * LID_BINS).astype(np.int64), LID_BINS - 1)
+    low = s < np.float32(min_score)
+    for k, label in enumerate(enc.dictionary.to_pylist()):
+        sel = codes == k
+        got = [*np.bincount(bins[sel], minlength=LID_BINS), np.count_nonzero(low & sel)]
+        old = hist.setdefault(label, [0] * (LID_BINS + 1))
+        hist[label] = [int(a + b) for a, b in zip(old, got, strict=True)]
+
+
+def lid_scores(records: Sequence[Mapping], min_score: float, top: int = 15) -> dict | None:
+    """The run's LID score distribution per label (largest first, ``top`` of them, the rest
+    summed as ``...``): rows, rows below ``min_score`` (sent to ``other``), score histogram."""
+    total: dict[str, np.ndarray] = {}
+    for rec in records:
+        for label, h in (rec.get("lid_hist") or {}).items():
+            total[label] = total.get(label, np.zeros(LID_BINS + 1, np.int64)) + np.asarray(h)
+    if not total:
+        return None
+    order = sorted(total, key=lambda x: (-int(total[x][:LID_BINS].sum()), x))
+    rest = sum((total[x] for x in order[top:]), np.zeros(LID_BINS + 1, np.int64))
+
+    def row(label: str, h: np.ndarray) -> dict:
+        return {
+            "label": label,
+            "rows": int(h[:LID_BINS].sum()),
+            "rows_below_min": int(h[LID_BINS]),
+            "hist": [int(x) for x in h[:LID_BINS]],
+        }
+
+    rows = [row(x, total[x]) for x in order[:top]]
+    if rest.sum():
+        rows.append(row("...", rest))
+    return {"bins": LID_BINS, "min_score": min_score, "labels": rows}
 
 
 def merge_lang_stats(records: Sequence[Mapping]) -> dict[str, dict[str, int]]:
@@ -228,7 +285,10 @@ __all__ = [
     "build_indexes",
     "combine",
     "is_worldwide_mode",
+    "add_lid_hist",
+    "lid_scores",
     "merge_lang_stats",
+    "pool_languages",
     "resolve_worldwide",
     "split_metadata",
     "to_global",

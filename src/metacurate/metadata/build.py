@@ -246,7 +246,7 @@ def build_metadata(config: BuildConfig, name: str = "<built>") -> BuildResult:
 # --- files ------------------------------------------------------------------------------------
 
 
-def _encode(text: str, gz: bool) -> bytes:
+def encode_text(text: str, gz: bool) -> bytes:
     data = text.encode("utf-8")
     if not gz:
         return data
@@ -257,7 +257,7 @@ def _encode(text: str, gz: bool) -> bytes:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_bytes(data)
@@ -292,7 +292,7 @@ def sources_document(
         "format_version": SOURCES_FORMAT_VERSION,
         "metadata_hash": entries_hash,
         "entries": len(union.entries),
-        "package_version": _package_version(),
+        "package_version": package_version(),
         "sources": union.source_names,
         "per_source": per_source,
         "params": params,
@@ -345,12 +345,12 @@ def write_metadata_files(
         ) from None
     side = sources_path_for(out)
     doc = sources_document(union, metadata.hash, params, stats)
-    _write_atomic(side, _encode(json.dumps(doc, ensure_ascii=False) + "\n", gz))
-    _write_atomic(out, _encode(text, gz))
+    write_atomic(side, encode_text(json.dumps(doc, ensure_ascii=False) + "\n", gz))
+    write_atomic(out, encode_text(text, gz))
     return out, side
 
 
-def _package_version() -> str:
+def package_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +102,24 @@ class Metadata:
             object.__setattr__(self, "_canonical", text)
             object.__setattr__(self, "_canonical_bytes", data)
             object.__setattr__(self, "hash", hashlib.sha256(data).hexdigest())
+
+    @classmethod
+    def from_encoded(cls, entries: Sequence[str], name: str, data: bytes) -> Metadata:
+        """``entries`` whose canonical encoding ``data`` is at hand: hashed, and kept for the
+        run's ``metadata.json`` copy (no encoding again)."""
+        md = cls(tuple(entries), name=name, hash=hashlib.sha256(data).hexdigest())
+        object.__setattr__(md, "_canonical_bytes", data)
+        return md
+
+    @classmethod
+    def concatenated(cls, parts: Sequence[Metadata], name: str) -> Metadata:
+        """The lists of ``parts`` end to end. Its canonical encoding is theirs joined (a JSON
+        list of lists' items), so it is hashed without encoding 1M+ entries again."""
+        inner = [b[1:-1] for b in (m.canonical_bytes() for m in parts) if len(b) > 2]
+        entries: list[str] = []
+        for m in parts:
+            entries += m.entries
+        return cls.from_encoded(entries, name, b"[" + b",".join(inner) + b"]")
 
     def canonical_json(self) -> str:
         """The canonical encoding (the hashed text; what ``metadata.json`` copies hold)."""
@@ -200,8 +220,25 @@ def _hygiene(entries: Sequence[str], where: str) -> tuple[int, list[str]]:
     return len(entries) - len(set(entries)), _edged(entries)
 
 
-def _warn_hygiene(where: str, dupes: int, edged: int, first_edged: str | None) -> None:
-    """Warn about what rarely means what it says (duplicates, edge spaces)."""
+def _empty(entries: Sequence[str] | pa.Array) -> int:
+    """How many entries are empty strings (blank lines of a text file)."""
+    if isinstance(entries, pa.Array):
+        return int(pc.sum(pc.equal(pc.binary_length(entries), 0)).as_py() or 0)
+    return sum(1 for e in entries if not e)
+
+
+def _warn_hygiene(
+    where: str, dupes: int, edged: int, first_edged: str | None, empty: int = 0
+) -> None:
+    """Warn about what rarely means what it says (duplicates, edge spaces, empty entries)."""
+    if empty:
+        warnings.warn(
+            f"{where}: {empty:,} empty entries (e.g. blank lines); each keeps its id, and an empty "
+            "entry matches every caption with two spaces in a row: remove the blank lines "
+            "unless that is meant",
+            MetadataWarning,
+            stacklevel=4,
+        )
     if dupes:
         warnings.warn(
             f"{where}: {dupes:,} duplicate entries (each id still matches on its own, and "
@@ -221,7 +258,7 @@ def _warn_hygiene(where: str, dupes: int, edged: int, first_edged: str | None) -
 def _check_hygiene(entries: Sequence[str], where: str) -> None:
     """Refuse an empty list; warn about what rarely means what it says."""
     dupes, edged = _hygiene(entries, where)
-    _warn_hygiene(where, dupes, len(edged), edged[0] if edged else None)
+    _warn_hygiene(where, dupes, len(edged), edged[0] if edged else None, _empty(entries))
 
 
 def load_metadata(path: str | Path | RemotePath, cache: Path | None = None) -> Metadata:
@@ -237,17 +274,17 @@ def load_metadata(path: str | Path | RemotePath, cache: Path | None = None) -> M
     if not p.exists():
         raise MetacurateError(f"metadata file not found: {p}")
     name = p.name
-    stem_suffix = Path(p.stem).suffix if p.suffix == ".gz" else p.suffix
-    if stem_suffix.lower() in _NOT_METADATA:
+    stem_suffix = name_suffix(name)
+    if stem_suffix in _NOT_METADATA:
         raise MetacurateError(
             f"{p}: {stem_suffix} is not a metadata format; pass a .json file (a JSON list of "
             "strings, like MetaCLIP's metadata.json) or a .txt file (one entry per line)"
         )
-    kind = "json" if stem_suffix == ".json" else "text"
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise MetacurateError(f"{p}: cannot read metadata ({exc})") from None
+    kind = metadata_kind(stem_suffix, raw)
     source_sha256 = hashlib.sha256(raw).hexdigest() if cache is not None else ""
     known = recall(cache, source_sha256, kind) if cache is not None else None
     if known is not None and cache is not None:  # these very bytes were loaded before
@@ -268,6 +305,29 @@ def load_metadata(path: str | Path | RemotePath, cache: Path | None = None) -> M
     return _remembered(entries, name, str(p), source_sha256, kind, cache)
 
 
+def name_suffix(name: str) -> str:
+    """A metadata file's format suffix, lower case, without ``.gz`` or a download copy's
+    number (``metadata.JSON``, ``metadata.json.1``, ``metadata (1).json.gz``: ``.json``)."""
+    name = re.sub(r"(\.\d+|\s*\(\d+\))$", "", name.lower())
+    name = name.removesuffix(".gz")
+    name = re.sub(r"\s*\(\d+\)$", "", name)
+    return Path(name).suffix
+
+
+def metadata_kind(suffix: str, raw: bytes) -> str:
+    """``json`` or ``text``: ``.json`` and ``.txt`` say it; any other name (none, ``.1``,
+    ``.list``) by content: a JSON list starts with ``[``."""
+    if suffix in (".json", ".txt"):
+        return "json" if suffix == ".json" else "text"
+    head = raw[:4096]
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw[:65536], 4096)
+        except zlib.error:
+            return "text"
+    return "json" if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"[") else "text"
+
+
 def _parse(text: str, kind: str, p: AnyPath) -> list:
     """The entries of a metadata file's text."""
     if kind == "json":
@@ -285,10 +345,13 @@ def _parse(text: str, kind: str, p: AnyPath) -> list:
             stacklevel=3,
         )
         text = text[1:]
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = text.split("\n") if text else []
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    if text.endswith("\n") or text.endswith("\r"):  # a final line end adds no entry
+        text = text[:-2] if text.endswith("\r\n") else text[:-1]
+    return _LINE_END.split(text) if text else []
+
+
+#: A line ends with ``\r\n`` (Windows), ``\n`` or a lone ``\r`` (old Mac editors).
+_LINE_END = re.compile(r"\r\n|\n|\r")
 
 
 def _recalled(known: Known, name: str, where: str, cache: Path) -> Metadata | None:
@@ -297,7 +360,7 @@ def _recalled(known: Known, name: str, where: str, cache: Path) -> Metadata | No
     arrow = recall_entries(cache, known)
     if arrow is None:
         return None
-    _warn_hygiene(where, known.duplicates, known.edged, known.edged_first)
+    _warn_hygiene(where, known.duplicates, known.edged, known.edged_first, _empty(arrow))
     md = Metadata(ArrowEntries(arrow), name=name, hash=known.hash)  # type: ignore[arg-type]
     object.__setattr__(md, "_known_root", cache)
     return md
@@ -309,7 +372,7 @@ def _remembered(
     """The metadata of parsed ``entries``, checked, and remembered in ``cache`` (record,
     Arrow copy when Arrow can hold the entries, canonical encoding)."""
     dupes, edged = _hygiene(entries, where)
-    _warn_hygiene(where, dupes, len(edged), edged[0] if edged else None)
+    _warn_hygiene(where, dupes, len(edged), edged[0] if edged else None, _empty(entries))
     md = Metadata(tuple(entries), name=name)
     found = Known(source_sha256, kind, len(md), md.hash, dupes, len(edged), (edged or [None])[0])
     try:

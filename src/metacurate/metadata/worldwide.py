@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from metacurate.errors import MetacurateError
-from metacurate.metadata.build import _encode, _write_atomic, metadata_json
+from metacurate.metadata.build import encode_text, metadata_json, write_atomic
 from metacurate.metadata.load import Metadata, load_metadata
 
 WORLDWIDE_DEFAULT_ALIAS = "worldwide-default"
@@ -133,9 +133,12 @@ def _language_files(d: Path) -> dict[str, Path]:
 def load_worldwide(path: str | Path) -> WorldwideMetadata:
     """A worldwide metadata folder, or the built-in ``worldwide-default``."""
     if str(path) == WORLDWIDE_DEFAULT_ALIAS and not Path(path).exists():
-        from metacurate.metadata.worldwide_default import load_worldwide_default
+        from metacurate.metadata import worldwide_default as default
 
-        return load_worldwide_default()
+        languages, loader = default.default_lists()
+        return WorldwideMetadata(
+            default.WORLDWIDE_DEFAULT_NAME, languages, loader, note=default.WORLDWIDE_DEFAULT_NOTE
+        )
     d = Path(path)
     if not d.is_dir():
         raise MetacurateError(
@@ -148,7 +151,9 @@ def load_worldwide(path: str | Path) -> WorldwideMetadata:
 
     def loader(lang: str) -> Metadata:
         md = load_metadata(files[lang])
-        return Metadata(md.entries, name=f"{d.name}/{files[lang].name}", hash=md.hash)
+        return Metadata.from_encoded(
+            md.entries, f"{d.name}/{files[lang].name}", md.canonical_bytes()
+        )
 
     return WorldwideMetadata(d.name, list(files), loader)
 
@@ -168,5 +173,18 @@ def write_worldwide(out: str | Path, lists: Mapping[str, Sequence[str]], gz: boo
     for lang, entries in sorted(lists.items()):
         check_language_code(lang, str(d))
         name = f"{lang}.json" + (".gz" if gz else "")
-        _write_atomic(d / name, _encode(metadata_json(list(entries)), gz))
+        write_atomic(d / name, encode_text(metadata_json(list(entries)), gz))
     return d
+
+
+def load_run_wide(path: str | Path) -> Metadata:
+    """The run-wide list of a metaclip2 work folder (``metadata.json``: the languages' lists
+    end to end). The same word in two languages is two entries by design, and each language's
+    list was checked when it was loaded, so its duplicates are not warned about here."""
+    import warnings
+
+    from metacurate.metadata.load import MetadataWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetadataWarning)
+        return load_metadata(path)

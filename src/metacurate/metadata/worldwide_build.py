@@ -220,7 +220,7 @@ def write_worldwide_build(
     """Write the folder (one ``{lang}.json`` each) and ``_build.json`` (params, stats, hashes)."""
     from dataclasses import asdict
 
-    from metacurate.metadata.build import _package_version, _write_atomic
+    from metacurate.metadata.build import package_version, write_atomic
     from metacurate.metadata.load import metadata_hash
     from metacurate.metadata.worldwide import worldwide_hash
 
@@ -228,12 +228,12 @@ def write_worldwide_build(
     hashes = {lang: metadata_hash(e) for lang, e in sorted(lists.items())}
     doc = {
         "format": "metacurate.worldwide-build",
-        "package_version": _package_version(),
+        "package_version": package_version(),
         "hash": worldwide_hash(hashes),
         "hashes": hashes,
         "entries": {lang: len(e) for lang, e in sorted(lists.items())},
         "params": asdict(config),
         "stats": stats,
     }
-    _write_atomic(d / BUILD_FILE, (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode())
+    write_atomic(d / BUILD_FILE, (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode())
     return d

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from importlib import resources
 
 from metacurate.errors import MetacurateError
 from metacurate.metadata.default import load_default_metadata
 from metacurate.metadata.load import Metadata
-from metacurate.metadata.worldwide import WorldwideMetadata
 
 WORLDWIDE_DEFAULT_NAME = "metacurate-worldwide-default-v1"
 WORLDWIDE_DEFAULT_FILE = "worldwide_default.json.gz"
@@ -31,8 +31,9 @@ WORLDWIDE_DEFAULT_NOTE = (
 )
 
 
-def load_worldwide_default() -> WorldwideMetadata:
-    """The built-in worldwide metadata (languages listed at once, lists parsed on first use)."""
+def default_lists() -> tuple[list[str], Callable[[str], Metadata]]:
+    """The built-in worldwide metadata's languages and the loader of one language's list
+    (``load_worldwide("worldwide-default")`` wraps them: lists parsed on first use)."""
     res = resources.files("metacurate.metadata").joinpath("data", WORLDWIDE_DEFAULT_FILE)
     try:
         doc = json.loads(gzip.decompress(res.read_bytes()).decode("utf-8"))
@@ -50,6 +51,4 @@ def load_worldwide_default() -> WorldwideMetadata:
             return load_default_metadata()
         return Metadata(tuple(lists[lang]), name=f"{WORLDWIDE_DEFAULT_NAME}/{lang}")
 
-    return WorldwideMetadata(
-        WORLDWIDE_DEFAULT_NAME, ["en", *lists], loader, note=WORLDWIDE_DEFAULT_NOTE
-    )
+    return ["en", *lists], loader

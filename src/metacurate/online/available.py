@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from metacurate.balance.driver import read_options
+from metacurate.dedup import unique_of
 from metacurate.download.available import availability
 from metacurate.files import read_json, save_npy
 from metacurate.online.uid_index import UidIndex
@@ -23,7 +24,8 @@ def prepare_available(workdir: str | Path, index: UidIndex, folder: str | Path) 
     stats = read_json(wd.stats)
     inputs = [i for i in stats["inputs"] if i["error"] is None]
     n_entries = pq.read_metadata(wd.entry_counts).num_rows
-    avail = availability(wd, inputs, folder, read_options(stats["match_config"]), n_entries)
+    read = read_options(stats["match_config"])
+    avail = availability(wd, inputs, folder, read, n_entries, unique_of(wd))  # --dedup
     dest = index.directory / f"available-{avail.digest()}"
     if not (dest / "rows.npy").exists():
         save_npy(dest / "counts.npy", avail.counts)

@@ -14,6 +14,8 @@ memory-mapping them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
@@ -24,7 +26,9 @@ import numpy as np
 import pyarrow as pa
 
 from metacurate import balance
+from metacurate.balance.choose_t import choose
 from metacurate.config import BalanceConfig, balance_options
+from metacurate.dedup import deduped, unique_rows
 from metacurate.errors import MetacurateError
 from metacurate.online.available import load_available, prepare_available
 from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
@@ -33,7 +37,6 @@ from metacurate.online.log import ShardTally, write_shard_record
 from metacurate.online.samples import SampleFields, SampleReader
 from metacurate.online.state import MATCHES, LocalState, resolve_matches
 from metacurate.online.tables import (
-    entry_probs_for,
     load_matcher,
     read_counts,
     worldwide_layout,
@@ -89,8 +92,17 @@ class OnlineBalancer:
         self.workdir = str(wd.root)
         counts, self.metadata_hash, self.mode = read_counts(wd.entry_counts)
         self.matches = resolve_matches(matches, wd, unknown, image_column, available)
-        self.worldwide = worldwide_layout(wd, self.matches, t, image_column)  # metaclip2 runs
+        ww = worldwide_layout(wd, self.matches, target_size, image_column)  # metaclip2 runs
+        self.worldwide, lang_rows = ww if ww is not None else (None, None)
         self.t_rule = t_rule
+        self._choice = {  # what choose() needs besides the counts
+            "t": t,
+            "tail_share": tail_share,
+            "layout": self.worldwide,
+            "lang_rows": lang_rows,
+            "t_lang": dict(cfg.t_lang) if cfg.t_lang else None,
+            "t_rule": t_rule,
+        }
         self.image_column = image_column
         self.index_dir = (
             str(build_uid_index(wd.root, index_dir))
@@ -112,11 +124,7 @@ class OnlineBalancer:
         self.fields = fields or SampleFields()
         self.chunk_rows = int(chunk_rows)
         self._fixed_t = (
-            float(t)
-            if t is not None
-            else balance.t_for_tail_share(counts, tail_share)
-            if tail_share is not None
-            else None
+            choose(counts, **self._choice).t if t is not None or tail_share is not None else None
         )
         self._t_by_epoch: dict[int, float] = {}
         self._expected: dict[tuple[float, int | None], tuple[float, float]] = {}
@@ -198,13 +206,18 @@ class OnlineBalancer:
         return local.index
 
     def _selected(self, epoch: int) -> np.ndarray | None:
-        """Which side-car rows compete at ``epoch``: the downloaded ones (``available``), one
-        text per image (``image_column``); None: all."""
-        if self.image_column is None and self.available_dir is None:
+        """Which side-car rows compete at ``epoch``: the kept copy of each uid (a ``--dedup``
+        work folder), the downloaded ones (``available``), one text per image
+        (``image_column``); None: all."""
+        dedup = deduped(self.workdir)
+        if self.image_column is None and self.available_dir is None and not dedup:
             return None
         local = self._state()
         if local.selected is None or local.selected[0] != epoch:
             rows = load_available(self.available_dir)[1] if self.available_dir else None
+            if dedup:
+                unique = unique_rows(self.workdir)
+                rows = unique if rows is None else rows & unique
             if self.image_column is not None:
                 index = self._index()
                 image, text = image_text_hashes(self.workdir, index, self.image_column)
@@ -214,13 +227,19 @@ class OnlineBalancer:
 
     def _selection_tag(self) -> str | None:
         """What, besides t, seed and epoch, the decisions depend on (for their file name)."""
-        parts = []
+        parts = ["dedup"] if deduped(self.workdir) else []
         if self.image_column is not None:
             parts.append("i" + self.image_column)
         if self.available_dir is not None:
             parts.append("a" + Path(self.available_dir).name)
-        if self.worldwide is not None:  # p_e per language, by this rule
-            parts.append("w" + self.t_rule)
+        if self.worldwide is not None:  # p_e per language, by this rule and reference
+            ref = {k: self._choice[k] for k in ("t", "tail_share", "t_lang")}
+            digest = hashlib.sha256(json.dumps(ref, sort_keys=True).encode()).hexdigest()[:12]
+            parts.append(
+                "w"
+                + self.t_rule
+                + ("" if ref["tail_share"] is None and not ref["t_lang"] else digest)
+            )
         return "-".join(parts) or None
 
     @property
@@ -230,7 +249,12 @@ class OnlineBalancer:
     def _p(self, t: float) -> np.ndarray:
         local = self._state()
         if t not in local.probs:
-            local.probs = {t: entry_probs_for(local.counts, t, self.worldwide, self.t_rule)}
+            p = (
+                choose(local.counts, **self._choice).p
+                if self.worldwide is not None
+                else balance.entry_probs(local.counts, t)
+            )
+            local.probs = {t: p}
         return local.probs[t]
 
     def expected_size(self, epoch: int | None = None) -> float:

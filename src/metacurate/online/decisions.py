@@ -114,7 +114,11 @@ def t_for_target(
     per_row = tau[index.row_to_index]
     if selected is not None:
         per_row[~selected] = np.inf
-    return balance.t_for_target_size(per_row, target_size)[0]
+    from metacurate.balance.choose_t import choose
+
+    return choose(
+        counts, target_size=target_size, thresholds=lambda: [per_row], allow_t_below_1=True
+    ).t
 
 
 def expected_rows(

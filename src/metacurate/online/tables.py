@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from metacurate import balance
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json, write_parquet
 from metacurate.match.index_cache import cache_root, index_dir, index_folder, verified_index
@@ -66,12 +65,14 @@ def load_matcher(workdir: str | Path, metadata_hash: str, mode: str) -> Matcher:
 
 def _write_available_counts(src: Workdir, out: Workdir, available: str | Path) -> None:
     from metacurate.balance.driver import read_options
+    from metacurate.dedup import unique_of
     from metacurate.download.available import availability
 
     stats = read_json(src.stats)
     inputs = [i for i in stats["inputs"] if i["error"] is None]
     table = pq.read_table(src.entry_counts)
-    avail = availability(src, inputs, available, read_options(stats["match_config"]), len(table))
+    read = read_options(stats["match_config"])
+    avail = availability(src, inputs, available, read, len(table), unique_of(src))  # --dedup
     table = avail.counts_table(table)
     write_parquet(out.entry_counts, table, table.schema.metadata or {})
 
@@ -100,14 +101,16 @@ def pack_for_training(
 
 
 def worldwide_layout(
-    wd: Workdir, matches: str, t: float | None, image_column: str | None
-) -> dict | None:
-    """The language layout of a metaclip2 work directory (``stats.json`` ``worldwide``), or
-    None. Online balancing there follows ``balance``: ``t`` is English's and every language
-    has its own; a caption can only be matched in its language, so the side-cars are needed."""
+    wd: Workdir, matches: str, target_size: int | None, image_column: str | None
+) -> tuple[dict, dict] | None:
+    """The language layout and per-language row statistics of a metaclip2 work directory
+    (``stats.json`` ``worldwide`` and ``languages``), or None. Online balancing there follows
+    ``balance``: each language has its own ``t`` (:func:`metacurate.balance.choose_t.choose`);
+    a caption can only be matched in its language, so the side-cars are needed."""
     if not wd.stats.exists():
         return None
-    layout = read_json(wd.stats).get("worldwide")
+    stats = read_json(wd.stats)
+    layout = stats.get("worldwide")
     if layout is None:
         return None
     if matches == "caption":
@@ -115,21 +118,10 @@ def worldwide_layout(
             f"{wd.root} is a metaclip2 (per-language) run: a caption is matched only in its "
             "language, so in-loader matching is not available; use matches='sidecar'"
         )
-    if t is None:
-        raise MetacurateError(
-            "a metaclip2 (per-language) run takes t=, English's t; every other language's t "
-            "follows from it (target_size= and tail_share= are not available, as in balance)"
-        )
+    if target_size is not None:
+        from metacurate.balance.choose_t import TARGET_SIZE_REFUSAL
+
+        raise MetacurateError(f"target_size=: {TARGET_SIZE_REFUSAL}")
     if image_column is not None:
         raise MetacurateError("image_column= is not available for metaclip2 runs online yet")
-    return layout
-
-
-def entry_probs_for(counts: np.ndarray, t: float, layout: dict | None, t_rule: str) -> np.ndarray:
-    """``p_e`` of every entry: one ``t``, or per language from ``t`` = English's t."""
-    if layout is None:
-        return balance.entry_probs(counts, t)
-    from metacurate.balance.worldwide import worldwide_probs
-    from metacurate.config import BalanceConfig
-
-    return worldwide_probs(BalanceConfig(t=t, t_rule=t_rule), {"worldwide": layout}, counts)[2]
+    return layout, stats.get("languages") or {}

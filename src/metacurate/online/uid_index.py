@@ -27,7 +27,6 @@ import bisect
 import hashlib
 import json
 import shutil
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,8 +37,8 @@ import pyarrow.parquet as pq
 
 from metacurate.errors import MetacurateError
 from metacurate.files import atomic_path, read_json
-from metacurate.kernel import native as _native
 from metacurate.kernel import native_available
+from metacurate.kernel.calls import fnv1a_bytes
 from metacurate.pool.uid import FNV_BASIS, FNV_PRIME, uid_hash
 from metacurate.workdir import Workdir
 
@@ -251,7 +250,7 @@ def uid_hash_one(uid: str, scratch: np.ndarray | None = None, native: bool | Non
     if native_available() if native is None else native:
         state = scratch if scratch is not None else np.empty(1, np.uint64)
         state[0] = FNV_BASIS
-        _native.fnv1a(struct.pack("<ii", 0, len(data)), False, data, None, 0, 1, state)
+        fnv1a_bytes(data, state)
         return _fmix64(int(state[0]))
     h = FNV_BASIS
     for byte in data:

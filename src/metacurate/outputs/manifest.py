@@ -67,6 +67,7 @@ def build_manifest(
         "uids_npy": uids[0],
         "curated_duplicate_uids": uids[1],
         "rows_duplicate_uid": stats.get("rows_duplicate_uid", 0),
+        **({"dedup": stats["dedup"]} if "dedup" in stats else {}),
         "inputs": [
             {
                 "path": i["path"],
@@ -80,6 +81,7 @@ def build_manifest(
             for i, f in zip(inputs, curated_files, strict=True)
         ],
         "skipped_inputs": [i for i in stats["inputs"] if i["error"] is not None],
+        "skipped_files": stats.get("skipped_files", []),
         **(language_table(stats, how, records) if "worldwide" in stats else {}),
     }
 

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metacurate.files import save_npy
+from metacurate.pool.uid import uid_hash
 from metacurate.storage import AnyPath, read_table
 
 
@@ -31,22 +32,25 @@ def datacomp_halves(uids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
 
 def write_datacomp_uids(path: AnyPath, curated_files: list[AnyPath]) -> tuple[bool, int]:
     """Write ``uids.npy`` when every kept uid is 32 hex digits (else remove a stale one);
-    each uid once, however many kept rows share it. Returns (written, duplicate kept rows).
+    each uid once, however many kept rows share it. Returns (written, duplicate kept rows):
+    the duplicates are counted over the whole curated set whatever the uids look like.
 
-    Holds 16 bytes per kept row in memory, since the array is sorted as a whole; stops reading
-    at the first file that is not DataComp-like."""
-    parts = []
+    Holds 16 bytes per kept row in memory, since the array is sorted as a whole."""
+    parts: list[np.ndarray] | None = []
+    hashes = []
     for f in curated_files:
         if not f.exists():
             continue
-        halves = datacomp_halves(read_table(f, columns=["uid"]).column(0))
-        if halves is None:
-            path.unlink(missing_ok=True)
-            return False, 0
-        parts.append(halves)
+        uids = read_table(f, columns=["uid"]).column(0)
+        hashes.append(uid_hash(uids))
+        if parts is not None:  # None once a uid is not DataComp-like: no uids.npy
+            halves = datacomp_halves(uids)
+            parts = None if halves is None else parts + [halves]
+    ordered = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
+    duplicates = int(np.count_nonzero(ordered[1:] == ordered[:-1]))
     if not parts or sum(len(h) for h in parts) == 0:
         path.unlink(missing_ok=True)
-        return False, 0
+        return False, duplicates
     halves = np.concatenate(parts)
     arr = np.empty(len(halves), dtype=np.dtype("u8,u8"))
     arr["f0"], arr["f1"] = halves[:, 0], halves[:, 1]

@@ -99,9 +99,16 @@ def resolve_columns(
     prefixes error messages.
     """
     names = list(schema.names)
+    prefix = f"{where}: " if where else ""
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise MetacurateError(
+            f"{prefix}column {twice[0]!r} appears {names.count(twice[0])} times; a file's "
+            "column names must differ (pyarrow and pandas cannot read such a file back either): "
+            "rename one of them"
+        )
     text_col = _resolve(names, text, TEXT_NAMES, "text", where)
     if text_col is None:
-        prefix = f"{where}: " if where else ""
         found = ", ".join(names) if names else "(none)"
         hint = "pass --text-column NAME"
         if where.removesuffix(".gz").endswith((".csv", ".tsv")):
@@ -113,8 +120,29 @@ def resolve_columns(
             f"{prefix}no caption column found (looked for {', '.join(TEXT_NAMES[:6])}, ...); "
             f"columns found: {found}; {hint}"
         )
+    uid_col = _resolve(names, uid, UID_NAMES, "uid", where)
+    if uid_col is not None and not usable_uid_type(schema.field(uid_col).type):
+        raise MetacurateError(
+            f"{prefix}uid column {uid_col!r} has type {schema.field(uid_col).type}; a uid must "
+            "be a string, binary or integer column: pass --uid-column NAME with such a column "
+            "(or rename this one so that uids are made from url and caption)"
+        )
     return Columns(
         text=text_col,
         url=_resolve(names, url, URL_NAMES, "url", where),
-        uid=_resolve(names, uid, UID_NAMES, "uid", where),
+        uid=uid_col,
+    )
+
+
+def usable_uid_type(t: pa.DataType) -> bool:
+    """Whether a column of type ``t`` can be a uid (it has one string form per row)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_integer(t)
+        or str(t) in ("string_view", "binary_view")
     )

@@ -8,9 +8,11 @@ becomes a MetacurateError that names the file and says what to do.
 from __future__ import annotations
 
 import json
+import lzma
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -43,6 +45,7 @@ _READ_ERRORS = (
     zlib.error,
     json.JSONDecodeError,
     UnicodeDecodeError,
+    lzma.LZMAError,
 )
 
 _ADVICE = {
@@ -68,10 +71,10 @@ def _fail(source: Source, exc: BaseException, options: ReadOptions) -> InputErro
         return InputError(f"{source.path}: permission denied; make the file readable")
     what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     advice = _ADVICE[source.format]
-    if "straddl" in what or "or block" in what:
+    if _too_long(exc):
         advice = (
-            "a single row is longer than the parse block; raise ReadOptions.block_bytes "
-            f"(now {options.block_bytes} bytes)"
+            f"a single row is longer than {options.block_bytes:,} bytes, the largest parse "
+            "block tried; split or shorten that row"
         )
     return InputError(f"{source.path}: {what}; {advice}")
 
@@ -260,6 +263,50 @@ _BATCHES = {
 }
 
 
+#: The largest CSV/JSONL parse block tried for a long row (blocks grow 4x from
+#: ``ReadOptions.block_bytes`` when a row does not fit).
+MAX_BLOCK_BYTES = 1 << 30
+
+
+def _too_long(exc: BaseException) -> bool:
+    """A CSV/JSONL row longer than the parse block (Arrow's words for it)."""
+    return isinstance(exc, pa.ArrowInvalid) and ("straddl" in str(exc) or "or block" in str(exc))
+
+
+def _larger(source: Source, options: ReadOptions, exc: BaseException) -> ReadOptions | None:
+    """The options to read again with when a row did not fit the parse block, else None."""
+    if source.format in ("parquet", "webdataset") or not _too_long(exc):
+        return None
+    if options.block_bytes >= MAX_BLOCK_BYTES:
+        return None
+    return replace(options, block_bytes=min(options.block_bytes * 4, MAX_BLOCK_BYTES))
+
+
+def _batches_growing(
+    source: Source, options: ReadOptions, columns: Sequence[str] | None
+) -> Iterator[pa.RecordBatch]:
+    """The file's batches; a row longer than the parse block (a caption over 16 MiB) makes
+    the file be read again with a 4x larger block, skipping the rows already yielded."""
+    done = 0
+    while True:
+        skip = done
+        try:
+            batches = _BATCHES[source.format](source, options, columns)
+            for batch in _rebatch(batches, options.batch_rows):
+                if skip >= batch.num_rows:
+                    skip -= batch.num_rows
+                    continue
+                batch, skip = batch.slice(skip), 0
+                done += batch.num_rows
+                yield without_views(batch)
+            return
+        except pa.ArrowInvalid as exc:
+            larger = _larger(source, options, exc)
+            if larger is None:
+                raise
+            options = larger
+
+
 def read_schema(source: Source, options: ReadOptions = DEFAULT_OPTIONS) -> pa.Schema:
     """The columns of a pool file, cheaply (Parquet footer, first block or first samples).
 
@@ -270,7 +317,14 @@ def read_schema(source: Source, options: ReadOptions = DEFAULT_OPTIONS) -> pa.Sc
     try:
         if source.format == "parquet" and is_empty(source, options):
             return _EMPTY
-        return _SCHEMA[source.format](source, options)
+        while True:
+            try:
+                return _SCHEMA[source.format](source, options)
+            except pa.ArrowInvalid as exc:  # a first row longer than the block: a larger one
+                larger = _larger(source, options, exc)
+                if larger is None:
+                    raise
+                options = larger
     except MetacurateError:
         raise
     except _READ_ERRORS as exc:
@@ -297,11 +351,33 @@ def read_batches(
     try:
         if source.format == "parquet" and is_empty(source, options):
             return
-        yield from _rebatch(_BATCHES[source.format](source, options, columns), options.batch_rows)
+        yield from _batches_growing(source, options, columns)
     except MetacurateError:
         raise
     except _READ_ERRORS as exc:
+        if _too_long(exc):
+            options = replace(options, block_bytes=MAX_BLOCK_BYTES)
         raise _fail(source, exc, options) from None
+
+
+def _is_view(t: pa.DataType) -> bool:
+    return getattr(pa.types, "is_string_view", lambda _: False)(t) or getattr(
+        pa.types, "is_binary_view", lambda _: False
+    )(t)
+
+
+def without_views(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``string_view`` / ``binary_view`` columns (pyarrow >= 16 writes them) as ``string`` /
+    ``binary``: every stage downstream (take, filter, the kernel) reads one layout."""
+    if not any(_is_view(f.type) for f in batch.schema):
+        return batch
+    arrays = [
+        c.cast(pa.string() if pa.types.is_string_view(c.type) else pa.binary())
+        if _is_view(c.type)
+        else c
+        for c in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def decode_dictionaries(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -6,35 +6,40 @@ import glob
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 
-from metacurate.errors import MetacurateError
-from metacurate.storage import RemotePath, is_remote, pool_parquet
+from metacurate.errors import InputError, MetacurateError, check_utf8_path
+from metacurate.storage import RemotePath, file_stat, is_remote, pool_parquet
 
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
-# Longest suffixes first so that ".tar.gz" wins over ".gz"-stripping.
-_SUFFIXES: tuple[tuple[str, str], ...] = (
-    (".tar.gz", "webdataset"),
-    (".tgz", "webdataset"),
+#: Compressions a pool file may have (by name; the readers decompress them as they read).
+COMPRESSIONS = (".gz", ".bz2", ".zst", ".xz", ".lz4")
+_BASE_SUFFIXES: tuple[tuple[str, str], ...] = (
     (".tar", "webdataset"),
+    (".tgz", "webdataset"),
     (".parquet", "parquet"),
     (".pq", "parquet"),
-    (".jsonl.gz", "jsonl"),
-    (".ndjson.gz", "jsonl"),
-    (".json.gz", "jsonl"),
     (".jsonl", "jsonl"),
     (".ndjson", "jsonl"),
     (".json", "jsonl"),
-    (".csv.gz", "csv"),
     (".csv", "csv"),
-    (".tsv.gz", "tsv"),
     (".tsv", "tsv"),
 )
-_KNOWN = ", ".join(s for s, _ in _SUFFIXES)
+# Each ending, then each with a compression after it (".jsonl.zst", ".parquet.gz", ...).
+_SUFFIXES: tuple[tuple[str, str], ...] = _BASE_SUFFIXES + tuple(
+    (s + c, f) for s, f in _BASE_SUFFIXES if s != ".tgz" for c in COMPRESSIONS
+)
+_KNOWN = ", ".join(s for s, _ in _BASE_SUFFIXES) + " (each also " + ", ".join(COMPRESSIONS) + ")"
+#: What a file's first bytes say when its name says nothing (Spark's ``part-00000``).
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"PAR1", "parquet"),
+    (257, b"ustar", "webdataset"),
+)
 _FORMAT_FLAG = "--format " + "|".join(FORMATS)
 
 
@@ -93,9 +98,25 @@ def _format_of(path: str) -> str | None:
     return None
 
 
+def sniff_format(path: str) -> str | None:
+    """The format a local file's first bytes say (Parquet's ``PAR1``, a tar header), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return None
+    for at, magic, fmt in _MAGIC:
+        if head[at : at + len(magic)] == magic:
+            return fmt
+    return None
+
+
 def detect_format(path: str) -> str:
-    """The pool format of `path`, from its extension; a MetacurateError when unknown."""
+    """The pool format of `path`, from its extension, else (a local file) from its first
+    bytes; a MetacurateError when neither says."""
     fmt = _format_of(path)
+    if fmt is None and not is_remote(path):
+        fmt = sniff_format(path)
     if fmt is None:
         raise MetacurateError(
             f"{path}: cannot tell the format from the file name (known endings: {_KNOWN}); "
@@ -132,12 +153,40 @@ def _wanted(path: str, format: str | None) -> bool:
     return fmt is None or fmt == format
 
 
-def _walk(directory: str, format: str | None) -> list[str]:
+def _wanted_local(path: str, format: str | None, skipped: list[str] | None) -> bool:
+    """:func:`_wanted`, and a local file whose name says nothing is read when its first
+    bytes say Parquet or tar; other such files go to ``skipped`` (listed, never silent)."""
+    if _wanted(path, format):
+        return True
+    if format is None and not _hidden(os.path.basename(path)) and _format_of(path) is None:
+        if sniff_format(path) is not None:
+            return True
+        if skipped is not None:
+            skipped.append(path)
+    return False
+
+
+def _walk(directory: str, format: str | None, skipped: list[str] | None = None) -> list[str]:
     """All wanted files under `directory`, recursively, sorted by path."""
     found: list[str] = []
+    seen: set[tuple[int, int]] = set()  # (device, inode) of each folder walked
     for root, dirs, files in os.walk(directory, followlinks=True):
-        dirs[:] = [d for d in dirs if not _hidden(d)]
-        found.extend(os.path.join(root, f) for f in files if _wanted(f, format))
+        try:
+            st = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # a link back to a folder already walked
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        # real folders before links to them, so a file is found under its own path
+        kept = [d for d in dirs if not _hidden(d)]
+        dirs[:] = sorted(kept, key=lambda d: (os.path.islink(os.path.join(root, d)), d))
+        for f in files:
+            path = os.path.join(root, f)
+            if _wanted_local(path, format, skipped):
+                found.append(path)
     return sorted(found)
 
 
@@ -182,7 +231,9 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
-def _expand_remote(pattern: str, format: str | None, endpoint: str | None) -> list[str]:
+def _expand_remote(
+    pattern: str, format: str | None, endpoint: str | None, skipped: list[str] | None = None
+) -> list[str]:
     """Files of a remote folder (recursively) or glob, sorted, hidden names skipped."""
     base = pattern
     if _is_glob(pattern):  # the folders before the first wildcard
@@ -206,6 +257,8 @@ def _expand_remote(pattern: str, format: str | None, endpoint: str | None) -> li
             continue
         if _wanted(posixpath.basename(rel), format):
             files.append(str(path))
+        elif skipped is not None and format is None and _format_of(rel) is None:
+            skipped.append(str(path))
     if not files:
         what = "the pattern matched no pool files" if rel_glob else "no such file or folder"
         raise MetacurateError(
@@ -215,13 +268,23 @@ def _expand_remote(pattern: str, format: str | None, endpoint: str | None) -> li
     return files
 
 
-def _expand_one(pattern: str, format: str | None, endpoint: str | None = None) -> Iterator[str]:
+def _expand_one(
+    pattern: str, format: str | None, endpoint: str | None, skipped: list[str] | None
+) -> Iterator[str]:
     if is_remote(pattern):
-        yield from _expand_remote(pattern, format, endpoint)
+        try:
+            files = _expand_remote(pattern, format, endpoint, skipped)
+        except OSError as exc:  # the store cannot be reached or refuses: the pool's problem
+            what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetacurateError(
+                f"{pattern}: cannot list the pool ({what}); check the endpoint (--s3-endpoint, "
+                "AWS_ENDPOINT_URL), the network, the bucket and the credentials"
+            ) from None
+        yield from files
         return
     path = os.path.expanduser(pattern)
     if os.path.isdir(path):
-        files = _walk(path, format)
+        files = _walk(path, format, skipped)
         if not files:
             what = f"{format} files" if format else f"pool files ({_KNOWN})"
             raise MetacurateError(
@@ -240,8 +303,8 @@ def _expand_one(pattern: str, format: str | None, endpoint: str | None = None) -
         files: list[str] = []
         for m in matches:
             if os.path.isdir(m):
-                files.extend(_walk(m, format))
-            elif _wanted(m, format):
+                files.extend(_walk(m, format, skipped))
+            elif _wanted_local(m, format, skipped):
                 files.append(m)
         if not files:
             detail = f"matched {len(matches)} entries but" if matches else "matched nothing;"
@@ -254,15 +317,34 @@ def _expand_one(pattern: str, format: str | None, endpoint: str | None = None) -
         raise MetacurateError(f"{pattern}: no such file or directory; check the path")
 
 
+def _check_regular(path: str) -> None:
+    """Refuse a pipe, FIFO, socket or device: a run reads each input more than once (its
+    columns, its rows, then balance copies the kept rows), and a pipe can be read only once."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # the reader names the problem
+    if not stat.S_ISREG(mode):
+        what = "a pipe" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise MetacurateError(
+            f"{path}: {what}; an input is read more than once (match, then balance copies its "
+            "rows), so write it to a file first (e.g. 'cmd > pool.jsonl') and pass that file"
+        )
+
+
 def expand_pool(
-    paths: Sequence[str], format: str | None = None, endpoint: str | None = None
+    paths: Sequence[str],
+    format: str | None = None,
+    endpoint: str | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Source]:
     """Expand files, directories and globs into pool files, in the order given.
 
     Each path expands sorted; a file named twice is read once. `format` overrides the
     format detected from each file's extension. Remote paths (``s3://bucket/pool/``,
     ``s3://bucket/pool/*.parquet``) are listed through their file system (``endpoint``: of
-    an S3-compatible store).
+    an S3-compatible store). Files of a folder or glob whose name and first bytes say no
+    format are not read; they are appended to ``skipped`` (the run lists them).
     """
     if isinstance(paths, str):
         paths = [paths]
@@ -272,10 +354,27 @@ def expand_pool(
     seen: set[str] = set()
     sources: list[Source] = []
     for pattern in paths:
-        for found in _expand_one(pattern, format, endpoint):
+        for found in _expand_one(pattern, format, endpoint, skipped):
             path = found if is_remote(found) else os.path.abspath(found)
             if path in seen:
                 continue
+            check_utf8_path(path, "input")
+            if not is_remote(path):
+                _check_regular(path)
             seen.add(path)
             sources.append(Source(path=path, format=format or detect_format(path)))
     return sources
+
+
+def fingerprint(path: str, endpoint: str | None = None) -> dict[str, int | str]:
+    """What identifies an input file's content cheaply: path, size, mtime and, for a local
+    file, its status-change time: a file rewritten in place with the same size and mtime
+    (``cp -p``, ``rsync -t``, ``touch -r``) has a new ctime, which no user can set back."""
+    try:
+        st = os.stat(path) if not is_remote(path) else file_stat(path, endpoint)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read input file ({exc.strerror or exc})") from None
+    found: dict[str, int | str] = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if not is_remote(path):
+        found["ctime_ns"] = st.st_ctime_ns
+    return found

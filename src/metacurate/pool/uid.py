@@ -17,9 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metacurate.kernel import native as _native
-from metacurate.kernel import native_available
-from metacurate.kernel.tables import kernel_call
+from metacurate.errors import MetacurateError
+from metacurate.kernel import calls, native_available
 
 UID_VERSION = 1
 FNV_BASIS = 0xCBF29CE484222325
@@ -63,21 +62,7 @@ def fnv1a_update(state: np.ndarray, arr: pa.Array | pa.ChunkedArray) -> None:
     if len(arr) != len(state):
         raise ValueError("state and array lengths differ")
     if native_available():
-        validity, offsets, data = arr.buffers()[:3]
-        if offsets is None:
-            return
-        is64 = pa.types.is_large_binary(arr.type)
-        kernel_call(
-            "uid hashing",
-            _native.fnv1a,
-            offsets,
-            is64,
-            data,
-            validity if arr.null_count else None,
-            arr.offset,
-            len(arr),
-            state,
-        )
+        calls.fnv1a_rows(calls.arrow_rows(arr), state)
         return
     for i, raw in enumerate(arr.to_pylist()):
         if raw is None:
@@ -124,7 +109,13 @@ def row_uids(uid: pa.Array | None, url: pa.Array | None, text: pa.Array) -> pa.A
         return derive_uids(url, text)
     if isinstance(uid, pa.ChunkedArray):
         uid = uid.combine_chunks()
-    uid = uid.cast(pa.string())
+    try:
+        uid = uid.cast(pa.string())
+    except pa.ArrowInvalid:
+        raise MetacurateError(
+            "the uid column holds bytes that are not UTF-8 text; pass --uid-column NAME with a "
+            "text column (or rename this one so that uids are made from url and caption)"
+        ) from None
     if uid.null_count:
         uid = pc.if_else(pc.is_null(uid), derive_uids(url, text), uid)
     return uid

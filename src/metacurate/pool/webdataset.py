@@ -15,7 +15,7 @@ import pyarrow as pa
 from metacurate.errors import InputError
 from metacurate.pool.options import ReadOptions, is_empty, project
 from metacurate.pool.sources import Source
-from metacurate.storage import open_input
+from metacurate.storage import input_stream, open_input
 
 
 def _wds_key(name: str) -> tuple[str, str] | None:
@@ -62,7 +62,7 @@ def _wds_samples(source: Source, options: ReadOptions) -> Iterator[_Sample]:
                 raise
 
     with (
-        open_input(source.path, options.s3_endpoint) as raw,
+        _open_shard(source.path, options.s3_endpoint) as raw,
         tarfile.open(fileobj=raw, mode="r|*", tarinfo=_Info) as tar,
     ):
         sample: _Sample | None = None
@@ -153,6 +153,13 @@ def wds_schema(source: Source, options: ReadOptions) -> pa.Schema:
     """`__key__`, `text`, then the .json fields seen in the first batch of samples."""
     first = next(_wds_chunks(source, options), [])
     return pa.schema([(n, pa.string()) for n in [*_WDS_FIXED, *_wds_field_names(first)]])
+
+
+def _open_shard(path: str, endpoint: str | None) -> Any:
+    """A shard's bytes; tarfile undoes gzip itself, other compressions are undone here."""
+    if path.lower().endswith((".bz2", ".zst", ".xz", ".lz4")):
+        return input_stream(path, endpoint)
+    return open_input(path, endpoint)
 
 
 def wds_batches(

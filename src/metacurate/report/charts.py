@@ -6,10 +6,18 @@ a report's cost on a 1M-row run (docs/performance.md, "Fixed costs"); these take
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
 from metacurate.report import stats as S
 from metacurate.report import svg
+
+
+def figure(chart: str, alt: str, caption: str) -> str:
+    """A chart (inline SVG) labelled by ``alt``, with its caption (both HTML-escaped)."""
+    alt, caption = (html.escape("" if x is None else str(x), quote=True) for x in (alt, caption))
+    return f'<figure aria-label="{alt}">{chart}<figcaption>{caption}</figcaption></figure>'
 
 
 def chart_ranked(run: S.Run) -> str:

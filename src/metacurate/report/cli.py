@@ -15,8 +15,8 @@ examples:
   metacurate report out/                     # writes out/report.html
   metacurate report out/ -o ~/laion-report.html
 
-The page is one self-contained file (charts inline, no network), a few hundred kB whatever
-the pool size.
+The page is one self-contained file (charts inline, no network), about 0.3 to 1.5 MB
+whatever the pool size (most of it the explorer's sample of captions).
 """
 
 EXPLAIN_EPILOG = """\
@@ -28,6 +28,17 @@ examples:
 With --workdir, each entry shows its count and p_e and the text its keep probability; with
 --uid too, the decision that 'curate' made for that row (its uid is the pool's uid column, or
 the 'uid' column of out/curated/*.parquet and out/matches/*.parquet).
+"""
+
+COVERAGE_EPILOG = """\
+examples:
+  metacurate coverage out/                      # ImageNet-1k's 1,000 classes
+  metacurate coverage out/ --classes my_classes.txt --k 20 --draws 10 --table
+  metacurate coverage out/ --json | jq .covered
+
+A class matches a caption when one of its names, or the name's plural, occurs in the
+lower-cased caption as a whole-word run by MetaCLIP's substring rule (docs/coverage.md).
+Writes OUT/coverage.json; 'metacurate report OUT' shows it.
 """
 
 STATS_EPILOG = """\
@@ -47,15 +58,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Classes of a list covered by the pool, the curated set and random subsets."""
+    from metacurate.cli_flags import from_args
+    from metacurate.config import CoverageConfig
+    from metacurate.files import write_json
+    from metacurate.report.coverage import coverage, coverage_lines
+    from metacurate.report.stats import load_run
+
+    cfg = from_args(CoverageConfig, args)
+    cfg.check()
+    run = load_run(args.out_dir)
+    result = coverage(run, cfg)
+    write_json(run.root / "coverage.json", result)
+    if args.json:
+        print(json.dumps(result, indent=1, ensure_ascii=False))
+        return 0
+    for line in coverage_lines(result, args.table):
+        print(line)
+    print(f"wrote {run.root / 'coverage.json'} ('metacurate report' shows it)")
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """Explain one text (and optionally one uid's decision)."""
     from metacurate.explain import Explainer, format_explanation
 
     if args.uid is not None and args.workdir is None:
         raise MetacurateError("--uid needs --workdir OUT (the run's counts, t and seed)")
-    result = Explainer(metadata=args.metadata, workdir=args.workdir, seed=args.seed).explain(
-        args.text, args.uid
+    explainer = Explainer(
+        metadata=args.metadata, workdir=args.workdir, seed=args.seed, lang=args.lang
     )
+    result = explainer.explain(args.text, args.uid)
     if args.json:
         print(json.dumps(result, indent=1, ensure_ascii=False))
     else:
@@ -64,14 +98,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def run_summary(out_dir: str | Path) -> dict:
-    """``{"match": stats, "manifest": manifest or None}`` of a run folder (no per-input list)."""
+    """``{"match": stats, "manifest": manifest or None, "compared_with_metaclip": ...}`` of a
+    run folder (no per-input list)."""
+    from metacurate.report.compare import run_comparison
     from metacurate.report.stats import load_run
 
     run = load_run(out_dir)
     manifest = None
     if run.manifest is not None:
         manifest = {k: v for k, v in run.manifest.items() if k not in ("match", "inputs")}
-    return {"match": {k: v for k, v in run.stats.items() if k != "inputs"}, "manifest": manifest}
+    return {
+        "match": {k: v for k, v in run.stats.items() if k != "inputs"},
+        "manifest": manifest,
+        "compared_with_metaclip": run_comparison(run),
+    }
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -87,6 +127,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print("not balanced yet: no manifest.json (run 'metacurate balance')")
     else:
         print_manifest(summary["manifest"], False)
+    from metacurate.report.compare import compare_lines
+
+    for line in compare_lines(summary["compared_with_metaclip"]):
+        print(line)
     return 0
 
 
@@ -125,6 +169,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", "-w", metavar="OUT", help="a curated run folder")
     p.add_argument("--uid", help="the row's uid: print the run's keep decision for it")
     p.add_argument("--seed", type=int, help="seed of the decision (default: the run's)")
+    p.add_argument(
+        "--lang",
+        help="metaclip2 runs: the text's language (default: the row's, with --uid, else "
+        "language identification as the run did it)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_explain)
 
@@ -139,5 +188,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", metavar="OUT", help="a match, balance or curate output folder")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_stats)
+
+    from metacurate.cli_flags import add_options
+    from metacurate.config import CoverageConfig
+
+    p = subparsers.add_parser(
+        "coverage",
+        help="count a class list's classes in the pool, the curated set and random subsets",
+        description="For a class list (ImageNet-1k's names by default), the number of classes "
+        "with at least 1 and at least K matching captions in the pool, in the curated set and "
+        "in uniform random subsets of the curated set's size, and per class the three counts.",
+        epilog=COVERAGE_EPILOG,
+        formatter_class=_RAW,
+    )
+    p.add_argument("out_dir", metavar="OUT", help="a balance or curate output folder")
+    add_options(p, CoverageConfig, "coverage")
+    p.add_argument(
+        "--table",
+        action="store_true",
+        help="also print one line per class (every class of the list)",
+    )
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=cmd_coverage)
 
     register_plan(subparsers)

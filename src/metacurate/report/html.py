@@ -21,7 +21,8 @@ from metacurate.engine.submit import Submit, run_later
 from metacurate.files import write_text
 from metacurate.metadata.default import BUILTIN_NOTE, is_builtin
 from metacurate.report import stats as S
-from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked
+from metacurate.report.charts import chart_cumulative, chart_histogram, chart_ranked, figure
+from metacurate.report.compare import extra_sections
 from metacurate.report.explore import asset, explorer_input, explorer_section
 from metacurate.report.languages import languages_html
 from metacurate.report.samples import band_samples, plan_sample, sample_rows, unmatched_examples
@@ -33,9 +34,11 @@ SECTIONS = (
     ("ranked-counts", "Entry counts"),
     ("cumulative", "Cumulative share"),
     ("matches-per-caption", "Matches per caption"),
+    ("compared", "Compared with MetaCLIP"),
     ("top-entries", "Largest entries"),
     ("never-matched", "Never matched"),
     ("samples", "Sample captions"),
+    ("coverage", "Class coverage"),
 )
 
 
@@ -50,11 +53,6 @@ def _fmt(value: object, fmt: str) -> str:
     if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
         return format(value, fmt)
     return str(value)
-
-
-def _img(chart: str, alt: str, caption: str) -> str:
-    """A chart (inline SVG) labelled by ``alt``, with its caption."""
-    return f'<figure aria-label="{_e(alt)}">{chart}<figcaption>{_e(caption)}</figcaption></figure>'
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -124,7 +122,12 @@ def _decision(c: dict) -> str:
     if c["kept"] is None:
         return ""
     cls, word = ("kept", "kept") if c["kept"] else ("dropped", "dropped")
-    return f'<span class="{cls}">{word}</span> <span class="mono">p={c["keep_prob"]:.3f}</span>'
+    out = f'<span class="{cls}">{word}</span> <span class="mono">p={c["keep_prob"]:.3f}</span>'
+    if c.get("u") is not None:
+        rel = "&lt;" if c["u"] < c["p_e"] else "≥"
+        via = " (kept through another entry)" if c["kept"] and c["u"] >= c["p_e"] else ""
+        out += f' <span class="mono">u={c["u"]:.3g} {rel} p_e={c["p_e"]:.3g}</span>{via}'
+    return out
 
 
 def _marked(text: str, span: tuple[int, int] | None) -> str:
@@ -143,7 +146,9 @@ def _samples_html(run: S.Run, bands: list[dict], sample_note: str) -> str:
         f'<p class="note">From a sample of {_e(sample_note)}. head: the largest entries seen '
         f"there; middle: counts closest to {_e(pivot)}; tail: the smallest counts (words "
         "before numbers in both); no caption is shown twice. Each caption shows its row's keep "
-        "decision under the run's seed and its keep_prob 1 − Π(1 − p_e).</p>"
+        "decision under the run's seed and its keep_prob 1 − Π(1 − p_e); a head entry's kept and "
+        "dropped captions show the entry's draw u(seed, uid, e): the row is kept through the "
+        "entry iff u &lt; p_e.</p>"
     ]
     for band in bands:
         out.append(f"<h3>{_e(band['band'])}</h3>")
@@ -181,6 +186,7 @@ def render_report(run: S.Run, submit: Submit = run_later) -> str:
         "top-entries": _top_entries_html(run),
         "never-matched": _never_matched_html(run),
         "samples": _samples_html(run, band_samples(run, sample), sample_note),
+        **extra_sections(run),
     }
     parts["explore"] = explore()
     return _page(run, parts, started)
@@ -196,7 +202,7 @@ def _ranked_html(run: S.Run) -> str:
         "balancing also includes rows kept for another of their entries and can stay above t."
         + _e(t_txt)
         + "</p>"
-        + _img(
+        + figure(
             chart_ranked(run),
             "ranked entry counts, log-log, before and after balancing",
             f"{int(np.count_nonzero(run.counts)):,} entries with count > 0 before; "
@@ -225,7 +231,7 @@ def _cumulative_html(run: S.Run) -> str:
         "matches; after, the curve is closer to the diagonal."
         + split_txt
         + "</p>"
-        + _img(
+        + figure(
             uri,
             "cumulative share of matches over entries sorted by count",
             "x: matched entries (count > 0) in ascending pool-count order; y: share of matches "
@@ -244,7 +250,7 @@ def _matches_per_caption_html(run: S.Run, hist: np.ndarray, sample: pa.Table) ->
     ex = "".join(f'<li class="cap">{_e(x)}</li>' for x in unmatched)
     return (
         '<div class="grid"><div>'
-        + _img(
+        + figure(
             chart_histogram(hist),
             "histogram of matches per caption",
             f"{total:,} rows from the side-cars; the last bar counts rows with "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 
 from metacurate.report import stats as S
+from metacurate.report.charts import figure
 
 LARGEST = 6
 
@@ -23,7 +24,7 @@ def language_rows(run: S.Run) -> list[dict]:
 
 def language_curves(run: S.Run, langs: list[str]) -> dict[str, dict]:
     """:func:`stats.cumulative_share` of each language's own counts at its own ``t``."""
-    from metacurate.match.worldwide_run import Layout
+    from metacurate.metadata.layout import Layout
 
     layout = Layout.from_dict(run.stats["worldwide"])
     before = layout.split(run.counts)
@@ -67,7 +68,8 @@ def languages_html(run: S.Run) -> str | None:
         "<th>tail share</th><th>curated</th><th>expected</th></tr>"
     )
     body = []
-    for r in rows:
+    empty = sum(1 for r in rows if not r["pool_rows"])
+    for r in (r for r in rows if r["pool_rows"]):
         t = "–" if r["t"] is None else f"{r['t']:,.6g}"
         share = "–" if r["tail_share"] is None else f"{r['tail_share']:.4f}"
         body.append(
@@ -79,11 +81,9 @@ def languages_html(run: S.Run) -> str | None:
         )
     largest = [r["lang"] for r in rows if r["lang"] != "other" and r["pool_rows_matched"]]
     curves = language_curves(run, largest[:LARGEST])
-    from metacurate.report.html import _img
-
     src = (run.manifest or {}).get("language_source") or "?"
     chart = (
-        _img(
+        figure(
             chart_languages(curves),
             "cumulative share of matches per language",
             "per language: matched entries in ascending pool-count order (x) and the share of "
@@ -93,10 +93,57 @@ def languages_html(run: S.Run) -> str | None:
         if curves
         else ""
     )
+    reference = ((run.manifest or {}).get("worldwide_t") or {}).get("reference") or {}
+    why = reference.get("why") or (
+        "English uses t = t_en and every other language the t whose tail share is closest "
+        "to English's"
+    )
     note = (
         f"<p class='note'>Each row was matched against its own language's list (languages "
-        f"from {_e(src)}); English uses t = t_en and every other language the t whose tail "
-        "share is closest to English's. Rows of 'other' (unknown language, or no list) are "
-        f"counted, never kept unless the metadata has other.json.</p>"
+        f"from {_e(src)}). <b>Reference</b>: {_e(why)}. Rows of 'other' (unknown language, "
+        "LID score below the minimum, or no list) are counted, never kept unless the metadata "
+        "has other.json.</p>"
     )
-    return note + f"<table>{head}{''.join(body)}</table>" + chart
+    tail = (
+        f"<p class='note'>{empty:,} more languages of the metadata have no rows in this pool.</p>"
+        if empty
+        else ""
+    )
+    table = f"<table>{head}{''.join(body)}</table>"
+    return note + table + tail + lid_html(run.stats.get("lid_scores")) + chart
+
+
+def _quantile_bin(hist: list[int], q: float) -> str:
+    """The score bin holding quantile ``q`` of a histogram over [0, 1]."""
+    total = sum(hist)
+    if not total:
+        return "–"
+    acc, width = 0, 1.0 / len(hist)
+    for k, h in enumerate(hist):
+        acc += h
+        if acc >= q * total:
+            return f"{k * width:.2f}–{(k + 1) * width:.2f}"
+    return "–"  # pragma: no cover
+
+
+def lid_html(doc: dict | None) -> str:
+    """The LID score distribution per label (language identification runs only)."""
+    if not doc:
+        return ""
+    head = (
+        "<tr><th>LID label</th><th>rows</th><th>below minimum</th><th>10th pct score</th>"
+        "<th>median score</th><th>90th pct score</th></tr>"
+    )
+    body = "".join(
+        f"<tr><td>{_e(r['label'] or '(empty text)')}</td><td class='num'>{r['rows']:,}</td>"
+        f"<td class='num'>{r['rows_below_min']:,}</td>"
+        + "".join(f"<td class='num'>{_quantile_bin(r['hist'], q)}</td>" for q in (0.1, 0.5, 0.9))
+        + "</tr>"
+        for r in doc["labels"]
+    )
+    note = (
+        f"<p class='note'>Language identification scores per label (bins of "
+        f"{1 / doc['bins']:.2f}); rows scoring below the minimum, {doc['min_score']:g} "
+        "(--lid-min-score), went to 'other'.</p>"
+    )
+    return f"<h3 id='lid-scores'>LID scores</h3>{note}<table>{head}{body}</table>"

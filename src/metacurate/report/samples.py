@@ -24,6 +24,7 @@ from metacurate.files import read_json, reading
 from metacurate.match import WRAPPED, spacing
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.pool.text import shown_text
 from metacurate.report.stats import Run, entry_row
 from metacurate.storage import AnyPath, parquet_file
 from metacurate.workdir import Workdir
@@ -107,7 +108,7 @@ def _source_texts(run: Run, inp: dict, limit: int) -> pa.Array | None:
         table = _head_rows(read_batches(Source.from_dict(inp), read, [column]), limit)
     except (MetacurateError, OSError, KeyError, ValueError, pa.ArrowException):
         return None
-    return None if table is None else table.column(0).cast(pa.string())
+    return None if table is None else shown_text(table.column(0))
 
 
 def sample_rows(run: Run, plan: SamplePlan | None = None) -> pa.Table:
@@ -146,6 +147,10 @@ def _with_decisions(run: Run, side: pa.Table, task_id: str) -> pa.Table:
         else:
             kept = d.column("kept").combine_chunks()
             prob = d.column("keep_prob").combine_chunks()
+            if run.manifest.get("available") is not None:  # balanced over downloaded rows:
+                chosen = d.column("selected").combine_chunks()  # the sample holds those only,
+                side = side.filter(chosen)  # as the counts and p_e do
+                kept, prob = kept.filter(chosen), prob.filter(chosen)
     return side.append_column("kept", kept).append_column("keep_prob", prob)
 
 
@@ -263,7 +268,7 @@ class EntryRows:
         return self._rows[lo:hi]
 
 
-def _caption(sample: pa.Table, texts: list, r: int, entry: str) -> dict:
+def _caption(sample: pa.Table, texts: list, r: int, entry: str, why: dict | None = None) -> dict:
     span = locate(texts[r], entry)
     if span is not None and span[1] > MAX_TEXT - 1:
         span = None  # clipped away
@@ -273,13 +278,15 @@ def _caption(sample: pa.Table, texts: list, r: int, entry: str) -> dict:
         "span": span,
         "kept": kept,
         "keep_prob": None if kept is None else sample.column("keep_prob")[r].as_py(),
+        **(why or {}),
     }
 
 
-def _fresh_rows(er: EntryRows, entry_id: int, used: set[str], k: int) -> list[int]:
-    """Up to ``k`` rows of ``entry_id`` whose caption is not in ``used`` (then added)."""
+def _fresh_rows(er: EntryRows, entry_id: int, used: set[str], k: int, rows=None) -> list[int]:
+    """Up to ``k`` rows of ``entry_id`` (among ``rows``, default all of its rows) whose
+    caption is not in ``used`` (then added)."""
     out = []
-    for r in er.rows_of(entry_id):
+    for r in er.rows_of(entry_id) if rows is None else rows:
         text = er.texts[int(r)]
         if text not in used:
             used.add(text)  # type: ignore[arg-type]
@@ -289,6 +296,30 @@ def _fresh_rows(er: EntryRows, entry_id: int, used: set[str], k: int) -> list[in
     return out
 
 
+def _both_sides(
+    er: EntryRows, kept: np.ndarray, entry_id: int, used: set[str], k: int
+) -> list[int]:
+    """A head entry's rows: up to ``k`` kept and ``k`` dropped ones (kept first)."""
+    rows = er.rows_of(entry_id)
+    side = kept[rows]
+    return _fresh_rows(er, entry_id, used, k, rows[side]) + _fresh_rows(
+        er, entry_id, used, k, rows[~side]
+    )
+
+
+def _why(run: Run, sample: pa.Table, rows: list[int], e: int) -> list[dict]:
+    """Per row, the entry's draw ``u(seed[, epoch], uid, e)`` and its ``p_e``: the row is kept
+    through ``e`` when ``u < p_e`` (through another of its entries otherwise)."""
+    if run.p is None or not rows:
+        return [{} for _ in rows]
+    from metacurate.balance.keyed_hash import uniform
+
+    epoch = (run.manifest or {}).get("epoch")
+    hashes = sample.column("uid_hash").to_numpy()[np.asarray(rows)]
+    u = uniform(run.seed, hashes, np.full(len(rows), e, np.int64), epoch=epoch)
+    return [{"u": float(x), "p_e": float(run.p[e])} for x in u]
+
+
 def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3) -> list[dict]:
     """Captions for a few head, middle and tail entries found in the sample.
 
@@ -296,7 +327,9 @@ def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3
     median count of hit entries before balancing); tail: the smallest counts; in both, words
     before numbers at equal distance. No caption is shown twice: an entry whose captions were
     all shown already (a row matching two rare entries) is passed over. Each caption carries
-    the row's keep decision and keep_prob when the run was balanced.
+    the row's keep decision and keep_prob when the run was balanced; then a head entry shows
+    up to ``captions - 1`` kept and as many dropped rows, each with the entry's draw ``u`` and
+    its ``p_e`` (the row is kept through the entry iff ``u < p_e``).
     """
     if not len(sample):
         return []
@@ -307,13 +340,16 @@ def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3
     c = run.counts[present]
     names = run.entries.take(pa.array(present.astype(np.int64))).to_pylist()
     numeric = np.array([str(x).isdigit() for x in names], bool)  # not a pyarrow scalar each
-    pivot = run.t if run.t is not None else float(np.median(run.counts[run.counts > 0]))
+    hit = run.counts[run.counts > 0]
+    pivot = run.t if run.t is not None else (float(np.median(hit)) if len(hit) else 1.0)
     used: set[str] = set()  # caption texts shown (the same text in two rows counts once)
+    balanced = run.p is not None and sample.column("kept").null_count < len(sample)
+    kept = np.asarray(sample.column("kept").fill_null(False).to_numpy(zero_copy_only=False), bool)
     chosen: set[int] = set()
     bands = []
     for name, order in (
         ("head", np.lexsort((present, -c))),
-        ("middle", np.lexsort((present, numeric, np.abs(np.log(c) - np.log(pivot))))),
+        ("middle", np.lexsort((present, numeric, np.abs(np.log(np.maximum(c, 1) / pivot))))),
         ("tail", np.lexsort((present, numeric, c))),
     ):
         items = []
@@ -321,12 +357,18 @@ def band_samples(run: Run, sample: pa.Table, entries: int = 3, captions: int = 3
             e = int(present[j])
             if e in chosen:
                 continue
-            where = _fresh_rows(er, e, used, captions)
+            if balanced and name == "head":
+                where = _both_sides(er, kept, e, used, max(1, captions - 1))
+            else:
+                where = _fresh_rows(er, e, used, captions)
             if not where:
                 continue
             chosen.add(e)
             entry = run.entries[e].as_py()
-            caps = [_caption(sample, er.texts, r, entry) for r in where]
+            why = _why(run, sample, where, e) if balanced else [None] * len(where)
+            caps = [
+                _caption(sample, er.texts, r, entry, w) for r, w in zip(where, why, strict=True)
+            ]
             items.append({**entry_row(run, e), "captions": caps})
             if len(items) == entries:
                 break

@@ -245,6 +245,15 @@ def summary(run: Run) -> list[dict]:
     m = run.manifest or {}
     s = run.stats
     rows = _pool_rows(m, s)
+    if m.get("available") is not None:  # balanced over the downloaded rows: what follows is
+        rows.append(  # over those rows (counts, p_e, tail share, curated, the examples)
+            _row(
+                "rows available (downloaded); the figures below are over these",
+                "available.pool_rows_available",
+                m["available"]["pool_rows_available"],
+                ",",
+            )
+        )
     if m:
         rows += _balance_rows(m)
     return rows + _metadata_rows(m, s)
@@ -294,6 +303,20 @@ def _pool_rows(m: dict, s: dict) -> list[dict]:
             ",",
         ),
         _row("total matches", "match.total_matches", s.get("total_matches"), ","),
+        *_dedup_rows(m, s),
+    ]
+
+
+def _dedup_rows(m: dict, s: dict) -> list[dict]:
+    """--dedup: the copies of a uid removed before counting, and what was counted."""
+    d = m.get("dedup") or s.get("dedup")
+    if not d:
+        return []
+    key = "dedup" if m else "match.dedup"
+    return [
+        _row("duplicate rows removed (--dedup)", f"{key}.rows_removed", d["rows_removed"], ","),
+        _row("unique uids counted", f"{key}.rows_unique", d["rows_unique"], ","),
+        _row("unique matched rows", f"{key}.rows_matched_unique", d["rows_matched_unique"], ","),
     ]
 
 

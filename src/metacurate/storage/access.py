@@ -5,6 +5,7 @@ through these few functions (or the ``Path``-like methods both kinds share)."""
 
 from __future__ import annotations
 
+import lzma
 import os
 from pathlib import Path
 from typing import IO, Any, Union
@@ -94,15 +95,33 @@ def open_input(path: str, endpoint: str | None = None) -> IO[bytes] | pa.NativeF
 
 
 def input_stream(path: str, endpoint: str | None = None) -> pa.NativeFile:
-    """An Arrow input stream, decompressed by the file name's extension (``.gz``...)."""
+    """An Arrow input stream, decompressed by the file name's extension (``.gz``, ``.bz2``,
+    ``.zst``, ``.lz4`` by Arrow; ``.xz`` by Python's lzma)."""
     where = location(path, endpoint)
+    if str(path).lower().endswith(".xz"):
+        raw = (
+            where.open_input_stream()
+            if isinstance(where, RemotePath)
+            else pa.input_stream(str(where))
+        )
+        return pa.PythonFile(lzma.LZMAFile(raw), mode="r")
     if isinstance(where, RemotePath):
         return where.open_input_stream(compression="detect")
     return pa.input_stream(str(where), compression="detect")
 
 
+#: Endings of compressed files (a compressed Parquet file is decompressed into memory).
+COMPRESSED = (".gz", ".bz2", ".zst", ".xz", ".lz4")
+
+
 def pool_parquet(path: str, endpoint: str | None = None, **kwargs: Any) -> pq.ParquetFile:
-    """A pool file as a ``ParquetFile`` (local or remote)."""
+    """A pool file as a ``ParquetFile`` (local or remote); a compressed one (``.parquet.gz``)
+    is decompressed into memory first, since Parquet is read by seeking."""
+    if str(path).lower().endswith(COMPRESSED):
+        with input_stream(path, endpoint) as f:
+            data = f.read()
+        kwargs.pop("buffer_size", None)
+        return pq.ParquetFile(pa.BufferReader(data), **kwargs)
     return parquet_file(location(path, endpoint), **kwargs)
 
 

@@ -1,0 +1,726 @@
+/*
+ * Compiled form of metacurate.extract.scan.scan_html_python: a streaming pass over an HTML
+ * page's bytes that follows the HTML tokenizer (comments, raw text, script escapes, CDATA in
+ * foreign content, attributes) and the few tree-construction rules that decide which <img> and
+ * <base> elements end up in the document. See scan.py for the rules; this file mirrors it
+ * function by function and must give equal results (tests/extract/test_scan.py).
+ *
+ * scan(data: bytes) -> None | (images: int, found: list[tuple], base: bytes | None, non_ascii)
+ * None: the page needs a tree builder (the caller parses it with the DOM).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_DEPTH 512
+
+typedef const unsigned char uc;
+
+enum { OK = 0, END = 1, BAIL = 2, ERR = 3 };
+
+typedef struct {
+    uc *p;
+    Py_ssize_t len; /* -1: absent */
+} Val;
+
+enum { A_SRC, A_ALT, A_TITLE, A_DIT, A_HREF, N_ATTR };
+
+typedef struct {
+    uc *name;
+    Py_ssize_t name_len;
+    int closed;
+    Val a[N_ATTR];
+} Tag;
+
+typedef struct {
+    uc *name;
+    Py_ssize_t len;
+    int ns;    /* 1 svg, 2 math */
+    int integ; /* integration point */
+} FNode;
+
+typedef struct {
+    uc *d;
+    Py_ssize_t n;
+    long images;
+    PyObject *found;
+    Val base;
+    int has_base;
+    FNode foreign[MAX_DEPTH];
+    int nforeign;
+    int template_depth;
+    unsigned char tables[MAX_DEPTH];
+    int ntables;
+    int non_ascii; /* a found value or the base has a byte >= 0x80 */
+} State;
+
+/* character classes: bit 1 whitespace, 2 ends a tag name ('/', '>'), 4 ends an attribute name
+ * ('/', '>', '='), 8 ends an unquoted value ('>') */
+static unsigned char CLS[256];
+#define C_WS 1
+#define C_NAME 2
+#define C_ATTR 4
+#define C_UNQ 8
+
+static void init_classes(void) {
+    const char *ws = " \t\n\f\r";
+    for (const char *c = ws; *c; c++) CLS[(unsigned char)*c] = C_WS | C_NAME | C_ATTR | C_UNQ;
+    CLS['/'] |= C_NAME | C_ATTR;
+    CLS['>'] |= C_NAME | C_ATTR | C_UNQ;
+    CLS['='] |= C_ATTR;
+}
+
+static inline int is_ws(unsigned char c) { return CLS[c] & C_WS; }
+static inline int is_alpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+/* ASCII case-insensitive: p[0:len] == lit (lit lower case) */
+static int eq_ci(uc *p, Py_ssize_t len, const char *lit) {
+    size_t l = strlen(lit);
+    if ((size_t)len != l) return 0;
+    for (size_t i = 0; i < l; i++)
+        if (lower(p[i]) != (unsigned char)lit[i]) return 0;
+    return 1;
+}
+
+static int eq_names(uc *a, Py_ssize_t alen, uc *b, Py_ssize_t blen) {
+    if (alen != blen) return 0;
+    for (Py_ssize_t i = 0; i < alen; i++)
+        if (lower(a[i]) != lower(b[i])) return 0;
+    return 1;
+}
+
+static int in_list(uc *p, Py_ssize_t len, const char *const *list) {
+    for (; *list; list++)
+        if (eq_ci(p, len, *list)) return 1;
+    return 0;
+}
+
+static Py_ssize_t find(uc *d, Py_ssize_t n, Py_ssize_t from, const char *pat, size_t plen) {
+    if (from < 0) from = 0;
+    while (from + (Py_ssize_t)plen <= n) {
+        uc *hit = memchr(d + from, pat[0], (size_t)(n - from - (Py_ssize_t)plen + 1));
+        if (!hit) return -1;
+        Py_ssize_t i = hit - d;
+        if (memcmp(hit, pat, plen) == 0) return i;
+        from = i + 1;
+    }
+    return -1;
+}
+
+static inline int is_tag_end_char(unsigned char c) { return CLS[c] & C_NAME; }
+
+/* Parse the tag whose name starts at d[i]; *out = position after '>'. END on end of input. */
+static int parse_tag(uc *d, Py_ssize_t n, Py_ssize_t i, Tag *t, Py_ssize_t *out) {
+    Py_ssize_t j = i;
+    while (j < n && !is_tag_end_char(d[j])) j++;
+    t->name = d + i;
+    t->name_len = j - i;
+    t->closed = 0;
+    for (int k = 0; k < N_ATTR; k++) t->a[k].len = -1;
+    /* only <img>, <image> and <base> have attributes the scan reads */
+    Py_ssize_t nl = j - i;
+    int want = (nl == 3 && eq_ci(d + i, 3, "img")) || (nl == 5 && eq_ci(d + i, 5, "image")) ||
+               (nl == 4 && eq_ci(d + i, 4, "base"));
+    for (;;) {
+        while (j < n && is_ws(d[j])) j++;
+        if (j >= n) return END;
+        unsigned char c = d[j];
+        if (c == '/') {
+            j++;
+            if (j >= n) return END;
+            if (d[j] == '>') {
+                t->closed = 1;
+                *out = j + 1;
+                return OK;
+            }
+            continue;
+        }
+        if (c == '>') {
+            *out = j + 1;
+            return OK;
+        }
+        Py_ssize_t k = c == '=' ? j + 1 : j;
+        while (k < n && !(CLS[d[k]] & C_ATTR)) k++;
+        uc *aname = d + j;
+        Py_ssize_t alen = k - j;
+        j = k;
+        while (j < n && is_ws(d[j])) j++;
+        if (j >= n) return END;
+        uc *val = d + j;
+        Py_ssize_t vlen = 0;
+        if (d[j] == '=') {
+            j++;
+            while (j < n && is_ws(d[j])) j++;
+            if (j >= n) return END;
+            unsigned char q = d[j];
+            if (q == '"' || q == '\'') {
+                uc *e = memchr(d + j + 1, q, (size_t)(n - j - 1));
+                if (!e) return END;
+                val = d + j + 1;
+                vlen = e - val;
+                j = (e - d) + 1;
+            } else if (q != '>') {
+                k = j;
+                while (k < n && !(CLS[d[k]] & C_UNQ)) k++;
+                if (k >= n) return END;
+                val = d + j;
+                vlen = k - j;
+                j = k;
+            }
+        }
+        int slot = -1;
+        if (want) switch (alen) {
+        case 3:
+            if (eq_ci(aname, alen, "src")) slot = A_SRC;
+            else if (eq_ci(aname, alen, "alt")) slot = A_ALT;
+            break;
+        case 4:
+            if (eq_ci(aname, alen, "href")) slot = A_HREF;
+            break;
+        case 5:
+            if (eq_ci(aname, alen, "title")) slot = A_TITLE;
+            break;
+        case 16:
+            if (eq_ci(aname, alen, "data-image-title")) slot = A_DIT;
+            break;
+        }
+        if (slot >= 0 && t->a[slot].len < 0) {
+            t->a[slot].p = val;
+            t->a[slot].len = vlen;
+        }
+    }
+}
+
+/* d[i:] starts with name (case-insensitive) followed by a tag delimiter */
+static int delimited(uc *d, Py_ssize_t n, Py_ssize_t i, const char *name) {
+    Py_ssize_t l = (Py_ssize_t)strlen(name);
+    if (i + l >= n) return 0;
+    return eq_ci(d + i, l, name) && is_tag_end_char(d[i + l]);
+}
+
+static int skip_raw(uc *d, Py_ssize_t n, Py_ssize_t pos, const char *name, Py_ssize_t *out) {
+    Tag t;
+    for (;;) {
+        Py_ssize_t i = find(d, n, pos, "</", 2);
+        if (i < 0) return END;
+        if (delimited(d, n, i + 2, name)) return parse_tag(d, n, i + 2, &t, out);
+        pos = i + 2;
+    }
+}
+
+static Py_ssize_t alpha_run(uc *d, Py_ssize_t n, Py_ssize_t i) {
+    while (i < n && is_alpha(d[i])) i++;
+    return i;
+}
+
+enum { S_E, S_D, S_DD, S_DE, S_DDASH, S_DDD };
+
+/* Script data escaped states from 'escaped dash dash' at i. *done = 1 when </script> ended it
+ * (then *out is after it), else *out is where script data goes on. */
+static int skip_escaped(uc *d, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *out, int *done) {
+    int state = S_DD;
+    Tag t;
+    *done = 0;
+    while (i < n) {
+        unsigned char c = d[i];
+        int dbl = state >= S_DE;
+        if (c == '-') {
+            if (state == S_E) state = S_D;
+            else if (state == S_D || state == S_DD) state = S_DD;
+            else if (state == S_DE) state = S_DDASH;
+            else state = S_DDD;
+            i++;
+        } else if (c == '>' && (state == S_DD || state == S_DDD)) {
+            *out = i + 1;
+            return OK;
+        } else if (c == '<') {
+            i++;
+            if (i >= n) break;
+            if (!dbl) {
+                if (d[i] == '/') {
+                    if (delimited(d, n, i + 1, "script")) {
+                        *done = 1;
+                        return parse_tag(d, n, i + 1, &t, out);
+                    }
+                    i++;
+                    state = S_E;
+                } else {
+                    Py_ssize_t end = alpha_run(d, n, i);
+                    state = S_E;
+                    if (end > i && end < n && is_tag_end_char(d[end])) {
+                        if (eq_ci(d + i, end - i, "script")) state = S_DE;
+                        end++;
+                    }
+                    i = end;
+                }
+            } else {
+                state = S_DE;
+                if (d[i] == '/') {
+                    Py_ssize_t end = alpha_run(d, n, i + 1);
+                    if (end < n && is_tag_end_char(d[end])) {
+                        if (eq_ci(d + i + 1, end - i - 1, "script")) state = S_E;
+                        end++;
+                    }
+                    i = end;
+                }
+            }
+        } else {
+            state = dbl ? S_DE : S_E;
+            i++;
+        }
+    }
+    return END;
+}
+
+static int skip_script(uc *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t *out) {
+    Py_ssize_t i = pos;
+    Tag t;
+    for (;;) {
+        uc *hit = i < n ? memchr(d + i, '<', (size_t)(n - i)) : NULL;
+        if (!hit) return END;
+        Py_ssize_t j = hit - d;
+        if (j + 1 >= n) return END;
+        unsigned char c = d[j + 1];
+        if (c == '/') {
+            if (delimited(d, n, j + 2, "script")) return parse_tag(d, n, j + 2, &t, out);
+            i = j + 2;
+        } else if (c == '!' && j + 3 < n && d[j + 2] == '-' && d[j + 3] == '-') {
+            int done, r = skip_escaped(d, n, j + 4, &i, &done);
+            if (r != OK) return r;
+            if (done) {
+                *out = i;
+                return OK;
+            }
+        } else {
+            i = j + 1;
+        }
+    }
+}
+
+static int skip_bogus(uc *d, Py_ssize_t n, Py_ssize_t p, Py_ssize_t *out) {
+    uc *hit = p < n ? memchr(d + p, '>', (size_t)(n - p)) : NULL;
+    if (!hit) return END;
+    *out = (hit - d) + 1;
+    return OK;
+}
+
+static int skip_markup(uc *d, Py_ssize_t n, Py_ssize_t p, int foreign, Py_ssize_t *out) {
+    if (p + 1 < n && d[p] == '-' && d[p + 1] == '-') {
+        Py_ssize_t q = p + 2;
+        if (q < n && d[q] == '>') {
+            *out = q + 1;
+            return OK;
+        }
+        if (q + 1 < n && d[q] == '-' && d[q + 1] == '>') {
+            *out = q + 2;
+            return OK;
+        }
+        for (;;) {
+            Py_ssize_t k = find(d, n, q, "--", 2);
+            if (k < 0) return END;
+            if (k + 2 < n && d[k + 2] == '>') {
+                *out = k + 3;
+                return OK;
+            }
+            if (k + 3 < n && d[k + 2] == '!' && d[k + 3] == '>') {
+                *out = k + 4;
+                return OK;
+            }
+            q = k + 1;
+        }
+    }
+    if (foreign && p + 7 <= n && memcmp(d + p, "[CDATA[", 7) == 0) {
+        Py_ssize_t k = find(d, n, p + 7, "]]>", 3);
+        if (k < 0) return END;
+        *out = k + 3;
+        return OK;
+    }
+    return skip_bogus(d, n, p, out);
+}
+
+static const char *const BREAKOUT[] = {
+    "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em",
+    "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing",
+    "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong", "strike",
+    "sub", "sup", "table", "tt", "u", "ul", "var", "font", "base", NULL};
+static const char *const INTEG_SVG[] = {"foreignobject", "desc", "title", NULL};
+static const char *const INTEG_MATH[] = {"mi", "mo", "mn", "ms", "mtext", "annotation-xml", NULL};
+
+enum {
+    T_OTHER, T_IMG, T_BASE, T_SVG, T_MATH, T_TEMPLATE, T_RAW, T_SCRIPT, T_PLAINTEXT,
+    T_FRAMESET, T_TABLE, T_CELL, T_ROW_PART, T_TR_SECTION
+};
+
+/* Tag name -> T_*: one lower-case copy, then a switch on the length (names are short). */
+static int classify(uc *p, Py_ssize_t len) {
+    char b[10];
+    if (len > 9 || len < 2) return T_OTHER;
+    for (Py_ssize_t i = 0; i < len; i++) b[i] = (char)lower(p[i]);
+#define IS(lit) (memcmp(b, lit, (size_t)len) == 0)
+    switch (len) {
+    case 2:
+        if (IS("td") || IS("th")) return T_CELL;
+        if (IS("tr")) return T_TR_SECTION;
+        return T_OTHER;
+    case 3:
+        if (IS("img")) return T_IMG;
+        if (IS("svg")) return T_SVG;
+        if (IS("xmp")) return T_RAW;
+        if (IS("col")) return T_ROW_PART;
+        return T_OTHER;
+    case 4:
+        if (IS("base")) return T_BASE;
+        if (IS("math")) return T_MATH;
+        return T_OTHER;
+    case 5:
+        if (IS("image")) return T_IMG;
+        if (IS("title") || IS("style")) return T_RAW;
+        if (IS("table")) return T_TABLE;
+        if (IS("tbody") || IS("thead") || IS("tfoot")) return T_TR_SECTION;
+        return T_OTHER;
+    case 6:
+        if (IS("script")) return T_SCRIPT;
+        if (IS("iframe")) return T_RAW;
+        return T_OTHER;
+    case 7:
+        if (IS("noembed")) return T_RAW;
+        if (IS("caption")) return T_CELL;
+        return T_OTHER;
+    case 8:
+        if (IS("textarea") || IS("noframes")) return T_RAW;
+        if (IS("template")) return T_TEMPLATE;
+        if (IS("frameset")) return T_FRAMESET;
+        if (IS("colgroup")) return T_ROW_PART;
+        return T_OTHER;
+    case 9:
+        if (IS("plaintext")) return T_PLAINTEXT;
+        return T_OTHER;
+    }
+#undef IS
+    return T_OTHER;
+}
+
+static int push_foreign(State *s, int ns, uc *name, Py_ssize_t len) {
+    if (s->nforeign >= MAX_DEPTH) return BAIL;
+    FNode *f = &s->foreign[s->nforeign++];
+    f->name = name;
+    f->len = len;
+    f->ns = ns;
+    f->integ = in_list(name, len, ns == 1 ? INTEG_SVG : INTEG_MATH);
+    return OK;
+}
+
+static int has_high(const Val *v) {
+    for (Py_ssize_t i = 0; i < v->len; i++)
+        if (v->p[i] & 0x80) return 1;
+    return 0;
+}
+
+static PyObject *val_obj(const Val *v) {
+    if (v->len < 0) Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)v->p, v->len);
+}
+
+static int start_tag(State *s, Tag *t, Py_ssize_t pos, Py_ssize_t *out) {
+    uc *nm = t->name;
+    Py_ssize_t nl = t->name_len;
+    *out = pos;
+    if (s->nforeign) {
+        FNode *top = &s->foreign[s->nforeign - 1];
+        if (top->integ || in_list(nm, nl, BREAKOUT)) return BAIL;
+        if (!t->closed) return push_foreign(s, top->ns, nm, nl);
+        return OK;
+    }
+    int kind = classify(nm, nl);
+    switch (kind) {
+    case T_IMG:
+        if (s->template_depth) return OK;
+        if (s->ntables && !s->tables[s->ntables - 1]) return BAIL;
+        s->images++;
+        if (t->a[A_ALT].len > 0 || t->a[A_TITLE].len > 0 || t->a[A_DIT].len > 0) {
+            PyObject *tup = PyTuple_New(4);
+            if (!tup) return ERR;
+            const int order[4] = {A_SRC, A_ALT, A_TITLE, A_DIT};
+            for (int k = 0; k < 4; k++) {
+                if (!s->non_ascii && has_high(&t->a[order[k]])) s->non_ascii = 1;
+                PyObject *o = val_obj(&t->a[order[k]]);
+                if (!o) {
+                    Py_DECREF(tup);
+                    return ERR;
+                }
+                PyTuple_SET_ITEM(tup, k, o);
+            }
+            int r = PyList_Append(s->found, tup);
+            Py_DECREF(tup);
+            if (r < 0) return ERR;
+        }
+        return OK;
+    case T_BASE:
+        if (s->template_depth) return OK;
+        if (s->ntables && !s->tables[s->ntables - 1]) return BAIL;
+        if (!s->has_base && t->a[A_HREF].len >= 0) {
+            s->base = t->a[A_HREF];
+            s->has_base = 1;
+            if (has_high(&s->base)) s->non_ascii = 1;
+        }
+        return OK;
+    case T_SVG:
+    case T_MATH:
+        if (!t->closed) return push_foreign(s, kind == T_SVG ? 1 : 2, nm, nl);
+        return OK;
+    case T_TEMPLATE:
+        s->template_depth++;
+        return OK;
+    case T_RAW: {
+        char name[16];
+        for (Py_ssize_t k = 0; k < nl; k++) name[k] = (char)lower(nm[k]);
+        name[nl] = 0;
+        return skip_raw(s->d, s->n, pos, name, out);
+    }
+    case T_SCRIPT:
+        return skip_script(s->d, s->n, pos, out);
+    case T_PLAINTEXT:
+        return END;
+    case T_FRAMESET:
+        return BAIL;
+    }
+    if (s->template_depth) return OK;
+    if (kind == T_TABLE) {
+        if (s->ntables && !s->tables[s->ntables - 1]) s->ntables--;
+        if (s->ntables >= MAX_DEPTH) return BAIL;
+        s->tables[s->ntables++] = 0;
+    } else if (s->ntables && kind == T_CELL) {
+        s->tables[s->ntables - 1] = 1;
+    } else if (s->ntables && (kind == T_ROW_PART || kind == T_TR_SECTION)) {
+        s->tables[s->ntables - 1] = 0;
+    }
+    return OK;
+}
+
+static int end_tag(State *s, Tag *t) {
+    uc *nm = t->name;
+    Py_ssize_t nl = t->name_len;
+    if (s->nforeign) {
+        for (int k = s->nforeign - 1; k >= 0; k--) {
+            if (eq_names(s->foreign[k].name, s->foreign[k].len, nm, nl)) {
+                s->nforeign = k;
+                return OK;
+            }
+        }
+        return BAIL;
+    }
+    int kind = classify(nm, nl);
+    if (kind == T_TEMPLATE) {
+        if (s->template_depth) s->template_depth--;
+        return OK;
+    }
+    if (s->template_depth || !s->ntables) return OK;
+    if (kind == T_TABLE) s->ntables--;
+    else if (kind == T_CELL || kind == T_TR_SECTION) s->tables[s->ntables - 1] = 0;
+    return OK;
+}
+
+static int run(State *s) {
+    uc *d = s->d;
+    Py_ssize_t n = s->n, pos = 0;
+    Tag t;
+    for (;;) {
+        uc *hit = pos < n ? memchr(d + pos, '<', (size_t)(n - pos)) : NULL;
+        if (!hit) return OK;
+        Py_ssize_t p = (hit - d) + 1;
+        if (p >= n) return OK;
+        unsigned char c = d[p];
+        int r = OK;
+        if (c == '!') {
+            r = skip_markup(d, n, p + 1, s->nforeign > 0, &pos);
+        } else if (c == '/') {
+            if (p + 1 >= n) return OK;
+            unsigned char c2 = d[p + 1];
+            if (is_alpha(c2)) {
+                r = parse_tag(d, n, p + 1, &t, &pos);
+                if (r == OK) r = end_tag(s, &t);
+            } else if (c2 == '>') {
+                pos = p + 2;
+            } else {
+                r = skip_bogus(d, n, p + 1, &pos);
+            }
+        } else if (c == '?') {
+            r = skip_bogus(d, n, p, &pos);
+        } else if (is_alpha(c)) {
+            r = parse_tag(d, n, p, &t, &pos);
+            if (r == OK) r = start_tag(s, &t, pos, &pos);
+        } else {
+            pos = p;
+        }
+        if (r == END) return OK;
+        if (r != OK) return r;
+    }
+}
+
+static PyObject *scan(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "scan() needs bytes");
+        return NULL;
+    }
+    uc *d = (uc *)PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    if (memchr(d, 0, (size_t)n) || memchr(d, 0x1b, (size_t)n) || find(d, n, 0, "~{", 2) >= 0 ||
+        (n >= 2 && ((d[0] == 0xfe && d[1] == 0xff) || (d[0] == 0xff && d[1] == 0xfe))))
+        Py_RETURN_NONE;
+    State *s = PyMem_Calloc(1, sizeof(State));
+    if (!s) return PyErr_NoMemory();
+    s->d = d;
+    s->n = n;
+    s->found = PyList_New(0);
+    PyObject *result = NULL;
+    if (!s->found) goto done;
+    int r = run(s);
+    if (r == ERR) goto done;
+    if (r == BAIL) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    PyObject *base = s->has_base ? val_obj(&s->base) : (Py_INCREF(Py_None), Py_None);
+    if (!base) goto done;
+    result = Py_BuildValue("(lONO)", s->images, s->found, base, s->non_ascii ? Py_True : Py_False);
+done:
+    Py_XDECREF(s->found);
+    PyMem_Free(s);
+    return result;
+}
+
+/* facts(data) -> flags: 1 "charset" occurs (ASCII case-insensitive) in the first
+ * CHARSET_WINDOW bytes (the reference reads a <meta> charset from the first 1024 only), 2 one of
+ * windows-1252's unassigned bytes (81 8D 8F 90 9D) occurs. memchr passes only. */
+#define CHARSET_WINDOW (1024 + 7)
+static PyObject *facts(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "facts() needs bytes");
+        return NULL;
+    }
+    uc *d = (uc *)PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    Py_ssize_t w = n < CHARSET_WINDOW ? n : CHARSET_WINDOW;
+    int charset = 0, holes = 0;
+    for (int pass = 0; pass < 2 && !charset; pass++) {
+        Py_ssize_t j = 0;
+        while (j + 7 <= w) {
+            uc *hit = memchr(d + j, pass ? 'C' : 'c', (size_t)(w - j - 6));
+            if (!hit) break;
+            j = hit - d;
+            if ((d[j + 1] | 32) == 'h' && (d[j + 2] | 32) == 'a' && (d[j + 3] | 32) == 'r' &&
+                (d[j + 4] | 32) == 's' && (d[j + 5] | 32) == 'e' && (d[j + 6] | 32) == 't') {
+                charset = 1;
+                break;
+            }
+            j++;
+        }
+    }
+    static const unsigned char HOLES[5] = {0x81, 0x8D, 0x8F, 0x90, 0x9D};
+    for (int k = 0; k < 5 && !holes; k++)
+        if (memchr(d, HOLES[k], (size_t)n)) holes = 1;
+    return PyLong_FromLong(charset | (holes ? 2 : 0));
+}
+
+/* utf8_valid(data) -> bool: strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF). */
+static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "utf8_valid() needs bytes");
+        return NULL;
+    }
+    uc *d = (uc *)PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg), i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, d + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = d[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        Py_ssize_t len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        }
+        if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) Py_RETURN_FALSE;
+        for (Py_ssize_t k = 2; k < len; k++)
+            if (d[i + k] < 0x80 || d[i + k] > 0xBF) Py_RETURN_FALSE;
+        i += len;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* dbcs_valid(data, table) -> bool: whether data decodes strictly in a double-byte charset
+ * whose table (256 + 65536 bytes, built by attrs.py from Python's codec) marks the valid single
+ * bytes (table[b]) and the valid lead/trail pairs (table[256 + lead * 256 + trail]). */
+static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer data, table;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &table)) return NULL;
+    int ok = 1;
+    if (table.len != 256 + 65536) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&table);
+        PyErr_SetString(PyExc_ValueError, "dbcs_valid: the table must have 65792 bytes");
+        return NULL;
+    }
+    uc *d = data.buf, *t = table.buf;
+    Py_ssize_t n = data.len, i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, d + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = d[i];
+        if (t[c]) {
+            i++;
+        } else if (i + 1 < n && t[256 + c * 256 + d[i + 1]]) {
+            i += 2;
+        } else {
+            ok = 0;
+            break;
+        }
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&table);
+    return PyBool_FromLong(ok);
+}
+
+static PyMethodDef methods[] = {
+    {"dbcs_valid", dbcs_valid, METH_VARARGS, "Whether bytes decode in a double-byte charset."},
+    {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
+    {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
+    {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_htmlscan",
+                                    "Streaming <img> scan of HTML bytes.", -1, methods};
+
+PyMODINIT_FUNC PyInit__htmlscan(void) {
+    init_classes();
+    return PyModule_Create(&module);
+}
