@@ -16,7 +16,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -43,8 +43,7 @@ class ErrorLog:
             self.samples.append({"reason": reason, "offset": offset, "message": message})
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """What extraction needs from one WARC record. `kind`: html, wat or other (not read)."""
 
     offset: int
