@@ -42,7 +42,8 @@ _SAFE = _SINGLE_BYTE | frozenset(
     for name in ("utf-8", "gbk", "gb18030", "gb2312", "big5", "big5hkscs", "shift_jis", "cp932")
     + ("cp949", "euc_jp", "euc_kr")
 )
-_ASSIGNED: dict[str, bytes] = {}
+#: a single-byte charset's unassigned bytes, each as a bytes object (searched for in a page)
+_UNASSIGNED: dict[str, list[bytes]] = {}
 _REFERENCE = re.compile(r"&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|([A-Za-z0-9]+;?))")
 _LONGEST_NAME = max(map(len, html5))
 #: Numeric references to C1 controls read as windows-1252 (HTML standard, numeric reference end).
@@ -114,10 +115,13 @@ class _Charset:
         if codec == "cp1252":
             return not self.facts & HAS_CP1252_HOLES
         if codec in _SINGLE_BYTE:
-            assigned = _ASSIGNED.get(codec)
-            if assigned is None:
-                assigned = _ASSIGNED[codec] = bytes(b for b in range(256) if _decodes(b, codec))
-            return not self.body.translate(None, assigned)
+            unassigned = _UNASSIGNED.get(codec)
+            if unassigned is None:
+                unassigned = [bytes((b,)) for b in range(256) if not _decodes(b, codec)]
+                _UNASSIGNED[codec] = unassigned
+            if codec == "ascii":  # (its 128 unassigned bytes: all of 0x80-0xFF)
+                return self.body.isascii()
+            return not any(byte in self.body for byte in unassigned)  # (memchr each)
         return self.kernel.strict_decodes(self.body, codec)
 
     def codec(self) -> str | None:

@@ -78,6 +78,10 @@ class Resolver:
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self.http: bool | None = None  # worked out at the first join (many pages have none)
+
+    def _split(self) -> None:
+        base = self.base
         try:
             parts = urlsplit(base) if base.isascii() else None
         except ValueError:  # urljoin raises it again for each source
@@ -89,6 +93,8 @@ class Resolver:
 
     def join(self, src: str) -> str:
         """urljoin(base, src); raises ValueError where urljoin does."""
+        if self.http is None:
+            self._split()
         if self.http and src.isascii() and "/." not in src and not any(c in src for c in "?#;[]"):
             if src[:2] == "//" and src[2:3] not in ("", "/"):
                 return f"{self.scheme}:{src}"
