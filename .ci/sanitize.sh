@@ -22,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 export METACURATE_REQUIRE_NATIVE=1
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-TESTS=(tests/kernel tests/match/test_matcher.py tests/test_uid.py tests/test_balance.py)
+TESTS=(tests/kernel tests/match/test_matcher.py tests/pool/test_uid.py tests/balance/test_rule.py)
 
 run_variant() {  # name, build flags...
   local name=$1; shift

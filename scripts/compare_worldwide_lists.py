@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.worldwide.captions import multilingual_captions  # noqa: E402
+from tests.multilingual.captions import multilingual_captions  # noqa: E402
 
 from metacurate import Matcher  # noqa: E402
 

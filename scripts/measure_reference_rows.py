@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
 from tests.conftest import shared_dir
-from tests.worldwide.captions import laion_captions
+from tests.multilingual.captions import laion_captions
 
 from metacurate import Matcher
 from metacurate.balance import t_for_tail_share, tail_share

@@ -29,7 +29,7 @@ SRC = REPO / "src" / "metacurate"
 #: What ``engine/`` and ``storage/`` may reach: no stage (match, balance, count, outputs,
 #: report, extract, online, download, metadata, pool, ...). The driver hands an engine what to
 #: run and what to preload.
-BASE = {"engine", "storage", "config", "errors", "files", "startup", "_version"}
+BASE = {"engine", "storage", "config", "options", "errors", "files", "startup", "_version"}
 
 _MODULE_NAME = re.compile(r"metacurate(\.[A-Za-z_]\w*)+")
 

@@ -20,6 +20,20 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from metacurate.errors import MetacurateError, check_utf8_path
+from metacurate.options import ConfigError, option
+
+__all__ = [
+    "BalanceConfig",
+    "ConfigError",
+    "CoverageConfig",
+    "EngineConfig",
+    "MatchConfig",
+    "RunConfig",
+    "balance_options",
+    "option",
+    "split_shortcuts",
+    "with_shortcuts",
+]
 
 MODES = ("metaclip1", "metaclip2", "metaclip2-kana")  # metacurate.match.MODES
 LID_MODELS = ("fasttext-lid176", "py3langid")  # metacurate.match.lid.LID_MODELS
@@ -33,59 +47,11 @@ LID_MIN_SCORE = 0.3
 FORMATS = ("parquet", "jsonl", "csv", "tsv", "webdataset")
 
 
-def option(
-    default: Any = None,
-    help: str = "",
-    *,
-    flag: str | None = None,
-    short: str | None = None,
-    choices: tuple[str, ...] | None = None,
-    parse: str | None = None,
-    metavar: str | None = None,
-    group: str | None = None,
-    cli_default: str | None = None,
-    cli: bool = True,
-) -> Any:
-    """A config field and its command-line flag in one place.
-
-    ``help`` is the flag's help (``{default}`` is filled in); ``flag`` the flag name when it is
-    not ``--field-name``; ``parse`` names a parser of ``cli_flags.PARSERS`` (``int``,
-    ``float``, ``columns`` ...; default: from the field's type); ``group`` puts the flag in a
-    required mutually exclusive group of that name; ``cli_default`` names a default that only
-    the CLI uses (``cli_flags.CLI_DEFAULTS``); ``cli=False`` keeps the field out of the CLI.
-    """
-    meta = {
-        "help": help,
-        "flag": flag,
-        "short": short,
-        "choices": choices,
-        "parse": parse,
-        "metavar": metavar,
-        "group": group,
-        "cli_default": cli_default,
-        "cli": cli,
-    }
-    return field(default=default, metadata=meta)
-
-
 def _positive(value: Any) -> bool:
     try:
         return math.isfinite(float(value)) and float(value) > 0
     except (TypeError, ValueError):
         return False
-
-
-class ConfigError(MetacurateError):
-    """A bad option value; ``field`` is the config field it names."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        self.field = field_name
-        self.detail = message
-        super().__init__(f"{field_name}: {message}")
-
-    def for_flag(self) -> str:
-        """The same message naming the command-line flag."""
-        return f"--{self.field.replace('_', '-')}: {self.detail}"
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,103 @@ def test_explorer_sorts_and_static_table_opens_entries(run_dir, browser):
     assert column(0) == list(range(1, len(column(0)) + 1))
     count_head.click()  # ascending
     assert column(3) == sorted(column(3)) and column(3) != sorted(column(3), reverse=True)
+
+
+def _box(browser, css: str) -> dict:
+    """The element's rectangle in the viewport (px), and the viewport's height."""
+    return browser.execute_script(
+        "var r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right,"
+        " height: r.height, width: r.width, vh: window.innerHeight};",
+        css,
+    )
+
+
+def _show_explorer(browser) -> None:
+    """Scroll the page so that the search box sits just below the sticky navigation bar."""
+    browser.execute_script(
+        "var box = document.getElementById('entry-search').getBoundingClientRect();"
+        "var nav = document.querySelector('nav').offsetHeight;"
+        "window.scrollBy(0, box.top - nav - 8);"
+    )
+
+
+def test_explorer_layout_follows_the_window_and_panel_starts_full(run_dir, browser):
+    """The panel beside the entry table is never empty (the largest entry until a click), the
+    table's scroll box grows and shrinks with the window's height instead of a fixed clip,
+    the panel sits beside the table on a wide window and below it on a narrow one, and a
+    click still shows the entry's kept and dropped captions (scrolled into view there)."""
+    from selenium.webdriver.common.by import By
+
+    rows = pq.read_table(run_dir / "curated_entry_counts.parquet").to_pylist()
+    largest = min(rows, key=lambda r: (-r["count"], r["entry_id"]))
+    browser.set_window_size(1400, 1000)
+    page = write_report(run_dir)
+    browser.get(page.resolve().as_uri())
+
+    # before any click: the largest entry, with its captions and a line saying what to do
+    detail = browser.find_element(By.ID, "entry-detail")
+    assert detail.find_element(By.CSS_SELECTOR, ".entry-name").text == largest["entry"]
+    assert _facts(detail)["entry_id"] == str(largest["entry_id"])
+    assert detail.find_elements(By.CSS_SELECTOR, "ul.examples li .cap")
+    assert "click" in detail.find_element(By.CSS_SELECTOR, ".explore-hint").text.lower()
+    first = browser.find_element(By.CSS_SELECTOR, "#entry-table tbody tr")
+    assert "selected" in first.get_attribute("class")
+    assert browser.execute_script("return location.hash") == ""  # no click, no address change
+
+    # wide: the panel is beside the table, and the table fills the window's height
+    _show_explorer(browser)
+    tall, panel = _box(browser, "#explore .scroll"), _box(browser, "#entry-detail")
+    assert panel["left"] >= tall["right"] and panel["top"] < tall["top"]
+    assert tall["height"] > 0.6 * tall["vh"]
+    assert tall["bottom"] <= tall["vh"]  # search box, status line and table fit the window
+    browser.set_window_size(1400, 700)
+    _show_explorer(browser)
+    short = _box(browser, "#explore .scroll")
+    assert short["vh"] < tall["vh"] - 200
+    assert tall["height"] - short["height"] > 0.6 * (tall["vh"] - short["vh"])
+    assert short["bottom"] <= short["vh"]
+
+    # narrow: the panel goes below the table, full width
+    browser.set_window_size(800, 1000)
+    _show_explorer(browser)
+    table, panel = _box(browser, "#explore .scroll"), _box(browser, "#entry-detail")
+    assert panel["top"] >= table["bottom"]
+    assert abs(panel["left"] - table["left"]) < 2 and panel["width"] >= table["width"] - 2
+    assert table["height"] > 0.4 * table["vh"]
+
+    # a click shows that entry's kept and dropped captions, in view, and names it in the address
+    target = _entry_with_dropped_rows(run_dir)
+    browser.find_element(By.ID, "entry-search").send_keys(target["entry"])
+    row = browser.find_element(
+        By.CSS_SELECTOR, f"#entry-table tbody tr[data-entry-id='{target['entry_id']}']"
+    )
+    row.click()
+    detail = browser.find_element(By.ID, "entry-detail")
+    assert detail.find_element(By.CSS_SELECTOR, ".entry-name").text == target["entry"]
+    assert not detail.find_elements(By.CSS_SELECTOR, ".explore-hint")
+    for side in ("kept", "dropped"):
+        items = detail.find_elements(By.CSS_SELECTOR, f".side-{side} li")
+        assert items and all(li.find_element(By.CSS_SELECTOR, "mark").text for li in items)
+    panel = _box(browser, "#entry-detail")
+    assert 0 <= panel["top"] < panel["vh"] - 100
+    assert browser.execute_script("return location.hash") == f"#entry={target['entry_id']}"
+
+    # a phone: no section makes the page wider than the window (wide tables scroll in place)
+    browser.set_window_size(420, 860)
+    _show_explorer(browser)
+    page_width, window_width = browser.execute_script(
+        "var d = document.documentElement; return [d.scrollWidth, d.clientWidth];"
+    )
+    assert page_width <= window_width
+    assert _box(browser, "#entry-detail")["right"] <= window_width
+    assert _box(browser, "#entry-search")["right"] <= window_width
+
+    # an address naming an entry opens that one, without the hint
+    browser.get("about:blank")
+    browser.get(f"{page.resolve().as_uri()}#entry={target['entry_id']}")
+    detail = browser.find_element(By.ID, "entry-detail")
+    assert detail.find_element(By.CSS_SELECTOR, ".entry-name").text == target["entry"]
+    assert not detail.find_elements(By.CSS_SELECTOR, ".explore-hint")
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

@@ -304,7 +304,8 @@ def explore_html(data: dict, sample_note: str) -> str:
     return (
         f'<p class="note">Search any entry: {cap}. Counts before and after balancing and '
         "p_e are the run's (curated_entry_counts.parquet); share = the entry's part of all "
-        "matches. Click a row for example captions, kept and dropped, with the entry marked. "
+        "matches. The panel shows the largest entry until you click a row: then that entry's "
+        "numbers and example captions, kept and dropped, with the entry marked. "
         f"Captions come from a sample of {e(sample_note)}; at most "
         f"{data['per_side']} kept and {data['per_side']} dropped captions per entry and "
         f"{MAX_EXAMPLE_ROWS:,} captions in all are embedded.</p>"
@@ -318,7 +319,8 @@ def explore_html(data: dict, sample_note: str) -> str:
         '<th class="num" data-col="k">kept</th><th class="num" data-col="p">p_e</th>'
         '<th class="num" data-col="sh">share</th><th class="num" data-col="sa">share after</th>'
         "</tr></thead><tbody></tbody></table></div></div>"
-        '<div id="entry-detail" class="explore-detail"><p class="note">Click an entry.</p></div>'
+        '<div id="entry-detail" class="explore-detail"><p class="note">Click a row of the '
+        "table for the entry's numbers and example captions.</p></div>"
         "</div>"
         '<noscript><p class="note">The explorer needs JavaScript (inline, no network).</p>'
         "</noscript>"

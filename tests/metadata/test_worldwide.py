@@ -33,7 +33,7 @@ from metacurate.metadata.worldwide_info import (
     diff_worldwide,
     unmatchable_reason_mode,
 )
-from tests.worldwide.reference import spaced_entry
+from tests.multilingual.reference import spaced_entry
 
 LISTS = {"zh": ["猫", "熊猫", "12"], "de": ["Hund", "Katze"], "en": ["dog", "cat"]}
 

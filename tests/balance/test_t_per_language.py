@@ -18,7 +18,7 @@ from metacurate.balance.worldwide import (
     t_per_language,
 )
 from tests.conftest import shared_dir
-from tests.worldwide.captions import laion_captions, multilingual_captions, own_metadata
+from tests.multilingual.captions import laion_captions, multilingual_captions, own_metadata
 
 
 def brute_force_t(counts: np.ndarray, p: float) -> int:

@@ -11,8 +11,8 @@ import pytest
 from metacurate import Matcher
 from metacurate.match.metaclip2 import split_entries, worldwide_kernel_available
 from tests.conftest import oracle_size
-from tests.worldwide.captions import laion_captions, multilingual_captions, own_metadata
-from tests.worldwide.reference import reference_match2_many
+from tests.multilingual.captions import laion_captions, multilingual_captions, own_metadata
+from tests.multilingual.reference import reference_match2_many
 
 MODES = ["metaclip2", "metaclip2-kana"]
 

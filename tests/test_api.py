@@ -18,7 +18,7 @@ from metacurate.metadata import load_default_metadata
 from metacurate.report.samples import sample_rows
 from metacurate.report.stats import load_run
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from metacurate import Matcher, MetacurateError
 from metacurate.match import MODES
 from metacurate.match.metaclip2 import Metaclip2Matcher, worldwide_kernel_available
 from metacurate.scripts import is_no_space, pad, separator_tables, unit_regex
-from tests.worldwide.reference import is_cjk_or_similar, reference_match2, spaced_entry
+from tests.multilingual.reference import is_cjk_or_similar, reference_match2, spaced_entry
 
 WW_MODES = ["metaclip2", "metaclip2-kana"]
 IMPLS = [pytest.param(True, id="native"), pytest.param(False, id="python")]

@@ -1,4 +1,4 @@
-"""``python -m tests.worldwide.crash_ww POINT:K OUT METADATA_DIR POOL...``: ``curate`` in mode
+"""``python -m tests.multilingual.crash_ww POINT:K OUT METADATA_DIR POOL...``: ``curate`` in mode
 metaclip2 as ``test_curate_worldwide.run`` does (one worker), SIGKILLed the K-th time a task or
 the driver passes POINT (see tests/engine/crash.py)."""
 

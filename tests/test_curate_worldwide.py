@@ -20,8 +20,8 @@ from metacurate.balance.worldwide import t_per_language
 from metacurate.count_lang import read_language_counts
 from metacurate.metadata.worldwide import load_worldwide, write_worldwide
 from tests.conftest import REPO, require_system
-from tests.worldwide.captions import laion_captions, multilingual_captions, own_metadata
-from tests.worldwide.reference import reference_match2_many
+from tests.multilingual.captions import laion_captions, multilingual_captions, own_metadata
+from tests.multilingual.reference import reference_match2_many
 
 T_EN = 6.0
 
@@ -152,7 +152,14 @@ def test_kill_and_resume_give_the_same_rows(world, tmp_path):
     want = curated_rows(clean)
     for point in ("match-batch:3", "count-file:2", "balance-batch:2", "balance-record:1"):
         out = tmp_path / point.replace(":", "-")
-        argv = [sys.executable, "-m", "tests.worldwide.crash_ww", point, str(out), str(world["md"])]
+        argv = [
+            sys.executable,
+            "-m",
+            "tests.multilingual.crash_ww",
+            point,
+            str(out),
+            str(world["md"]),
+        ]
         proc = subprocess.run(argv + world["parts"], cwd=REPO, capture_output=True)
         assert proc.returncode == -9, proc.stderr.decode()[-2000:]
         run(world, out, workers=1)

@@ -19,10 +19,10 @@ from metacurate import MetacurateError
 from metacurate.api import curate
 from metacurate.cli import main
 from metacurate.metadata.worldwide import load_worldwide, write_worldwide
+from tests.balance.test_t_per_language import brute_force_t
 from tests.conftest import REPO
-from tests.worldwide.captions import laion_captions, multilingual_captions, own_metadata
-from tests.worldwide.reference import reference_match2_many
-from tests.worldwide.test_t_per_language import brute_force_t
+from tests.multilingual.captions import laion_captions, multilingual_captions, own_metadata
+from tests.multilingual.reference import reference_match2_many
 
 
 def _languages() -> dict[str, list[str]]:
@@ -164,6 +164,10 @@ def test_report_shows_the_reference(pools, tmp_path):
 
     page = write_report(out).read_text(encoding="utf-8")
     assert "<b>Reference</b>: --tail-share 0.2" in page
+    table = page[page.index('id="languages"') :]
+    assert "<td>en</td>" not in table  # the metadata's English list has no rows here
+    assert all(f"<td>{x}</td>" in table for x in _languages())
+    assert "1 more languages of the metadata have no rows" in table
 
 
 #: The only modules that may call the functions that turn a reference into t.
