@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -88,6 +89,12 @@ def _page(page_url: str | None, base_href: Any, images: list[tuple[Any, Any, Any
     return page
 
 
+#: Where a `Links` JSON text can hold the string "IMG@/src": its characters are each either as
+#: they are or a `\\uXXXX` escape (`/` also `\\/`), so `IMG@` is there unless one of the
+#: eight is escaped (hex digits in either case). A record without a match has no IMG link.
+_MAY_HAVE_IMG = re.compile(rb"IMG@|\\u00(?:4[9dD7]|40|2[fF]|7[32]|63)").search
+
+
 class WatPage(NamedTuple):
     """What one WAT record gives: its HTTP status (as :func:`wat_status`), and the page URL
     and pairs (as :func:`image_pairs_from_wat`)."""
@@ -131,8 +138,7 @@ def read_wat(payload: bytes, utf8_valid: Callable[[bytes], bool]) -> WatPage:
             if meta is None:
                 return WatPage(status, page_url, None)
             links = None
-            # "IMG@/src" is in the JSON text as `IMG@` unless written with \\u escapes
-            if meta.Links and (b"IMG@" in payload or b"\\u" in payload):
+            if meta.Links and _MAY_HAVE_IMG(meta.Links):
                 try:
                     links = _LINKS.decode(meta.Links)
                 except _DECODE_ERRORS:  # not a list of objects: the general way
