@@ -185,8 +185,13 @@ def image_pairs_fast(
     page.counts["images_seen"] += images - len(imgs)
     base = resolve_base(page_url, _text(base_raw, codec))
     resolver = Resolver(base) if base and imgs else None
-    for src, *texts in imgs:
-        named = [(name, _text(raw, codec)) for name, raw in zip(TEXT_SOURCES, texts, strict=True)]
+    alt_name, title_name, dit_name = TEXT_SOURCES
+    for src, alt, title, dit in imgs:
+        named = [
+            (alt_name, _text(alt, codec)),
+            (title_name, _text(title, codec)),
+            (dit_name, _text(dit, codec)),
+        ]
         add_image(page, _text(src, codec), named, resolver)
     if not page.counts["images_seen"]:
         del page.counts["images_seen"]
@@ -196,4 +201,9 @@ def image_pairs_fast(
 def _text(raw: bytes | None, codec: str) -> str | None:
     if raw is None:
         return None
-    return resolve_references(raw.decode("ascii" if raw.isascii() else codec))
+    if raw.isascii():
+        value = raw.decode("ascii")
+        if b"&" not in raw and b"\r" not in raw:  # (no reference, no CR: as it is)
+            return value
+        return resolve_references(value)
+    return resolve_references(raw.decode(codec))

@@ -215,12 +215,11 @@ def extract_part(
 
         def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
             n = len(pairs)
-            page_urls = [pair.url for pair in pairs]
-            page_texts = [pair.text for pair in pairs]
+            page_urls, page_texts, page_sources = zip(*pairs, strict=True)
             urls.extend(page_urls)
             uids.extend(map(uid_for, page_urls, page_texts))
             texts.extend(page_texts)
-            sources.extend([pair.text_source for pair in pairs])
+            sources.extend(page_sources)
             pages.extend([page_url] * n)
             offsets.extend([offset] * n)
             if len(uids) >= _PART_BATCH:
