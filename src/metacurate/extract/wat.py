@@ -89,10 +89,10 @@ def _page(page_url: str | None, base_href: Any, images: list[tuple[Any, Any, Any
     return page
 
 
-#: Where a `Links` JSON text can hold the string "IMG@/src": its characters are each either as
-#: they are or a `\\uXXXX` escape (`/` also `\\/`), so `IMG@` is there unless one of the
-#: eight is escaped (hex digits in either case). A record without a match has no IMG link.
-_MAY_HAVE_IMG = re.compile(rb"IMG@|\\u00(?:4[9dD7]|40|2[fF]|7[32]|63)").search
+#: A `Links` JSON text can hold the string "IMG@/src" only where `IMG@` is in the record or one
+#: of those eight characters is written as a `\\uXXXX` escape (hex digits in either case):
+#: each character is either as it is or such an escape (`/` also `\\/`).
+_ESCAPED_IMG = re.compile(rb"\\u00(?:4[9dD7]|40|2[fF]|7[32]|63)").search
 
 
 class WatPage(NamedTuple):
@@ -138,7 +138,9 @@ def read_wat(payload: bytes, utf8_valid: Callable[[bytes], bool]) -> WatPage:
             if meta is None:
                 return WatPage(status, page_url, None)
             links = None
-            if meta.Links and _MAY_HAVE_IMG(meta.Links):
+            if meta.Links and (
+                b"IMG@" in payload or b"\\u00" in payload and _ESCAPED_IMG(meta.Links)
+            ):
                 try:
                     links = _LINKS.decode(meta.Links)
                 except _DECODE_ERRORS:  # not a list of objects: the general way
