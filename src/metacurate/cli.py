@@ -210,13 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # the start-up order of engine/startup.py (its numbered steps)
     tune_environment()  # 1. before numpy and pyarrow load
-    argv = joined_negative_values(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages alone
-    args = parser.parse_args(argv)
-    if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
-        args.out = args.out.rstrip("/") or "/"  # 'out/' prints as out/curated/, not out//curated/
     try:
         with noticed_interrupts() as interrupted:
+            argv = joined_negative_values(list(sys.argv[1:] if argv is None else argv))
+            parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages
+            args = parser.parse_args(argv)
+            if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
+                args.out = args.out.rstrip("/") or "/"  # out/curated/, not out//curated/
             # the one RunConfig of a stage command, built once from its flags
             args.config = run_config(args) if args.command in STAGES else None
             args.ahead = start_ahead(args)  # 3. the head start, before the stages' imports

@@ -274,8 +274,16 @@ class EngineConfig:
         "(default: ./{default})",
         metavar="DIR",
     )
+    stall_seconds: float = option(
+        300.0,
+        "Ray: end the run in one line when no task finishes for this long (at least 10 times "
+        "the longest task so far): a worker or node lost without a word",
+        metavar="S",
+    )
 
     def check(self) -> None:
+        if not self.stall_seconds > 0:
+            raise ConfigError("stall_seconds", f"must be > 0, got {self.stall_seconds}")
         if self.kind not in ENGINES:
             raise ConfigError("engine", f"unknown engine {self.kind!r}; one of {ENGINES}")
         if self.start_method not in START_METHODS:

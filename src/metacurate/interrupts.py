@@ -5,22 +5,33 @@ every SIGINT, so the command ends as interrupted (exit 130) even when one was dr
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 
 @contextmanager
 def noticed_interrupts() -> Iterator[threading.Event]:
     """For the ``with`` block: SIGINT raises ``KeyboardInterrupt`` as usual and sets the
-    yielded event (outside the main thread, where no handler can be set: only the event)."""
+    yielded event (outside the main thread, where no handler can be set, or where SIGINT is
+    ignored, as under ``nohup``: nothing changes)."""
     seen = threading.Event()
 
-    def on_sigint(signum: int, frame: object) -> None:
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
         seen.set()
+        if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+            # raised in the import system's own callbacks it is dropped and can leave a
+            # module lock held (a thread importing then waits forever): deliver it again
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+            return
         raise KeyboardInterrupt
 
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # nohup, a shell's background job
+        yield seen
+        return
     try:
         previous = signal.signal(signal.SIGINT, on_sigint)
     except ValueError:  # not the main thread

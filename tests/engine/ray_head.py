@@ -30,12 +30,15 @@ class Head:
     cwd: Path
 
     def pids(self, word: str) -> list[int]:
-        """Processes of this cluster (its process group) whose command line has ``word``."""
+        """Processes of this cluster (descendants of ``ray start``) whose command line has
+        ``word``."""
         return [pid for pid, cmd in _group(self.process.pid) if word in cmd]
 
 
-def _group(pgid: int) -> list[tuple[int, str]]:
-    out = []
+def _group(root: int) -> list[tuple[int, str]]:
+    """``(pid, command line)`` of ``root`` and every process descending from it (Ray starts
+    its workers in sessions of their own: a process group would miss them)."""
+    procs: dict[int, tuple[int, str]] = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
@@ -44,9 +47,14 @@ def _group(pgid: int) -> list[tuple[int, str]]:
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append((int(d.name), cmd))
-    return out
+        if fields[0] != "Z":
+            procs[int(d.name)] = (int(fields[1]), cmd.strip())
+    family, grew = {root}, True
+    while grew:
+        more = {pid for pid, (ppid, _) in procs.items() if ppid in family} - family
+        family |= more
+        grew = bool(more)
+    return [(pid, procs[pid][1]) for pid in sorted(family) if pid in procs]
 
 
 def _free_port() -> int:
@@ -86,13 +94,15 @@ def ray_head(cwd: Path, cpus: int = 2, token: bool = False) -> Iterator[Head]:
         time.sleep(3)  # the raylet registers with the GCS
         yield Head(address, proc, cwd)
     finally:
-        with_signal(proc.pid, signal.SIGTERM)
+        family = [pid for pid, _ in _group(proc.pid)]
+        with_signal(family, signal.SIGTERM)
         with suppress(subprocess.TimeoutExpired):
             proc.wait(30)
-        with_signal(proc.pid, signal.SIGKILL)
+        with_signal(family + [pid for pid, _ in _group(proc.pid)], signal.SIGKILL)
         subprocess.run(["rm", "-rf", temp], check=False)
 
 
-def with_signal(pgid: int, sig: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
+def with_signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, sig)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from metacurate.extract import attrs
@@ -313,6 +313,7 @@ _BASES = st.sampled_from(
     base=_BASES,
     src=st.lists(_URL_PART, min_size=1, max_size=8).map("".join),
 )
+@example(base="http:///nohost/x", src="////[")  # urljoin gives 'http://[', which urlsplit refuses
 @settings(max_examples=1500, deadline=None)
 def test_url_shortcuts_equal_urllib(base: str, src: str) -> None:
     from urllib.parse import urljoin, urlsplit
@@ -336,4 +337,5 @@ def test_url_shortcuts_equal_urllib(base: str, src: str) -> None:
     resolver = Resolver(base)
     assert resolver.join(src) == want_url
     if resolver.http and not urlsplit(src).scheme:  # what add_image relies on
-        assert urlsplit(want_url).scheme in ("http", "https")
+        # the scheme by hand: urljoin may return what urlsplit refuses ('http://[')
+        assert want_url.split(":", 1)[0].lower() in ("http", "https")

@@ -50,7 +50,9 @@ def open_engine(
     if config.kind == "ray":
         from metacurate.engine.ray_engine import RayEngine
 
-        return RayEngine(config.workers, config.ray_address, hook, config.in_flight)
+        return RayEngine(
+            config.workers, config.ray_address, hook, config.in_flight, config.stall_seconds
+        )
     if config.kind == "slurm":
         from metacurate.engine.slurm_engine import SlurmEngine
 

@@ -66,7 +66,10 @@ def capped_workers(workers: int, tasks: int) -> int:
 
 
 def start_worker() -> None:
-    """Worker initializer: die with the driver; tuned as the CLI is (engine/startup.py)."""
+    """Worker initializer: die with the driver; leave Ctrl-C (sent to the whole process
+    group) to the driver, which stops the pool: a worker interrupted while idle printed a
+    traceback; tuned as the CLI is (engine/startup.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     tune_process()
 

@@ -37,12 +37,9 @@ def _call(fn: Callable[[T], R], item: T, cwd: str = "") -> tuple[R, tuple[str, f
     return result, (ray.get_runtime_context().get_node_id(), start, time.time())
 
 
-#: Seconds between the driver's looks at its tasks: Ctrl-C is handled, and a dead node or
-#: raylet noticed, at least this often.
+#: Seconds between the driver's looks at its tasks: Ctrl-C is handled, and a cluster that
+#: went away noticed, at least this often.
 POLL_S = 1.0
-#: A run whose tasks make no progress this long while the cluster has no live node, or a
-#: node that ran them died, ends in one line (Ray itself may wait for many minutes).
-STALL_S = 120.0
 
 
 def peak_overlap(spans: Sequence[tuple[float, float]]) -> int:
@@ -71,6 +68,7 @@ class RayEngine:
         address: str | None,
         checkpoint: Callable[[str], None],
         in_flight: int | None = None,
+        stall_seconds: float = 300.0,
     ) -> None:
         try:
             import ray
@@ -78,10 +76,13 @@ class RayEngine:
             raise MetacurateError("--engine ray needs Ray: pip install 'metacurate[ray]'") from None
         self.ray = ray
         self.checkpoint = checkpoint
+        self.stall_seconds = stall_seconds
+        self._gone = False  # the cluster went away: nothing left to cancel
         self._started_here = False
         if not ray.is_initialized():
             self._connect(address, workers or os.cpu_count() or 1)
             self._started_here = True
+        self.gcs_address = _gcs_address(ray)
         self.cluster_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
         self.in_flight = in_flight or workers or self.cluster_cpus
@@ -108,7 +109,12 @@ class RayEngine:
                 answered = True
                 ray.init(address=address, log_to_driver=False)
             else:
-                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+                ray.init(  # "local": a new cluster, not one 'ray start' left on this machine
+                    address="local",
+                    num_cpus=num_cpus,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                )
         except Exception as exc:  # noqa: BLE001 - Ray raises many types here, all one line
             raise MetacurateError(_connect_failure(exc, address, given, answered)) from None
 
@@ -150,10 +156,13 @@ class RayEngine:
 
     def _wait(self, pending: set) -> tuple[set, set]:
         """The next finished task, looking every :data:`POLL_S` (Ctrl-C is handled between
-        looks); a cluster that lost the nodes running the tasks and makes no progress for
-        :data:`STALL_S` is a fault, not an endless wait."""
+        looks). A cluster whose control store stops answering, or no task finished for
+        ``stall_seconds`` (and 10 times the longest task so far), is one line: Ray itself
+        may wait for many minutes, or end this process after 60 s without a word."""
         ray = self.ray
         since = time.monotonic()
+        longest = max((end - start for _, start, end in self._spans), default=0.0)
+        limit = max(self.stall_seconds, 10 * longest)
         while True:
             try:
                 done, rest = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
@@ -161,22 +170,35 @@ class RayEngine:
                 raise _cluster_fault(exc) from None
             if done:
                 return set(done), set(rest)
-            if time.monotonic() - since > STALL_S and self._lost_nodes():
+            if not self._cluster_answers():
+                self._gone = True
                 raise EnvironmentFault(
-                    f"ray: no task finished in {STALL_S:.0f} s and {self._lost_nodes()} of "
-                    "the cluster's nodes are gone; restart the cluster ('ray start') and "
-                    "rerun: finished tasks are kept"
+                    f"ray: the cluster at {self.gcs_address} stopped answering (its head "
+                    "node or raylet died); restart it ('ray start --head') and rerun: "
+                    "finished tasks are kept"
+                )
+            if time.monotonic() - since > limit:
+                raise EnvironmentFault(
+                    f"ray: no task finished in {limit:.0f} s (a worker or node lost without "
+                    "a word); check the cluster ('ray status') and rerun: finished tasks are "
+                    "kept (--stall-seconds sets the limit)"
                 )
 
-    def _lost_nodes(self) -> int:
+    def _cluster_answers(self) -> bool:
+        """The cluster's control store (GCS) still accepts connections."""
+        host, _, port = self.gcs_address.rpartition(":")
+        if not host or not port.isdigit():
+            return True
         try:
-            alive = sum(1 for n in self.ray.nodes() if n.get("Alive"))
-        except Exception:  # noqa: BLE001 - the cluster itself is gone
-            return max(1, self.nodes)
-        return max(0, self.nodes - alive) or (1 if alive == 0 else 0)
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            return False
+        return True
 
     def _cancel(self, pending: set) -> None:
         """Stop tasks still running (a driver that stops leaves none writing)."""
+        if self._gone:
+            return
         for ref in pending:
             with suppress(Exception):
                 self.ray.cancel(ref, force=True)
@@ -211,13 +233,21 @@ class RayEngine:
                 file=sys.stderr,
             )
             self._spans = []
-        if self._started_here:
+        if self._started_here and not self._gone:
             self.ray.shutdown()
             self._started_here = False
 
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _gcs_address(ray) -> str:
+    """``host:port`` of the cluster's control store ("" when Ray does not say)."""
+    try:
+        return str(ray.get_runtime_context().gcs_address)
+    except Exception:  # noqa: BLE001 - an older or newer Ray: no liveness probe
+        return ""
 
 
 def _first_line(exc: BaseException) -> str:

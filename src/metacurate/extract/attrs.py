@@ -42,7 +42,8 @@ _SAFE = _SINGLE_BYTE | frozenset(
     for name in ("utf-8", "gbk", "gb18030", "gb2312", "big5", "big5hkscs", "shift_jis", "cp932")
     + ("cp949", "euc_jp", "euc_kr")
 )
-_ASSIGNED: dict[str, bytes] = {}
+#: a single-byte charset's unassigned bytes, each as a bytes object (searched for in a page)
+_UNASSIGNED: dict[str, list[bytes]] = {}
 _REFERENCE = re.compile(r"&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|([A-Za-z0-9]+;?))")
 _LONGEST_NAME = max(map(len, html5))
 #: Numeric references to C1 controls read as windows-1252 (HTML standard, numeric reference end).
@@ -114,10 +115,13 @@ class _Charset:
         if codec == "cp1252":
             return not self.facts & HAS_CP1252_HOLES
         if codec in _SINGLE_BYTE:
-            assigned = _ASSIGNED.get(codec)
-            if assigned is None:
-                assigned = _ASSIGNED[codec] = bytes(b for b in range(256) if _decodes(b, codec))
-            return not self.body.translate(None, assigned)
+            unassigned = _UNASSIGNED.get(codec)
+            if unassigned is None:
+                unassigned = [bytes((b,)) for b in range(256) if not _decodes(b, codec)]
+                _UNASSIGNED[codec] = unassigned
+            if codec == "ascii":  # (its 128 unassigned bytes: all of 0x80-0xFF)
+                return self.body.isascii()
+            return not any(byte in self.body for byte in unassigned)  # (memchr each)
         return self.kernel.strict_decodes(self.body, codec)
 
     def codec(self) -> str | None:
@@ -181,8 +185,13 @@ def image_pairs_fast(
     page.counts["images_seen"] += images - len(imgs)
     base = resolve_base(page_url, _text(base_raw, codec))
     resolver = Resolver(base) if base and imgs else None
-    for src, *texts in imgs:
-        named = [(name, _text(raw, codec)) for name, raw in zip(TEXT_SOURCES, texts, strict=True)]
+    alt_name, title_name, dit_name = TEXT_SOURCES
+    for src, alt, title, dit in imgs:
+        named = [
+            (alt_name, _text(alt, codec)),
+            (title_name, _text(title, codec)),
+            (dit_name, _text(dit, codec)),
+        ]
         add_image(page, _text(src, codec), named, resolver)
     if not page.counts["images_seen"]:
         del page.counts["images_seen"]
@@ -192,4 +201,9 @@ def image_pairs_fast(
 def _text(raw: bytes | None, codec: str) -> str | None:
     if raw is None:
         return None
-    return resolve_references(raw.decode("ascii" if raw.isascii() else codec))
+    if raw.isascii():
+        value = raw.decode("ascii")
+        if b"&" not in raw and b"\r" not in raw:  # (no reference, no CR: as it is)
+            return value
+        return resolve_references(value)
+    return resolve_references(raw.decode(codec))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -57,7 +58,8 @@ def resolve_base(page_url: str | None, base_href: str | None) -> str | None:
     return page_url or None
 
 
-_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+#: an ASCII scheme: a letter, then letters, digits, `+`, `-` or `.` up to the first `:`
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+\-.]*):").match
 
 
 def url_scheme(url: str) -> str:
@@ -65,10 +67,8 @@ def url_scheme(url: str) -> str:
     where urlsplit does. Skips urlsplit's work for plain ASCII URLs without brackets."""
     if not url.isascii() or "[" in url or "]" in url or url[:1] <= " ":
         return urlsplit(url).scheme.lower()
-    i = url.find(":")
-    if i > 0 and url[0].isalpha() and all(c in _SCHEME_CHARS for c in url[:i]):
-        return url[:i].lower()
-    return ""
+    match = _SCHEME(url)
+    return match[1].lower() if match is not None else ""
 
 
 class Resolver:
@@ -78,6 +78,10 @@ class Resolver:
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self.http: bool | None = None  # worked out at the first join (many pages have none)
+
+    def _split(self) -> None:
+        base = self.base
         try:
             parts = urlsplit(base) if base.isascii() else None
         except ValueError:  # urljoin raises it again for each source
@@ -89,6 +93,8 @@ class Resolver:
 
     def join(self, src: str) -> str:
         """urljoin(base, src); raises ValueError where urljoin does."""
+        if self.http is None:
+            self._split()
         if self.http and src.isascii() and "/." not in src and not any(c in src for c in "?#;[]"):
             if src[:2] == "//" and src[2:3] not in ("", "/"):
                 return f"{self.scheme}:{src}"

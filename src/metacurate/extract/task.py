@@ -19,7 +19,7 @@ from metacurate.extract.pairs import ImagePair, PageImages
 from metacurate.extract.scanner import scan_kernel
 from metacurate.extract.shards import output_schema
 from metacurate.extract.warc import ErrorLog, iter_records
-from metacurate.extract.wat import WatFormatError, image_pairs_from_wat, parse_wat, wat_status
+from metacurate.extract.wat import WatFormatError, read_wat
 from metacurate.storage import AnyPath, RemotePath, location, parquet_writer
 
 __all__ = [
@@ -155,15 +155,13 @@ def extract_file(
             elif record.kind == "wat":
                 stats.counts["wat_records"] += 1
                 try:
-                    envelope = parse_wat(record.payload)
+                    status, page_url, wat_page = read_wat(record.payload, kernel.utf8_valid)
                 except WatFormatError as exc:
                     stats.errors.add("bad_wat_json", record.offset, str(exc))
                     continue
-                status = wat_status(envelope)
                 if status is not None and not 200 <= status < 300:
                     stats.counts["non_2xx_skipped"] += 1
                     continue
-                page_url, wat_page = image_pairs_from_wat(envelope)
                 if wat_page is None:
                     continue
                 page = wat_page
@@ -217,12 +215,11 @@ def extract_part(
 
         def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
             n = len(pairs)
-            page_urls = [pair.url for pair in pairs]
-            page_texts = [pair.text for pair in pairs]
+            page_urls, page_texts, page_sources = zip(*pairs, strict=True)
             urls.extend(page_urls)
             uids.extend(map(uid_for, page_urls, page_texts))
             texts.extend(page_texts)
-            sources.extend([pair.text_source for pair in pairs])
+            sources.extend(page_sources)
             pages.extend([page_url] * n)
             offsets.extend([offset] * n)
             if len(uids) >= _PART_BATCH:

@@ -16,7 +16,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -43,8 +43,7 @@ class ErrorLog:
             self.samples.append({"reason": reason, "offset": offset, "message": message})
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """What extraction needs from one WARC record. `kind`: html, wat or other (not read)."""
 
     offset: int
@@ -278,7 +277,17 @@ def _is_gzip(source: str, endpoint: str | None) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _http_kind(record) -> str:  # type: ignore[no-untyped-def]
+def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    """``HeaderMap.get(name)`` (the first header of that name, ASCII case-insensitive) from
+    its ``astuples()``, which fastwarc gives several times faster than a `get`. ``name``:
+    lower case, without a `k` (the one ASCII letter a non-ASCII character lowers to)."""
+    for key, value in headers:
+        if len(key) == len(name) and key.lower() == name:
+            return value
+    return None
+
+
+def _http_kind(record, warc: tuple[tuple[str, str], ...]) -> str:  # type: ignore[no-untyped-def]
     if not record.is_http:
         return "other"
     status = record.http_headers.status_code
@@ -286,7 +295,7 @@ def _http_kind(record) -> str:  # type: ignore[no-untyped-def]
         return "non_2xx"
     ctype = (record.http_content_type or "").lower()
     if not ctype:
-        ctype = (record.headers.get("WARC-Identified-Payload-Type") or "").lower()
+        ctype = (_header(warc, "warc-identified-payload-type") or "").lower()
     return "html" if ctype.startswith(_HTML_TYPES) else "other"
 
 
@@ -296,15 +305,16 @@ def _read_record(  # type: ignore[no-untyped-def]
     """One fastwarc record as a :class:`Record` (None: skipped, its error added to `errors`),
     and whether it was cut short (no Content-Length, or a body shorter than it says)."""
     offset = record.stream_pos
-    if record.headers.get("Content-Length") is None:
+    warc = record.headers.astuples()
+    if _header(warc, "content-length") is None:
         errors.add("invalid_header", offset, "WARC header without Content-Length")
         return None, True
     rtype = record.record_type
     kind = "other"
     if rtype & (WarcRecordType.response | WarcRecordType.metadata):
         if rtype == WarcRecordType.response:
-            kind = _http_kind(record)
-        elif (record.headers.get("Content-Type") or "").startswith("application/json"):
+            kind = _http_kind(record, warc)
+        elif (_header(warc, "content-type") or "").startswith("application/json"):
             kind = "wat"
     if kind not in ("html", "wat"):
         return Record(offset, "non_2xx" if kind == "non_2xx" else "other"), False
@@ -317,13 +327,13 @@ def _read_record(  # type: ignore[no-untyped-def]
             f"record body has {len(payload)} of {expected} bytes",
         )
         return None, True
-    page_url = record.headers.get("WARC-Target-URI")
+    page_url = _header(warc, "warc-target-uri")
     if kind == "wat":
         return Record(offset, "wat", page_url, payload), False
-    headers = record.http_headers
+    http = record.http_headers.astuples()
     try:
         payload = decode_payload(
-            payload, headers.get("Transfer-Encoding"), headers.get("Content-Encoding")
+            payload, _header(http, "transfer-encoding"), _header(http, "content-encoding")
         )
     except PayloadError as exc:
         errors.add(exc.reason, offset, str(exc))

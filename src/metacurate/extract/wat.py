@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from metacurate.extract.pairs import PageImages, Resolver, add_image, resolve_base
 
@@ -55,20 +57,163 @@ def image_pairs_from_wat(payload: bytes | dict[str, Any]) -> tuple[str | None, P
     (request, warcinfo and non-HTML records carry no `HTML-Metadata`)."""
     envelope = payload if isinstance(payload, dict) else parse_wat(payload)
     page_url = _get(envelope, "WARC-Header-Metadata", "WARC-Target-URI")
-    page_url = page_url if isinstance(page_url, str) and page_url else None
     html_meta = _get(envelope, "Payload-Metadata", "HTTP-Response-Metadata", "HTML-Metadata")
     if not isinstance(html_meta, dict):
-        return page_url, None
-    base_href = _get(html_meta, "Head", "Base")
+        return _page_url(page_url), None
+    links = html_meta.get("Links")
+    images = [
+        (link.get("url"), link.get("alt"), link.get("title"))
+        for link in (links if isinstance(links, list) else ())
+        if isinstance(link, dict) and link.get("path") == "IMG@/src"
+    ]
+    return _page_url(page_url), _page(_page_url(page_url), _get(html_meta, "Head", "Base"), images)
+
+
+def _page_url(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _page(page_url: str | None, base_href: Any, images: list[tuple[Any, Any, Any]]) -> PageImages:
+    """The pairs of a page's `IMG@/src` links: (url, alt, title) as the JSON holds them."""
+    page = PageImages()
+    if not images:
+        return page
     base = resolve_base(page_url, base_href if isinstance(base_href, str) else None)
     resolver = Resolver(base) if base else None
-    page = PageImages()
-    links = html_meta.get("Links")
-    for link in links if isinstance(links, list) else ():
-        if not isinstance(link, dict) or link.get("path") != "IMG@/src":
-            continue
-        texts = [(name, link.get(name)) for name in ("alt", "title")]
-        texts = [(n, t if isinstance(t, str) else None) for n, t in texts]
-        src = link.get("url")
+    for src, alt, title in images:
+        texts = [
+            ("alt", alt if isinstance(alt, str) else None),
+            ("title", title if isinstance(title, str) else None),
+        ]
         add_image(page, src if isinstance(src, str) else None, texts, resolver)
-    return page_url, page
+    return page
+
+
+#: A `Links` JSON text can hold the string "IMG@/src" only where `IMG@` is in the record or one
+#: of those eight characters is written as a `\\uXXXX` escape (hex digits in either case):
+#: each character is either as it is or such an escape (`/` also `\\/`).
+_ESCAPED_IMG = re.compile(rb"\\u00(?:4[9dD7]|40|2[fF]|7[32]|63)").search
+
+
+class WatPage(NamedTuple):
+    """What one WAT record gives: its HTTP status (as :func:`wat_status`), and the page URL
+    and pairs (as :func:`image_pairs_from_wat`)."""
+
+    status: int | None
+    page_url: str | None
+    page: PageImages | None
+
+
+def _status(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def read_wat(payload: bytes, utf8_valid: Callable[[bytes], bool]) -> WatPage:
+    """:func:`parse_wat`, :func:`wat_status` and :func:`image_pairs_from_wat` of one record
+    at once; raises `WatFormatError` as :func:`parse_wat` does. ``utf8_valid``: whether bytes
+    decode as UTF-8 (the compiled check, see `scanner.ScanKernel`).
+
+    With msgspec, the record is decoded into just the fields used (the rest of the JSON is
+    checked, not built); a record that decoder refuses (bad JSON, another shape, a type the
+    structs do not take) or that is not valid UTF-8 (which msgspec does not check in values
+    it skips) goes the general way, so the results are the same either way."""
+    if _DECODER is not None and utf8_valid(payload):
+        try:
+            doc = _DECODER.decode(payload)
+        except _DECODE_ERRORS:
+            doc = None
+        envelope = doc.Envelope if doc is not None else None
+        if envelope is not None:
+            header, response = envelope.header, envelope.payload
+            response = response.http if response is not None else None
+            message = response.message if response is not None else None
+            status = _status(message.Status if message is not None else None)
+            if status is not None and not 200 <= status < 300:
+                return WatPage(status, None, None)  # skipped by the caller
+            page_url = _page_url(header.uri if header is not None else None)
+            meta = response.html if response is not None else None
+            if meta is None:
+                return WatPage(status, page_url, None)
+            links = None
+            if meta.Links and (
+                b"IMG@" in payload or b"\\u00" in payload and _ESCAPED_IMG(meta.Links)
+            ):
+                try:
+                    links = _LINKS.decode(meta.Links)
+                except _DECODE_ERRORS:  # not a list of objects: the general way
+                    return _read_wat_general(payload)
+            images = [
+                (link.url, link.alt, link.title) for link in links or () if link.path == "IMG@/src"
+            ]
+            base_href = meta.Head.Base if meta.Head is not None else None
+            return WatPage(status, page_url, _page(page_url, base_href, images))
+    return _read_wat_general(payload)
+
+
+def _read_wat_general(payload: bytes) -> WatPage:
+    envelope = parse_wat(payload)
+    status = wat_status(envelope)
+    if status is not None and not 200 <= status < 300:
+        return WatPage(status, None, None)
+    page_url, page = image_pairs_from_wat(envelope)
+    return WatPage(status, page_url, page)
+
+
+try:  # the fields `read_wat` uses, decoded without building the rest (the `extract` extra)
+    import msgspec
+except ImportError:  # pragma: no cover - without msgspec every record goes the general way
+    msgspec = None
+
+if msgspec is not None:
+    # Every field is optional (absent or null: None) and typed only as far as the general path
+    # needs a type: an object where it reads a key, a list for `Links` (checked when decoded),
+    # anything else Any. No struct can be in a reference cycle: gc=False.
+
+    class _Link(msgspec.Struct, gc=False):
+        path: Any = None
+        url: Any = None
+        alt: Any = None
+        title: Any = None
+
+    class _Head(msgspec.Struct, gc=False):
+        Base: Any = None
+
+    class _Html(msgspec.Struct, gc=False):
+        Head: _Head | None = None
+        Links: msgspec.Raw = msgspec.Raw()  # its JSON text (syntax checked), decoded if needed
+
+    class _Message(msgspec.Struct, gc=False):
+        Status: Any = None
+
+    class _Http(
+        msgspec.Struct, gc=False, rename={"message": "Response-Message", "html": "HTML-Metadata"}
+    ):
+        message: _Message | None = None
+        html: _Html | None = None
+
+    class _Payload(msgspec.Struct, gc=False, rename={"http": "HTTP-Response-Metadata"}):
+        http: _Http | None = None
+
+    class _Header(msgspec.Struct, gc=False, rename={"uri": "WARC-Target-URI"}):
+        uri: Any = None
+
+    class _Envelope(
+        msgspec.Struct,
+        gc=False,
+        rename={"header": "WARC-Header-Metadata", "payload": "Payload-Metadata"},
+    ):
+        header: _Header | None = None
+        payload: _Payload | None = None
+
+    class _Doc(msgspec.Struct, gc=False):
+        Envelope: _Envelope | None = None
+
+    _DECODER = msgspec.json.Decoder(_Doc)
+    _LINKS = msgspec.json.Decoder(list[_Link] | None)
+    _DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.DecodeError, msgspec.ValidationError)
+else:  # pragma: no cover
+    _DECODER = _LINKS = None
+    _DECODE_ERRORS = ()
