@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fixed-budget fuzzing of every kernel entry point (atheris + libFuzzer, gcc ASan/UBSan build).
 #
-#   bash .ci/fuzz.sh                       # CI: 60 s of fuzzing, about 1.5 min in all
+#   bash .ci/fuzz.sh                       # CI: 30 s of fuzzing (.ci/run sets it), about 1 min in all
 #   FUZZ_SECONDS=3600 FUZZ_CORPUS=DIR FUZZ_LOG=FILE nice -n 19 bash .ci/fuzz.sh  # a long run
 #
 # Builds the kernel with -fsanitize=address,undefined, gcc edge coverage fed to libFuzzer
