@@ -81,3 +81,30 @@ def _run(code: str, env: dict) -> str:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     return done.stdout.strip().splitlines()[-1]  # after the version line
+
+
+PROBE_TOUCHES = r"""
+import sys
+class Recording(list):
+    touched = []
+    def insert(self, *a):
+        self.touched.append("insert"); super().insert(*a)
+    def remove(self, *a):
+        self.touched.append("remove"); super().remove(*a)
+sys.meta_path = Recording(sys.meta_path)
+sys.modules.pop("pandas", None)
+from metacurate.engine.startup import skip_pandas_probe
+skip_pandas_probe()
+import pandas, dateutil.tz  # importable afterwards, six's own finder (added meanwhile) kept
+print(Recording.touched, type(sys.meta_path).__name__)
+"""
+
+
+def test_the_pandas_probe_leaves_the_import_finders_alone():
+    """The CLI tunes itself while its head-start thread imports (engine/startup.py): a finder
+    inserted into and removed from ``sys.meta_path`` meanwhile made that thread's lookup skip
+    the path finder ("No module named 'pyarrow.fs'", once in a CI run)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE_TOUCHES], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["[]", "Recording"]  # the same list object back

@@ -130,17 +130,24 @@ class _NoPandas(MetaPathFinder):
 
 
 def skip_pandas_probe() -> None:
-    """Let pyarrow's first pandas probe fail (nothing happens when pandas is loaded already)."""
+    """Let pyarrow's first pandas probe fail (nothing happens when pandas is loaded already).
+    The finder that refuses pandas is put first in a *new* ``sys.meta_path`` list, and the
+    original list object is put back afterwards: the CLI's head-start thread imports
+    meanwhile, and a list it is iterating must not change under it (an insert and a remove
+    made it skip the path finder: "No module named 'pyarrow.fs'")."""
     if "pandas" in sys.modules:
         return
     import pyarrow as pa
 
-    finder = _NoPandas()
-    sys.meta_path.insert(0, finder)
+    original = sys.meta_path
+    ours = [_NoPandas(), *original]
+    sys.meta_path = ours
     try:
         pa.array([0])
     finally:
-        sys.meta_path.remove(finder)
+        if sys.meta_path is ours:  # finders added meanwhile (six adds one) go to the end
+            original.extend(f for f in ours[1:] if not any(f is g for g in original))
+            sys.meta_path = original
 
 
 def use_jemalloc() -> None:
