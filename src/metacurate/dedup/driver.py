@@ -126,6 +126,22 @@ def _run(engine: Engine, fn, todo: list, name: str, progress: bool | None) -> No
             bar.update(1)
 
 
+def _run_pending(
+    engine: Engine,
+    fn: Callable,
+    tasks: Sequence,
+    name: str,
+    progress: bool | None,
+    wd: Workdir,
+    done: Callable[[object], AnyPath],
+    config: Callable[[object], dict],
+) -> None:
+    """Run the tasks whose completion record (``done(task)``) is not current for
+    ``config(task)``: the three dedup steps' one resume rule."""
+    todo = [t for t in tasks if not record_current(done(t), config(t), wd.root)]
+    _run(engine, fn, todo, name, progress)
+
+
 def _strip(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "seconds"}
 
@@ -153,16 +169,11 @@ def run_dedup(
     _remove_stale(wd, {i.task_id for i in inputs}, spec.partitions)
 
     keys = [KeysTask(i.task_id, i.source, i.sidecar_record) for i in inputs]
-    todo = [
-        k
-        for k in keys
-        if not record_current(
-            wd.dedup_keys_done(k.task_id),
-            {**spec.config(), "sidecar_record": k.sidecar_record},
-            wd.root,
-        )
-    ]
-    _run(engine, partial(keys_task, spec=spec), todo, "dedup keys", progress)
+    _run_pending(
+        engine, partial(keys_task, spec=spec), keys, "dedup keys", progress, wd,
+        lambda k: wd.dedup_keys_done(k.task_id),
+        lambda k: {**spec.config(), "sidecar_record": k.sidecar_record},
+    )  # fmt: skip
     key_records = [_strip(read_json(wd.dedup_keys_done(k.task_id))) for k in keys]
 
     keys_digest = digest(key_records)
@@ -174,16 +185,11 @@ def run_dedup(
             if str(p) in r["groups"]
         )
         parts.append(PartTask(p, got, keys_digest))
-    todo = [
-        t
-        for t in parts
-        if not record_current(
-            wd.dedup_part_done(t.part),
-            {**spec.config(), "inputs": t.inputs_digest},
-            wd.root,
-        )
-    ]
-    _run(engine, partial(part_task, spec=spec), todo, "dedup partitions", progress)
+    _run_pending(
+        engine, partial(part_task, spec=spec), parts, "dedup partitions", progress, wd,
+        lambda t: wd.dedup_part_done(t.part),
+        lambda t: {**spec.config(), "inputs": t.inputs_digest},
+    )  # fmt: skip
     part_records = [_strip(read_json(wd.dedup_part_done(t.part))) for t in parts]
 
     parts_digest = digest(part_records)
@@ -195,16 +201,11 @@ def run_dedup(
         uniques.append(
             UniqueTask(inp.task_id, i, inp.rows, inp.source.first_row, groups, parts_digest)
         )
-    todo = [
-        u
-        for u in uniques
-        if not record_current(
-            wd.dedup_done(u.task_id),
-            {**spec.config(), "inputs": u.inputs_digest, "rows": u.rows},
-            wd.root,
-        )
-    ]
-    _run(engine, partial(unique_task, spec=spec), todo, "dedup masks", progress)
+    _run_pending(
+        engine, partial(unique_task, spec=spec), uniques, "dedup masks", progress, wd,
+        lambda u: wd.dedup_done(u.task_id),
+        lambda u: {**spec.config(), "inputs": u.inputs_digest, "rows": u.rows},
+    )  # fmt: skip
     records = [unique_record(wd, u.task_id) for u in uniques]
     counts = add_sparse(
         np.zeros(n_entries, np.int64), (read_table(wd.dedup_counts(u.task_id)) for u in uniques)
