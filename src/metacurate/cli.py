@@ -6,6 +6,11 @@ Exit codes: 0 success; 1 unexpected error (a bug: traceback shown); 2 a user mis
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m metacurate.cli: Ctrl-C recorded before the imports below
+    from metacurate.interrupts import record_from_start
+
+    record_from_start()
+
 import argparse
 import os
 import re
@@ -25,7 +30,7 @@ from metacurate.cli_flags import (
 )
 from metacurate.config import ConfigError
 from metacurate.errors import EnvironmentFault, MetacurateError
-from metacurate.interrupts import noticed_interrupts
+from metacurate.interrupts import interrupted_outside, noticed_interrupts, record_from_start
 from metacurate.match.ahead import Ahead, can_go_ahead
 from metacurate.summary import print_manifest, print_stats
 
@@ -182,6 +187,9 @@ def register_stages(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_curate)
 
 
+INTERRUPTED = "metacurate: interrupted"
+
+
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"metacurate: warning: {message}", file=sys.stderr)
 
@@ -205,23 +213,9 @@ def joined_negative_values(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    warnings.showwarning = _warning_line  # one line per warning, no source location
-    from metacurate.engine.startup import tune_environment, tune_process
-
-    # the start-up order of engine/startup.py (its numbered steps)
-    tune_environment()  # 1. before numpy and pyarrow load
     try:
         with noticed_interrupts() as interrupted:
-            argv = joined_negative_values(list(sys.argv[1:] if argv is None else argv))
-            parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages
-            args = parser.parse_args(argv)
-            if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
-                args.out = args.out.rstrip("/") or "/"  # out/curated/, not out//curated/
-            # the one RunConfig of a stage command, built once from its flags
-            args.config = run_config(args) if args.command in STAGES else None
-            args.ahead = start_ahead(args)  # 3. the head start, before the stages' imports
-            tune_process()  # 4. no pandas probe, jemalloc, fewer collections
-            code = int(args.func(args) or 0)
+            code = _command(argv)
         if interrupted.is_set():  # a Ctrl-C that Python dropped (interrupts.py)
             raise KeyboardInterrupt
         return code
@@ -239,16 +233,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"metacurate: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("metacurate: interrupted", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
 
 
+def _command(argv: Sequence[str] | None) -> int:
+    warnings.showwarning = _warning_line  # one line per warning, no source location
+    from metacurate.engine.startup import tune_environment, tune_process
+
+    # the start-up order of engine/startup.py (its numbered steps)
+    tune_environment()  # 1. before numpy and pyarrow load
+    argv = joined_negative_values(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser(stages_only=bool(argv) and argv[0] in STAGES)  # 2. stages
+    args = parser.parse_args(argv)
+    if isinstance(getattr(args, "out", None), str) and len(args.out) > 1:
+        args.out = args.out.rstrip("/") or "/"  # out/curated/, not out//curated/
+    # the one RunConfig of a stage command, built once from its flags
+    args.config = run_config(args) if args.command in STAGES else None
+    args.ahead = start_ahead(args)  # 3. the head start, before the stages' imports
+    tune_process()  # 4. no pandas probe, jemalloc, fewer collections
+    return int(args.func(args) or 0)
+
+
 def run() -> None:
-    """The ``metacurate`` command: :func:`main`, then out at once once its output is flushed
-    (engine/startup.py's step 8: no teardown of a large heap, ~0.1 s a run)."""
+    """The ``metacurate`` command (``metacurate/__main__.py`` calls it; ``python -m
+    metacurate.cli``): :func:`main`, then out at once once its output is flushed
+    (engine/startup.py's step 8: no teardown of a large heap, ~0.1 s a run). A Ctrl-C after
+    :func:`main`'s work, as the command leaves, still ends it as interrupted."""
+    record_from_start()  # already done by the entry; here for a wrapper that calls run()
     code = main()
     from metacurate.engine.startup import quick_exit
 
+    if code == 0 and interrupted_outside():
+        print(INTERRUPTED, file=sys.stderr)
+        code = 130
     quick_exit(code)
 
 

@@ -1,35 +1,90 @@
-"""Ctrl-C, never lost: Python raises ``KeyboardInterrupt`` wherever the main thread is when
-the signal is handled; inside a weakref callback or a ``__del__`` it is printed as "Exception
-ignored" and dropped, and the run would go on to exit 0. :func:`noticed_interrupts` records
-every SIGINT, so the command ends as interrupted (exit 130) even when one was dropped."""
+"""Ctrl-C, never lost and never more than one line. Python raises ``KeyboardInterrupt``
+wherever the main thread is when the signal is handled: inside a weakref callback or a
+``__del__`` it is printed as "Exception ignored ..." and dropped (the run would go on to exit
+0), and before the command's own handler is installed, while its modules are imported, Python's
+default handler ends it with a traceback (or drops it the same way).
+
+- :func:`record_from_start`, the command's first step, before it imports anything else: from
+  then on a SIGINT is only recorded (nothing is raised half-way through an import); the
+  command ends as interrupted once :func:`noticed_interrupts` takes over, or as it leaves.
+- :func:`noticed_interrupts`, around the command's work: SIGINT raises ``KeyboardInterrupt``;
+  one that Python would drop is taken from ``sys.unraisablehook`` (no "Exception ignored"
+  lines), recorded, and delivered again outside the callback, so the run stops at once.
+
+This module imports only the standard library: the entry imports it first.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
+from typing import Any
+
+#: Set by the handler of :func:`record_from_start`: a Ctrl-C outside ``noticed_interrupts``.
+_RECORDED = threading.Event()
+_REDELIVERY = 0.05  # seconds
+
+
+def _record(signum: int, frame: FrameType | None) -> None:
+    _RECORDED.set()
+
+
+def record_from_start() -> None:
+    """In the command's process, first of all: every later SIGINT is recorded, none raised
+    (unless SIGINT is ignored, as under ``nohup``, or this is not the main thread)."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, _record):
+        return
+    with suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, _record)
+
+
+def interrupted_outside() -> bool:
+    """Whether a SIGINT came while only :func:`record_from_start` was listening."""
+    return _RECORDED.is_set()
+
+
+def _deliver_again() -> threading.Timer:
+    timer = threading.Timer(_REDELIVERY, os.kill, (os.getpid(), signal.SIGINT))
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 @contextmanager
 def noticed_interrupts() -> Iterator[threading.Event]:
     """For the ``with`` block: SIGINT raises ``KeyboardInterrupt`` as usual and sets the
-    yielded event (outside the main thread, where no handler can be set, or where SIGINT is
-    ignored, as under ``nohup``: nothing changes)."""
+    yielded event; a ``KeyboardInterrupt`` that Python would drop (raised in a weakref
+    callback, a ``__del__``, the import system's own callbacks) is recorded, not printed, and
+    delivered again. A Ctrl-C recorded before the block raises at once. Outside the main
+    thread, where no handler can be set, or where SIGINT is ignored (``nohup``, a shell's
+    background job): nothing changes."""
     seen = threading.Event()
+    timers: list[threading.Timer] = []
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         seen.set()
         if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
             # raised in the import system's own callbacks it is dropped and can leave a
             # module lock held (a thread importing then waits forever): deliver it again
-            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+            timers.append(_deliver_again())
             return
         raise KeyboardInterrupt
 
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # nohup, a shell's background job
+    previous_hook = sys.unraisablehook
+
+    def on_unraisable(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):  # ours, dropped by Python
+            seen.set()
+            timers.append(_deliver_again())
+            return
+        previous_hook(unraisable)
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield seen
         return
     try:
@@ -37,7 +92,14 @@ def noticed_interrupts() -> Iterator[threading.Event]:
     except ValueError:  # not the main thread
         yield seen
         return
+    sys.unraisablehook = on_unraisable
     try:
+        if _RECORDED.is_set():  # a Ctrl-C while the command started
+            seen.set()
+            raise KeyboardInterrupt
         yield seen
     finally:
+        for timer in timers:  # the block is over: its caller reads ``seen``
+            timer.cancel()
+        sys.unraisablehook = previous_hook
         signal.signal(signal.SIGINT, previous)
