@@ -17,6 +17,7 @@ from functools import partial
 from typing import TypeVar
 
 from metacurate.engine.local import bounded_map
+from metacurate.engine.ray_register import register_first_driver
 from metacurate.engine.submit import run_later
 from metacurate.errors import EnvironmentFault, MetacurateError
 
@@ -107,6 +108,7 @@ class RayEngine:
             if address:
                 _probe(address)
                 answered = True
+                register_first_driver(address, given)  # its registration can hang
                 ray.init(address=address, log_to_driver=False)
             else:
                 ray.init(  # "local": a new cluster, not one 'ray start' left on this machine
@@ -115,6 +117,8 @@ class RayEngine:
                     include_dashboard=False,
                     log_to_driver=False,
                 )
+        except MetacurateError:
+            raise
         except Exception as exc:  # noqa: BLE001 - Ray raises many types here, all one line
             raise MetacurateError(_connect_failure(exc, address, given, answered)) from None
 
