@@ -108,9 +108,9 @@ def test_a_ctrl_c_while_the_command_imports_is_one_line(tmp_path, entry, mode):
 def test_the_console_script_is_the_light_entry():
     """The installed ``metacurate`` command starts in ``metacurate.__main__``, which records
     SIGINT before it imports the CLI (``metacurate.cli`` imports ~0.3 s of modules first)."""
-    import tomllib  # noqa: F401  (3.11+; skip below on 3.10)
-
     from tests.reliability.conftest import REPO
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     with open(REPO / "pyproject.toml", "rb") as f:
         scripts = tomllib.load(f)["project"]["scripts"]
