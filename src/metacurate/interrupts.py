@@ -9,14 +9,13 @@ default handler ends it with a traceback (or drops it the same way).
   command ends as interrupted once :func:`noticed_interrupts` takes over, or as it leaves.
 - :func:`noticed_interrupts`, around the command's work: SIGINT raises ``KeyboardInterrupt``;
   one that Python would drop is taken from ``sys.unraisablehook`` (no "Exception ignored"
-  lines), recorded, and delivered again outside the callback, so the run stops at once.
+  lines), recorded, and raised again a moment later outside the callback: the run stops.
 
 This module imports only the standard library: the entry imports it first.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -48,42 +47,53 @@ def interrupted_outside() -> bool:
     return _RECORDED.is_set()
 
 
-def _deliver_again() -> threading.Timer:
-    timer = threading.Timer(_REDELIVERY, os.kill, (os.getpid(), signal.SIGINT))
-    timer.daemon = True
-    timer.start()
-    return timer
-
-
 @contextmanager
 def noticed_interrupts() -> Iterator[threading.Event]:
     """For the ``with`` block: SIGINT raises ``KeyboardInterrupt`` as usual and sets the
     yielded event; a ``KeyboardInterrupt`` that Python would drop (raised in a weakref
     callback, a ``__del__``, the import system's own callbacks) is recorded, not printed, and
-    delivered again. A Ctrl-C recorded before the block raises at once. Outside the main
-    thread, where no handler can be set, or where SIGINT is ignored (``nohup``, a shell's
-    background job): nothing changes."""
+    raised again a moment later, by a timer of the kernel's (SIGALRM: a thread would make the
+    engine spawn its workers instead of forking them). A Ctrl-C recorded before the block
+    raises at once. Outside the main thread, where no handler can be set, or where SIGINT is
+    ignored (``nohup``, a shell's background job): nothing changes."""
     seen = threading.Event()
-    timers: list[threading.Timer] = []
+    armed = False
+
+    def again_later() -> None:
+        nonlocal armed
+        armed = True
+        signal.setitimer(signal.ITIMER_REAL, _REDELIVERY)
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         seen.set()
-        if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        code = frame.f_code if frame is not None else None
+        if code is not None and (code.co_filename.startswith("<frozen importlib") or code in ours):
             # raised in the import system's own callbacks it is dropped and can leave a
-            # module lock held (a thread importing then waits forever): deliver it again
-            timers.append(_deliver_again())
+            # module lock held (a thread importing then waits forever); in the hook below,
+            # it would be printed: raise it again a moment later, elsewhere
+            again_later()
             return
         raise KeyboardInterrupt
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        nonlocal armed
+        if not armed:  # not ours
+            if callable(previous_alarm):
+                previous_alarm(signum, frame)
+            return
+        armed = False
+        on_sigint(signal.SIGINT, frame)
 
     previous_hook = sys.unraisablehook
 
     def on_unraisable(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):  # ours, dropped by Python
             seen.set()
-            timers.append(_deliver_again())
+            again_later()
             return
         previous_hook(unraisable)
 
+    ours = (on_sigint.__code__, on_alarm.__code__, on_unraisable.__code__)
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield seen
         return
@@ -92,6 +102,7 @@ def noticed_interrupts() -> Iterator[threading.Event]:
     except ValueError:  # not the main thread
         yield seen
         return
+    previous_alarm = signal.signal(signal.SIGALRM, on_alarm)
     sys.unraisablehook = on_unraisable
     try:
         if _RECORDED.is_set():  # a Ctrl-C while the command started
@@ -99,7 +110,8 @@ def noticed_interrupts() -> Iterator[threading.Event]:
             raise KeyboardInterrupt
         yield seen
     finally:
-        for timer in timers:  # the block is over: its caller reads ``seen``
-            timer.cancel()
+        if armed:  # the block is over: its caller reads ``seen``
+            signal.setitimer(signal.ITIMER_REAL, 0)
         sys.unraisablehook = previous_hook
+        signal.signal(signal.SIGALRM, previous_alarm)
         signal.signal(signal.SIGINT, previous)
