@@ -6,7 +6,9 @@ default handler ends it with a traceback (or drops it the same way).
 
 - :func:`record_from_start`, the command's first step, before it imports anything else: from
   then on a SIGINT is only recorded (nothing is raised half-way through an import); the
-  command ends as interrupted once :func:`noticed_interrupts` takes over, or as it leaves.
+  command ends as interrupted once :func:`noticed_interrupts` takes over, or as it leaves;
+  once interrupted, Python's "Exception ignored" reports (library code cut short) are not
+  printed.
 - :func:`noticed_interrupts`, around the command's work: SIGINT raises ``KeyboardInterrupt``;
   one that Python would drop is taken from ``sys.unraisablehook`` (no "Exception ignored"
   lines), recorded, and raised again a moment later outside the callback: the run stops.
@@ -26,11 +28,25 @@ from typing import Any
 
 #: Set by the handler of :func:`record_from_start`: a Ctrl-C outside ``noticed_interrupts``.
 _RECORDED = threading.Event()
+#: Any Ctrl-C of this process, recorded or raised.
+_ANY = threading.Event()
 _REDELIVERY = 0.05  # seconds
 
 
 def _record(signum: int, frame: FrameType | None) -> None:
     _RECORDED.set()
+    _ANY.set()
+
+
+def _quiet_once_interrupted(unraisable: Any) -> None:
+    """The command's ``sys.unraisablehook``: once it is interrupted, what Python would print
+    as "Exception ignored" is the interrupt's doing (library code cut short: a
+    ``multiprocessing`` finalizer half made, seen once in 100 Ctrl-C trials) and is not
+    printed; before, it is, as always."""
+    if _ANY.is_set() or isinstance(unraisable.exc_value, KeyboardInterrupt):
+        _ANY.set()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def record_from_start() -> None:
@@ -40,6 +56,7 @@ def record_from_start() -> None:
         return
     with suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGINT, _record)
+        sys.unraisablehook = _quiet_once_interrupted
 
 
 def interrupted_outside() -> bool:
@@ -66,6 +83,7 @@ def noticed_interrupts() -> Iterator[threading.Event]:
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         seen.set()
+        _ANY.set()
         code = frame.f_code if frame is not None else None
         if code is not None and (code.co_filename.startswith("<frozen importlib") or code in ours):
             # raised in the import system's own callbacks it is dropped and can leave a
@@ -89,7 +107,10 @@ def noticed_interrupts() -> Iterator[threading.Event]:
     def on_unraisable(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):  # ours, dropped by Python
             seen.set()
+            _ANY.set()
             again_later()
+            return
+        if seen.is_set():  # the interrupt's doing (see _quiet_once_interrupted)
             return
         previous_hook(unraisable)
 
