@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from functools import partial
 from multiprocessing import get_context
 from typing import TypeVar
@@ -70,8 +71,26 @@ def start_worker() -> None:
     group) to the driver, which stops the pool: a worker interrupted while idle printed a
     traceback; tuned as the CLI is (engine/startup.py)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked since the start (_starting_processes)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     die_with_parent()
     tune_process()
+
+
+@contextmanager
+def _starting_processes() -> Iterator[None]:
+    """SIGINT blocked in this thread for a call that may start the pool's processes: a new
+    process keeps the mask (through fork and exec) until :func:`start_worker` ignores SIGINT;
+    a Ctrl-C that reached one before printed "Process ForkProcess-1:" and a traceback. This
+    process handles one that came meanwhile right after."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def die_with_parent() -> None:
@@ -144,7 +163,8 @@ class LocalEngine:
         if pool is None or not all(f.done() for f in self._pending):
             return run_later(fn, arg)
         try:
-            future = pool.submit(fn, arg)
+            with _starting_processes():
+                future = pool.submit(fn, arg)
         except (BrokenProcessPool, RuntimeError):  # a process died while idle: no pool
             return run_later(fn, arg)
 
@@ -162,8 +182,9 @@ class LocalEngine:
         queue = deque(items)
         pending = self._pending = set()
         while queue or pending:
-            while queue and len(pending) < 2 * self._size:
-                pending.add(pool.submit(fn, queue.popleft()))
+            with _starting_processes():
+                while queue and len(pending) < 2 * self._size:
+                    pending.add(pool.submit(fn, queue.popleft()))
             done = {f for f in pending if f.done()}
             if not done and queue:
                 yield fn(queue.popleft())
@@ -194,8 +215,9 @@ class LocalEngine:
         self._pool = self._new_pool(n_items)
         if self._pool is None:
             return
-        for _ in range(self._size):
-            self._pool.submit(import_modules, self.preload)
+        with _starting_processes():
+            for _ in range(self._size):
+                self._pool.submit(import_modules, self.preload)
 
     def describe(self) -> dict:
         """Where tasks ran: this machine, ``workers`` processes (and how the others were
