@@ -195,7 +195,6 @@ def extract_part(
     returns its stats block."""
     tagger = LanguageTagger() if lid else None
     schema = output_schema(lid)
-    uids: list[str] = []
     urls: list[str] = []
     texts: list[str] = []
     sources: list[str] = []
@@ -206,23 +205,27 @@ def extract_part(
     with parquet_writer(target, schema, compression="zstd") as out:
 
         def flush() -> None:
+            sha256 = hashlib.sha256  # uid_for, for a batch at once
+            uids = [
+                sha256(f"{url}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+                for url, text in zip(urls, texts, strict=True)
+            ]
             columns = [uids, urls, texts, sources, pages, [source] * len(uids), offsets]
             if tagger is not None:
                 columns.append(tagger(texts))
             out.write_table(pa.table(columns, schema=schema))
-            for values in (uids, urls, texts, sources, pages, offsets):
+            for values in (urls, texts, sources, pages, offsets):
                 values.clear()
 
         def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
             n = len(pairs)
             page_urls, page_texts, page_sources = zip(*pairs, strict=True)
             urls.extend(page_urls)
-            uids.extend(map(uid_for, page_urls, page_texts))
             texts.extend(page_texts)
             sources.extend(page_sources)
             pages.extend([page_url] * n)
             offsets.extend([offset] * n)
-            if len(uids) >= _PART_BATCH:
+            if len(urls) >= _PART_BATCH:
                 flush()
 
         stats = extract_file(source, emit, progress=progress, endpoint=endpoint)
