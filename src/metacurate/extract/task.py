@@ -155,7 +155,9 @@ def extract_file(
             elif record.kind == "wat":
                 stats.counts["wat_records"] += 1
                 try:
-                    status, page_url, wat_page = read_wat(record.payload, kernel.utf8_valid)
+                    status, page_url, wat_page = read_wat(
+                        record.payload, kernel.utf8_valid, kernel.wat_scan
+                    )
                 except WatFormatError as exc:
                     stats.errors.add("bad_wat_json", record.offset, str(exc))
                     continue

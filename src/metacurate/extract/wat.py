@@ -111,15 +111,37 @@ def _status(value: Any) -> int | None:
         return None
 
 
-def read_wat(payload: bytes, utf8_valid: Callable[[bytes], bool]) -> WatPage:
+def read_wat(
+    payload: bytes,
+    utf8_valid: Callable[[bytes], bool],
+    scan: Callable[[bytes], Any] | None = None,
+) -> WatPage:
     """:func:`parse_wat`, :func:`wat_status` and :func:`image_pairs_from_wat` of one record
     at once; raises `WatFormatError` as :func:`parse_wat` does. ``utf8_valid``: whether bytes
-    decode as UTF-8 (the compiled check, see `scanner.ScanKernel`).
+    decode as UTF-8 (the compiled check, see `scanner.ScanKernel`); ``scan``: the compiled
+    WAT record scan (`scanner.ScanKernel.wat_scan`), if built.
 
-    With msgspec, the record is decoded into just the fields used (the rest of the JSON is
-    checked, not built); a record that decoder refuses (bad JSON, another shape, a type the
-    structs do not take) or that is not valid UTF-8 (which msgspec does not check in values
-    it skips) goes the general way, so the results are the same either way."""
+    The compiled scan checks the whole record and returns just the fields used, or None for
+    a record it does not read exactly (then the general way). Without it, with msgspec, the
+    record is decoded into just the fields used (the rest of the JSON is checked, not built);
+    a record that decoder refuses (bad JSON, another shape, a type the structs do not take)
+    or that is not valid UTF-8 (which msgspec does not check in values it skips) goes the
+    general way, so the results are the same either way."""
+    if scan is not None:
+        found = scan(payload)
+        if found is None:
+            return _read_wat_general(payload)
+        status_text, uri, html, base_href, images, bare = found
+        status = _status(status_text)
+        if status is not None and not 200 <= status < 300:
+            return WatPage(status, None, None)
+        page_url = _page_url(uri)
+        if not html:
+            return WatPage(status, page_url, None)
+        page = _page(page_url, base_href, images)
+        if bare:  # the IMG@/src links without a text
+            page.counts["images_seen"] += bare
+        return WatPage(status, page_url, page)
     if _DECODER is not None and utf8_valid(payload):
         try:
             doc = _DECODER.decode(payload)

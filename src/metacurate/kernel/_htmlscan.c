@@ -627,15 +627,10 @@ static PyObject *facts(PyObject *self, PyObject *arg) {
     return PyLong_FromLong(charset | (holes ? 2 : 0));
 }
 
-/* utf8_valid(data) -> bool: strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF). */
-static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
-    (void)self;
-    if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "utf8_valid() needs bytes");
-        return NULL;
-    }
-    uc *d = (uc *)PyBytes_AS_STRING(arg);
-    Py_ssize_t n = PyBytes_GET_SIZE(arg), i = 0;
+/* Whether d[0:n] is strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF); also
+ * used by _watscan.c. */
+int mc_utf8_valid(uc *d, Py_ssize_t n) {
+    Py_ssize_t i = 0;
     while (i < n) {
         if (i + 8 <= n) {
             uint64_t w;
@@ -662,12 +657,22 @@ static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
             if (c == 0xF0) lo = 0x90;
             if (c == 0xF4) hi = 0x8F;
         }
-        if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) Py_RETURN_FALSE;
+        if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) return 0;
         for (Py_ssize_t k = 2; k < len; k++)
-            if (d[i + k] < 0x80 || d[i + k] > 0xBF) Py_RETURN_FALSE;
+            if (d[i + k] < 0x80 || d[i + k] > 0xBF) return 0;
         i += len;
     }
-    Py_RETURN_TRUE;
+    return 1;
+}
+
+/* utf8_valid(data) -> bool: mc_utf8_valid of the bytes. */
+static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "utf8_valid() needs bytes");
+        return NULL;
+    }
+    return PyBool_FromLong(mc_utf8_valid((uc *)PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg)));
 }
 
 /* dbcs_valid(data, table) -> bool: whether data decodes strictly in a double-byte charset
@@ -710,11 +715,14 @@ static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
     return PyBool_FromLong(ok);
 }
 
+PyObject *mc_wat_scan(PyObject *self, PyObject *arg); /* _watscan.c */
+
 static PyMethodDef methods[] = {
     {"dbcs_valid", dbcs_valid, METH_VARARGS, "Whether bytes decode in a double-byte charset."},
     {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
     {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
+    {"wat_scan", mc_wat_scan, METH_O, "The fields extract reads of a WAT JSON record."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_htmlscan",

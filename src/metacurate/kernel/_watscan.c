@@ -1,0 +1,440 @@
+/*
+ * The WAT record scan of extract (part of the _htmlscan module): one pass over a Common Crawl
+ * WAT JSON record that checks the whole document's syntax and keeps only the fields
+ * metacurate.extract.wat reads, as its general path (orjson / json.loads of the whole record)
+ * would read them. Anything this scan does not read exactly is left to that general path by
+ * returning None: a JSON text outside strict RFC 8259 (NaN, a leading BOM, trailing data,
+ * control characters in strings ...), bytes that are not strict UTF-8, one of the fields
+ * below that is present with another type than the one named (a number for `Status`, a string
+ * for `Links` ...), a key of one of those objects written with an escape or given twice (the
+ * last would count), an escaped lone surrogate in a field read, nesting deeper than MAX_NEST.
+ *
+ * wat_scan(data: bytes) -> None | (status, uri, html, base, images, bare)
+ *   status  Envelope.Payload-Metadata.HTTP-Response-Metadata.Response-Message.Status (str|None)
+ *   uri     Envelope.WARC-Header-Metadata.WARC-Target-URI (str | None)
+ *   html    whether ...HTTP-Response-Metadata.HTML-Metadata (an object) is there
+ *   base    ...HTML-Metadata.Head.Base (str | None)
+ *   images  [(url, alt, title)] (str | None each) of the Links objects whose path is
+ *           "IMG@/src" and whose alt or title is a non-empty string, in order
+ *   bare    the number of the other "IMG@/src" links (no alt and no title, or empty ones)
+ * Every object on those paths must be an object, Links an array (non-object elements are
+ * skipped, as the general path skips them), the captured values strings or null.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+typedef const unsigned char uc;
+
+int mc_utf8_valid(uc *d, Py_ssize_t n); /* _htmlscan.c */
+
+#define MAX_NEST 256
+enum { J_OK = 0, J_BAIL = 1, J_ERR = 2 };
+
+/* roles of a value, by the key path that leads to it */
+enum {
+    R_NONE, R_ROOT, R_ENV, R_WHM, R_PM, R_HRM, R_RM, R_HTML, R_HEAD, R_LINKS, R_LINK,
+    V_URI, V_STATUS, V_BASE, V_PATH, V_URL, V_ALT, V_TITLE, N_ROLES
+};
+
+typedef struct {
+    uc *p;
+    Py_ssize_t len;
+    int esc;  /* holds a backslash escape */
+    int kind; /* 0 absent or null, 1 string */
+} Str;
+
+typedef struct {
+    uc *d;
+    Py_ssize_t n, i;
+    Str uri, status, base;
+    int html, env;
+    PyObject *images;
+    long bare;
+} W;
+
+typedef struct {
+    int parent;
+    const char *key;
+    Py_ssize_t len;
+    int child;
+} Edge;
+
+static const Edge EDGES[] = {
+    {R_ROOT, "Envelope", 8, R_ENV},
+    {R_ENV, "WARC-Header-Metadata", 20, R_WHM},
+    {R_ENV, "Payload-Metadata", 16, R_PM},
+    {R_WHM, "WARC-Target-URI", 15, V_URI},
+    {R_PM, "HTTP-Response-Metadata", 22, R_HRM},
+    {R_HRM, "Response-Message", 16, R_RM},
+    {R_HRM, "HTML-Metadata", 13, R_HTML},
+    {R_RM, "Status", 6, V_STATUS},
+    {R_HTML, "Head", 4, R_HEAD},
+    {R_HTML, "Links", 5, R_LINKS},
+    {R_HEAD, "Base", 4, V_BASE},
+    {R_LINK, "path", 4, V_PATH},
+    {R_LINK, "url", 3, V_URL},
+    {R_LINK, "alt", 3, V_ALT},
+    {R_LINK, "title", 5, V_TITLE},
+    {0, NULL, 0, 0}};
+
+static inline void ws(W *w) {
+    while (w->i < w->n) {
+        unsigned char c = w->d[w->i];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
+        w->i++;
+    }
+}
+
+static inline int hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* a byte of v is zero (false positives only next to a true one) */
+#define HAS_ZERO(v) (((v) - ONES) & ~(v) & HIGHS)
+
+/* The string whose opening quote is at d[i]: its span; w->i after the closing quote. */
+static int string(W *w, Str *s) {
+    uc *d = w->d;
+    Py_ssize_t n = w->n, i = w->i + 1;
+    s->p = d + i;
+    s->esc = 0;
+    s->kind = 1;
+    for (;;) {
+#if defined(__SSE2__)
+        /* 16 bytes at a time up to the first '"', '\\' or byte below 0x20 */
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+        const __m128i ctl = _mm_set1_epi8(0x1f);
+        while (i + 16 <= n) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(d + i));
+            __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash));
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
+            int mask = _mm_movemask_epi8(hit);
+            if (mask) {
+                i += __builtin_ctz((unsigned)mask);
+                break;
+            }
+            i += 16;
+        }
+#else
+        while (i + 8 <= n) { /* 8 bytes at a time while none is '"', '\\' or below 0x20 */
+            uint64_t v;
+            memcpy(&v, d + i, 8);
+            uint64_t low = (v - 0x2020202020202020ULL) & ~v & HIGHS;
+            if (HAS_ZERO(v ^ (0x22 * ONES)) | HAS_ZERO(v ^ (0x5C * ONES)) | low) break;
+            i += 8;
+        }
+#endif
+        if (i >= n) return J_BAIL;
+        unsigned char c = d[i];
+        if (c == '"') break;
+        if (c < 0x20) return J_BAIL;
+        if (c == '\\') {
+            if (i + 1 >= n) return J_BAIL;
+            unsigned char e = d[i + 1];
+            s->esc = 1;
+            if (e == 'u') {
+                if (i + 6 > n) return J_BAIL;
+                for (int k = 2; k < 6; k++)
+                    if (hexval(d[i + k]) < 0) return J_BAIL;
+                i += 6;
+            } else if (strchr("\"\\/bfnrt", e) && e) {
+                i += 2;
+            } else {
+                return J_BAIL;
+            }
+            continue;
+        }
+        i++;
+    }
+    s->len = (d + i) - s->p;
+    w->i = i + 1;
+    return J_OK;
+}
+
+static unsigned cp4(uc *p) {
+    return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+}
+
+/* The decoded UTF-8 of an escaped string into out (room for s->len bytes): its length, or -1
+ * for an escaped lone surrogate (left to the general path). */
+static Py_ssize_t unescape(const Str *s, unsigned char *out) {
+    uc *p = s->p, *end = s->p + s->len;
+    unsigned char *o = out;
+    while (p < end) {
+        if (*p != '\\') {
+            *o++ = *p++;
+            continue;
+        }
+        unsigned char e = p[1];
+        if (e != 'u') {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            *o++ = (unsigned char)to[strchr(from, e) - from];
+            p += 2;
+            continue;
+        }
+        unsigned cp = cp4(p + 2);
+        p += 6;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u') return -1;
+            unsigned lo = cp4(p + 2);
+            if (lo < 0xDC00 || lo > 0xDFFF) return -1;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return -1;
+        }
+        if (cp < 0x80) {
+            *o++ = (unsigned char)cp;
+        } else if (cp < 0x800) {
+            *o++ = (unsigned char)(0xC0 | cp >> 6);
+            *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            *o++ = (unsigned char)(0xE0 | cp >> 12);
+            *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+            *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+        } else {
+            *o++ = (unsigned char)(0xF0 | cp >> 18);
+            *o++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+            *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+            *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+        }
+    }
+    return o - out;
+}
+
+/* A captured value as a Python object (None when absent or null); NULL with *bail set for a
+ * lone surrogate, NULL without it on a Python error. */
+static PyObject *str_obj(const Str *s, int *bail) {
+    if (!s->kind) Py_RETURN_NONE;
+    if (!s->esc) return PyUnicode_DecodeUTF8((const char *)s->p, s->len, NULL);
+    unsigned char small[256], *buf = s->len <= 256 ? small : PyMem_Malloc((size_t)s->len);
+    if (!buf) return PyErr_NoMemory();
+    Py_ssize_t len = unescape(s, buf);
+    PyObject *o = NULL;
+    if (len < 0) *bail = 1;
+    else o = PyUnicode_DecodeUTF8((const char *)buf, len, NULL);
+    if (buf != small) PyMem_Free(buf);
+    return o;
+}
+
+/* Whether the string s reads "IMG@/src". */
+static int is_img_src(const Str *s) {
+    static const char want[] = "IMG@/src";
+    if (s->kind != 1) return 0;
+    if (!s->esc) return s->len == 8 && memcmp(s->p, want, 8) == 0;
+    unsigned char buf[64];
+    if (s->len > 64) return 0; /* eight characters, each at most a 6-byte escape */
+    return unescape(s, buf) == 8 && memcmp(buf, want, 8) == 0;
+}
+
+static int value(W *w, int role, Str *cap, int depth);
+
+static int literal(W *w, const char *lit) {
+    size_t l = strlen(lit);
+    if (w->i + (Py_ssize_t)l > w->n || memcmp(w->d + w->i, lit, l) != 0) return J_BAIL;
+    w->i += (Py_ssize_t)l;
+    return J_OK;
+}
+
+static int number(W *w) {
+    uc *d = w->d;
+    Py_ssize_t n = w->n, i = w->i;
+    if (i < n && d[i] == '-') i++;
+    if (i >= n) return J_BAIL;
+    if (d[i] == '0') i++;
+    else if (d[i] >= '1' && d[i] <= '9')
+        while (i < n && d[i] >= '0' && d[i] <= '9') i++;
+    else return J_BAIL;
+    if (i < n && d[i] == '.') {
+        i++;
+        if (i >= n || d[i] < '0' || d[i] > '9') return J_BAIL;
+        while (i < n && d[i] >= '0' && d[i] <= '9') i++;
+    }
+    if (i < n && (d[i] == 'e' || d[i] == 'E')) {
+        i++;
+        if (i < n && (d[i] == '+' || d[i] == '-')) i++;
+        if (i >= n || d[i] < '0' || d[i] > '9') return J_BAIL;
+        while (i < n && d[i] >= '0' && d[i] <= '9') i++;
+    }
+    w->i = i;
+    return J_OK;
+}
+
+static int link_done(W *w, Str *f) {
+    /* f: path, url, alt, title */
+    if (!is_img_src(&f[0])) return J_OK;
+    if ((!f[2].kind || f[2].len == 0) && (!f[3].kind || f[3].len == 0)) {
+        w->bare++;
+        return J_OK;
+    }
+    int bail = 0;
+    PyObject *tup = PyTuple_New(3);
+    if (!tup) return J_ERR;
+    for (int k = 0; k < 3; k++) {
+        PyObject *o = str_obj(&f[k + 1], &bail);
+        if (!o) {
+            Py_DECREF(tup);
+            return bail ? J_BAIL : J_ERR;
+        }
+        PyTuple_SET_ITEM(tup, k, o);
+    }
+    int r = PyList_Append(w->images, tup);
+    Py_DECREF(tup);
+    return r < 0 ? J_ERR : J_OK;
+}
+
+static int object(W *w, int role, int depth) {
+    Str fields[4]; /* R_LINK: path, url, alt, title */
+    unsigned seen = 0;
+    for (int k = 0; k < 4; k++) fields[k].kind = 0; /* (a memset is slower here) */
+    w->i++; /* '{' */
+    ws(w);
+    if (w->i < w->n && w->d[w->i] == '}') {
+        w->i++;
+        return role == R_LINK ? link_done(w, fields) : J_OK;
+    }
+    for (;;) {
+        if (w->i >= w->n || w->d[w->i] != '"') return J_BAIL;
+        Str key;
+        int r = string(w, &key);
+        if (r) return r;
+        int child = R_NONE;
+        if (role != R_NONE) {
+            if (key.esc) return J_BAIL; /* could spell a key read here */
+            for (int e = 0; EDGES[e].key; e++) {
+                if (EDGES[e].parent == role && key.len == EDGES[e].len &&
+                    memcmp(key.p, EDGES[e].key, (size_t)key.len) == 0) {
+                    if (seen & (1u << e)) return J_BAIL; /* a duplicate: the last counts */
+                    seen |= 1u << e;
+                    child = EDGES[e].child;
+                    break;
+                }
+            }
+        }
+        ws(w);
+        if (w->i >= w->n || w->d[w->i] != ':') return J_BAIL;
+        w->i++;
+        ws(w);
+        Str *cap = NULL;
+        switch (child) {
+        case V_URI: cap = &w->uri; break;
+        case V_STATUS: cap = &w->status; break;
+        case V_BASE: cap = &w->base; break;
+        case V_PATH: cap = &fields[0]; break;
+        case V_URL: cap = &fields[1]; break;
+        case V_ALT: cap = &fields[2]; break;
+        case V_TITLE: cap = &fields[3]; break;
+        }
+        r = value(w, child, cap, depth + 1);
+        if (r) return r;
+        ws(w);
+        if (w->i >= w->n) return J_BAIL;
+        unsigned char c = w->d[w->i++];
+        if (c == '}') break;
+        if (c != ',') return J_BAIL;
+        ws(w);
+    }
+    return role == R_LINK ? link_done(w, fields) : J_OK;
+}
+
+static int array(W *w, int role, int depth) {
+    w->i++; /* '[' */
+    ws(w);
+    if (w->i < w->n && w->d[w->i] == ']') {
+        w->i++;
+        return J_OK;
+    }
+    for (;;) {
+        int child = R_NONE;
+        if (role == R_LINKS && w->i < w->n && w->d[w->i] == '{') child = R_LINK;
+        int r = value(w, child, NULL, depth + 1);
+        if (r) return r;
+        ws(w);
+        if (w->i >= w->n) return J_BAIL;
+        unsigned char c = w->d[w->i++];
+        if (c == ']') return J_OK;
+        if (c != ',') return J_BAIL;
+        ws(w);
+    }
+}
+
+static int value(W *w, int role, Str *cap, int depth) {
+    if (depth > MAX_NEST || w->i >= w->n) return J_BAIL;
+    unsigned char c = w->d[w->i];
+    int want_object = role != R_NONE && role < R_LINKS;
+    if (role == R_LINK) want_object = 1;
+    if (c == '{') {
+        if (cap || role == R_LINKS) return J_BAIL;
+        if (role == R_ENV) w->env = 1;
+        if (role == R_HTML) w->html = 1;
+        return object(w, role, depth);
+    }
+    if (want_object) return J_BAIL;
+    if (c == '[') {
+        if (cap) return J_BAIL;
+        return array(w, role, depth);
+    }
+    if (role == R_LINKS) return J_BAIL;
+    if (c == '"') {
+        Str s;
+        return string(w, cap ? cap : &s);
+    }
+    if (c == 'n') {
+        int r = literal(w, "null");
+        if (r == J_OK && cap) cap->kind = 0;
+        return r;
+    }
+    if (cap) return J_BAIL; /* a number or boolean where a string is read */
+    if (c == 't') return literal(w, "true");
+    if (c == 'f') return literal(w, "false");
+    return number(w);
+}
+
+PyObject *mc_wat_scan(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "wat_scan() needs bytes");
+        return NULL;
+    }
+    W w;
+    memset(&w, 0, sizeof w);
+    w.d = (uc *)PyBytes_AS_STRING(arg);
+    w.n = PyBytes_GET_SIZE(arg);
+    if (!mc_utf8_valid(w.d, w.n)) Py_RETURN_NONE;
+    w.images = PyList_New(0);
+    if (!w.images) return NULL;
+    PyObject *result = NULL, *status = NULL, *uri = NULL, *base = NULL;
+    ws(&w);
+    int r = w.i < w.n && w.d[w.i] == '{' ? value(&w, R_ROOT, NULL, 0) : J_BAIL;
+    if (r == J_OK) {
+        ws(&w);
+        if (w.i != w.n || !w.env) r = J_BAIL;
+    }
+    if (r == J_OK) {
+        int bail = 0;
+        status = str_obj(&w.status, &bail);
+        uri = status ? str_obj(&w.uri, &bail) : NULL;
+        base = uri ? str_obj(&w.base, &bail) : NULL;
+        if (!base) r = bail ? J_BAIL : J_ERR;
+    }
+    if (r == J_OK)
+        result = Py_BuildValue("(OOOOOl)", status, uri, w.html ? Py_True : Py_False, base,
+                               w.images, w.bare);
+    else if (r == J_BAIL)
+        result = (PyErr_Clear(), Py_INCREF(Py_None), Py_None);
+    Py_XDECREF(status);
+    Py_XDECREF(uri);
+    Py_XDECREF(base);
+    Py_DECREF(w.images);
+    return result;
+}
