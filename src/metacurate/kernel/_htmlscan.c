@@ -627,9 +627,31 @@ static PyObject *facts(PyObject *self, PyObject *arg) {
     return PyLong_FromLong(charset | (holes ? 2 : 0));
 }
 
-/* Whether d[0:n] is strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF); also
- * used by _watscan.c. */
-int mc_utf8_valid(uc *d, Py_ssize_t n) {
+/* The length of the strict UTF-8 sequence (as CPython decodes it: no surrogates, <= U+10FFFF)
+ * that starts with the byte d[0] >= 0x80, 0 if none; n: the bytes left. Also used by
+ * _watscan.c. */
+Py_ssize_t mc_utf8_char(uc *d, Py_ssize_t n) {
+    unsigned char c = d[0];
+    Py_ssize_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    }
+    if (!len || len > n || d[1] < lo || d[1] > hi) return 0;
+    for (Py_ssize_t k = 2; k < len; k++)
+        if (d[k] < 0x80 || d[k] > 0xBF) return 0;
+    return len;
+}
+
+/* Whether d[0:n] is strict UTF-8. */
+static int utf8_ok(uc *d, Py_ssize_t n) {
     Py_ssize_t i = 0;
     while (i < n) {
         if (i + 8 <= n) {
@@ -640,39 +662,25 @@ int mc_utf8_valid(uc *d, Py_ssize_t n) {
                 continue;
             }
         }
-        unsigned char c = d[i];
-        if (c < 0x80) {
+        if (d[i] < 0x80) {
             i++;
             continue;
         }
-        Py_ssize_t len = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        }
-        if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) return 0;
-        for (Py_ssize_t k = 2; k < len; k++)
-            if (d[i + k] < 0x80 || d[i + k] > 0xBF) return 0;
+        Py_ssize_t len = mc_utf8_char(d + i, n - i);
+        if (!len) return 0;
         i += len;
     }
     return 1;
 }
 
-/* utf8_valid(data) -> bool: mc_utf8_valid of the bytes. */
+/* utf8_valid(data) -> bool: whether the bytes are strict UTF-8. */
 static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
     (void)self;
     if (!PyBytes_Check(arg)) {
         PyErr_SetString(PyExc_TypeError, "utf8_valid() needs bytes");
         return NULL;
     }
-    return PyBool_FromLong(mc_utf8_valid((uc *)PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg)));
+    return PyBool_FromLong(utf8_ok((uc *)PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg)));
 }
 
 /* dbcs_valid(data, table) -> bool: whether data decodes strictly in a double-byte charset

@@ -4,7 +4,8 @@
  * metacurate.extract.wat reads, as its general path (orjson / json.loads of the whole record)
  * would read them. Anything this scan does not read exactly is left to that general path by
  * returning None: a JSON text outside strict RFC 8259 (NaN, a leading BOM, trailing data,
- * control characters in strings ...), bytes that are not strict UTF-8, one of the fields
+ * control characters in strings ...), bytes that are not strict UTF-8 (checked in strings:
+ * elsewhere a byte >= 0x80 is not JSON), one of the fields
  * below that is present with another type than the one named (a number for `Status`, a string
  * for `Links` ...), a key of one of those objects written with an escape or given twice (the
  * last would count), an escaped lone surrogate in a field read, nesting deeper than MAX_NEST.
@@ -30,7 +31,7 @@
 
 typedef const unsigned char uc;
 
-int mc_utf8_valid(uc *d, Py_ssize_t n); /* _htmlscan.c */
+Py_ssize_t mc_utf8_char(uc *d, Py_ssize_t n); /* _htmlscan.c */
 
 #define MAX_NEST 256
 enum { J_OK = 0, J_BAIL = 1, J_ERR = 2 };
@@ -80,7 +81,12 @@ static const Edge EDGES[] = {
     {R_LINK, "url", 3, V_URL},
     {R_LINK, "alt", 3, V_ALT},
     {R_LINK, "title", 5, V_TITLE},
-    {0, NULL, 0, 0}};
+    {-1, NULL, 0, 0}};
+/* the first edge of each object role (EDGES is ordered by parent; an index past a role's
+ * edges holds another parent, which ends the loop) */
+static const int EDGE_START[N_ROLES] = {
+    [R_NONE] = 15, [R_ROOT] = 0, [R_ENV] = 1, [R_WHM] = 3, [R_PM] = 4, [R_HRM] = 5,
+    [R_RM] = 7, [R_HTML] = 8, [R_HEAD] = 10, [R_LINK] = 11};
 
 static inline void ws(W *w) {
     while (w->i < w->n) {
@@ -118,7 +124,7 @@ static int string(W *w, Str *s) {
             __m128i x = _mm_loadu_si128((const __m128i *)(d + i));
             __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash));
             hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
-            int mask = _mm_movemask_epi8(hit);
+            int mask = _mm_movemask_epi8(hit) | _mm_movemask_epi8(x); /* | bytes >= 0x80 */
             if (mask) {
                 i += __builtin_ctz((unsigned)mask);
                 break;
@@ -126,11 +132,11 @@ static int string(W *w, Str *s) {
             i += 16;
         }
 #else
-        while (i + 8 <= n) { /* 8 bytes at a time while none is '"', '\\' or below 0x20 */
+        while (i + 8 <= n) { /* 8 bytes at a time while none is '"', '\\', < 0x20 or >= 0x80 */
             uint64_t v;
             memcpy(&v, d + i, 8);
             uint64_t low = (v - 0x2020202020202020ULL) & ~v & HIGHS;
-            if (HAS_ZERO(v ^ (0x22 * ONES)) | HAS_ZERO(v ^ (0x5C * ONES)) | low) break;
+            if (HAS_ZERO(v ^ (0x22 * ONES)) | HAS_ZERO(v ^ (0x5C * ONES)) | low | (v & HIGHS)) break;
             i += 8;
         }
 #endif
@@ -138,6 +144,12 @@ static int string(W *w, Str *s) {
         unsigned char c = d[i];
         if (c == '"') break;
         if (c < 0x20) return J_BAIL;
+        if (c >= 0x80) { /* one strict UTF-8 sequence (outside strings, such bytes bail) */
+            Py_ssize_t len = mc_utf8_char(d + i, n - i);
+            if (!len) return J_BAIL;
+            i += len;
+            continue;
+        }
         if (c == '\\') {
             if (i + 1 >= n) return J_BAIL;
             unsigned char e = d[i + 1];
@@ -239,6 +251,13 @@ static int is_img_src(const Str *s) {
 
 static int value(W *w, int role, Str *cap, int depth);
 
+/* p[0:len] == key[0:len] (short keys: a loop is faster than a call to memcmp) */
+static inline int same(uc *p, const char *key, Py_ssize_t len) {
+    for (Py_ssize_t k = 0; k < len; k++)
+        if (p[k] != (unsigned char)key[k]) return 0;
+    return 1;
+}
+
 static int literal(W *w, const char *lit) {
     size_t l = strlen(lit);
     if (w->i + (Py_ssize_t)l > w->n || memcmp(w->d + w->i, lit, l) != 0) return J_BAIL;
@@ -311,9 +330,8 @@ static int object(W *w, int role, int depth) {
         int child = R_NONE;
         if (role != R_NONE) {
             if (key.esc) return J_BAIL; /* could spell a key read here */
-            for (int e = 0; EDGES[e].key; e++) {
-                if (EDGES[e].parent == role && key.len == EDGES[e].len &&
-                    memcmp(key.p, EDGES[e].key, (size_t)key.len) == 0) {
+            for (int e = EDGE_START[role]; EDGES[e].parent == role; e++) {
+                if (key.len == EDGES[e].len && same(key.p, EDGES[e].key, key.len)) {
                     if (seen & (1u << e)) return J_BAIL; /* a duplicate: the last counts */
                     seen |= 1u << e;
                     child = EDGES[e].child;
@@ -410,7 +428,6 @@ PyObject *mc_wat_scan(PyObject *self, PyObject *arg) {
     memset(&w, 0, sizeof w);
     w.d = (uc *)PyBytes_AS_STRING(arg);
     w.n = PyBytes_GET_SIZE(arg);
-    if (!mc_utf8_valid(w.d, w.n)) Py_RETURN_NONE;
     w.images = PyList_New(0);
     if (!w.images) return NULL;
     PyObject *result = NULL, *status = NULL, *uri = NULL, *base = NULL;
