@@ -7,12 +7,16 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from metacurate.extract.pairs import PageImages, Resolver, add_image, resolve_base
+from metacurate.extract.pairs import PageImages, add_images, resolve_base
 
 try:  # several times faster than json on WAT records; optional (the `extract` extra)
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - without orjson, json reads the same documents
     _loads = json.loads
+
+
+#: The texts of a WAT `IMG@/src` link, in the order its pairs are emitted.
+_WAT_TEXTS = ("alt", "title")
 
 
 class WatFormatError(ValueError):
@@ -73,19 +77,18 @@ def _page_url(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _page(page_url: str | None, base_href: Any, images: list[tuple[Any, Any, Any]]) -> PageImages:
-    """The pairs of a page's `IMG@/src` links: (url, alt, title) as the JSON holds them."""
+def _page(
+    page_url: str | None, base_href: Any, images: list[tuple[Any, Any, Any]], typed: bool = False
+) -> PageImages:
+    """The pairs of a page's `IMG@/src` links: (url, alt, title) as the JSON holds them
+    (``typed``: each already a string or None)."""
     page = PageImages()
     if not images:
         return page
     base = resolve_base(page_url, base_href if isinstance(base_href, str) else None)
-    resolver = Resolver(base) if base else None
-    for src, alt, title in images:
-        texts = [
-            ("alt", alt if isinstance(alt, str) else None),
-            ("title", title if isinstance(title, str) else None),
-        ]
-        add_image(page, src if isinstance(src, str) else None, texts, resolver)
+    if not typed:
+        images = [tuple(v if isinstance(v, str) else None for v in image) for image in images]
+    add_images(page, images, _WAT_TEXTS, base)
     return page
 
 
@@ -138,7 +141,7 @@ def read_wat(
         page_url = _page_url(uri)
         if not html:
             return WatPage(status, page_url, None)
-        page = _page(page_url, base_href, images)
+        page = _page(page_url, base_href, images, typed=True)
         if bare:  # the IMG@/src links without a text
             page.counts["images_seen"] += bare
         return WatPage(status, page_url, page)

@@ -1,0 +1,61 @@
+"""`add_images` (one loop over a page's images) equals `add_image` called for each image."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metacurate.extract.pairs import TEXT_SOURCES, PageImages, Resolver, add_image, add_images
+
+_SRC = st.sampled_from(
+    [
+        "http://x.org/a.png",
+        "HTTPS://x.org/b.png",
+        "/c.png",
+        "//cdn.org/d.png",
+        "e f.png",
+        " \t../g.png\n",
+        "data:image/png;base64,xx",
+        "javascript:void(0)",
+        "ftp://x.org/h.png",
+        "http://[::1/i.png",
+        "",
+        "?q=1",
+        "#frag",
+        "\u00e9.png",
+    ]
+)
+_TEXT = (
+    st.none()
+    | st.sampled_from(["", " ", "a cat", "\n\tb\r", "\u3000", "x\u2028y "])
+    | st.text(max_size=6)
+)
+_BASE = st.sampled_from(
+    [
+        None,
+        "",
+        "http://ex.com/dir/page.html?q=1",
+        "https://ex.com",
+        "file:///x/",
+        "about:blank",
+        "http://[bad/",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    images=st.lists(st.tuples(st.none() | _SRC, _TEXT, _TEXT, _TEXT), max_size=6),
+    base=_BASE,
+    as_resolver=st.booleans(),
+)
+def test_add_images_equals_add_image_each(images, base, as_resolver) -> None:
+    one = PageImages()
+    base_arg = Resolver(base) if as_resolver and base else base
+    for src, *texts in images:
+        add_image(one, src, list(zip(TEXT_SOURCES, texts, strict=True)), base_arg)
+    batch = PageImages()
+    add_images(batch, images, TEXT_SOURCES, Resolver(base) if as_resolver and base else base)
+    assert batch.pairs == one.pairs
+    assert dict(batch.counts) == dict(one.counts)  # (no key of a zero count either)
+    assert all(type(p) is type(q) for p, q in zip(batch.pairs, one.pairs, strict=True))
