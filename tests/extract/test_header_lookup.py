@@ -6,7 +6,7 @@ import io
 
 from fastwarc.warc import ArchiveIterator
 
-from metacurate.extract.warc import _header
+from metacurate.extract.warc import _header, _warc_fields
 
 RECORD = (
     b"WARC/1.0\r\nWARC-Type: response\r\ncontent-length: 5\r\nWARC-Target-URI: http://a/\r\n"
@@ -23,6 +23,13 @@ def test_header_equals_headermap_get() -> None:
     for name in NAMES:
         assert _header(headers.astuples(), name.lower()) == headers.get(name), name
     assert headers.get("WARC-Target-URI") == "http://a/"  # the first of duplicates
+    assert _warc_fields(headers.astuples()) == _three(headers)
+
+
+def _three(headers):  # type: ignore[no-untyped-def]
+    return tuple(
+        headers.get(name) for name in ("Content-Length", "Content-Type", "WARC-Target-URI")
+    )
 
 
 def test_header_on_the_shared_files(webarchive) -> None:  # type: ignore[no-untyped-def]
@@ -34,4 +41,5 @@ def test_header_on_the_shared_files(webarchive) -> None:  # type: ignore[no-unty
                 for name in (*NAMES, "Content-Encoding", "WARC-Identified-Payload-Type"):
                     assert _header(headers.astuples(), name.lower()) == headers.get(name)
                     checked += 1
+            assert _warc_fields(record.headers.astuples()) == _three(record.headers)
     assert checked > 500

@@ -23,6 +23,9 @@ _SRC = st.sampled_from(
         "?q=1",
         "#frag",
         "\u00e9.png",
+        "http://\u00e9.org/j.png",
+        "https://x.org/]k.png",
+        "http://\uff03x.org/l.png",
     ]
 )
 _TEXT = (

@@ -156,6 +156,7 @@ def add_image(
 
 
 _new_pair = tuple.__new__  # ImagePair(url, text, source) without its Python-level __new__
+_HTTP = ("http://", "https://")
 
 
 def add_images(
@@ -187,6 +188,10 @@ def add_images(
         src = (image[0] or "").strip()
         if "\n" in src or "\r" in src or "\t" in src:
             src = src.translate(_URL_WHITESPACE)
+        if src.startswith(_HTTP) and src.isascii() and "[" not in src and "]" not in src:
+            for source, text in kept:  # (url_scheme(src) is http or https: kept as it is)
+                pairs.append(_new_pair(ImagePair, (src, text, source)))
+            continue
         if not src:
             dropped["empty_src"] += 1
             continue

@@ -135,47 +135,52 @@ def extract_file(
     """Extract one WARC/WAT file; `emit(pairs, page_url, offset)` receives each page's pairs."""
     stats = FileStats()
     kernel = scan_kernel()
+    utf8_valid, wat_scan = kernel.utf8_valid, kernel.wat_scan
     bar = _progress(source, progress)
+    # the per-record counters, kept in locals and added to stats at the end
+    records = non_2xx = html_pages = wat_records = 0
     try:
         for record in iter_records(source, stats.errors, endpoint):
-            stats.counts["records"] += 1
+            records += 1
             if bar is not None:
                 bar.update()
-            if record.kind == "non_2xx":
-                stats.counts["non_2xx_skipped"] += 1
-                continue
-            page_url = record.page_url
-            if record.kind == "html":
+            kind = record.kind
+            if kind == "wat":
+                wat_records += 1
+                try:
+                    status, page_url, page = read_wat(record.payload, utf8_valid, wat_scan)
+                except WatFormatError as exc:
+                    stats.errors.add("bad_wat_json", record.offset, str(exc))
+                    continue
+                if status is not None and not 200 <= status < 300:
+                    non_2xx += 1
+                    continue
+                if page is None:
+                    continue
+            elif kind == "html":
+                page_url = record.page_url
                 try:
                     page = image_pairs_fast(record.payload, page_url, record.http_charset, kernel)
                 except Exception as exc:  # resiliparse parser error on hostile input
                     stats.errors.add("html_parse_error", record.offset, str(exc))
                     continue
-                stats.counts["html_pages"] += 1
-            elif record.kind == "wat":
-                stats.counts["wat_records"] += 1
-                try:
-                    status, page_url, wat_page = read_wat(
-                        record.payload, kernel.utf8_valid, kernel.wat_scan
-                    )
-                except WatFormatError as exc:
-                    stats.errors.add("bad_wat_json", record.offset, str(exc))
-                    continue
-                if status is not None and not 200 <= status < 300:
-                    stats.counts["non_2xx_skipped"] += 1
-                    continue
-                if wat_page is None:
-                    continue
-                page = wat_page
-                stats.counts["html_pages"] += 1
             else:
+                if kind == "non_2xx":
+                    non_2xx += 1
                 continue
-            stats.add_page(page)
-            if page.pairs:
-                emit(page.pairs, page_url, record.offset)
+            html_pages += 1
+            if page.counts:  # (a page without counts has no pairs either)
+                stats.add_page(page)
+                if page.pairs:
+                    emit(page.pairs, page_url, record.offset)
     finally:
         if bar is not None:
             bar.close()
+        counts = stats.counts
+        counts["records"] += records
+        counts["non_2xx_skipped"] += non_2xx
+        counts["html_pages"] += html_pages
+        counts["wat_records"] += wat_records
     return stats
 
 

@@ -299,6 +299,25 @@ def _http_kind(record, warc: tuple[tuple[str, str], ...]) -> str:  # type: ignor
     return "html" if ctype.startswith(_HTML_TYPES) else "other"
 
 
+def _warc_fields(warc: tuple[tuple[str, str], ...]) -> tuple[str | None, str | None, str | None]:
+    """``_header`` of content-length, content-type and warc-target-uri at once (one pass)."""
+    length = ctype = uri = None
+    for key, value in warc:
+        n = len(key)
+        if n == 14:
+            if length is None and key.lower() == "content-length":
+                length = value
+        elif n == 12:
+            if ctype is None and key.lower() == "content-type":
+                ctype = value
+        elif n == 15 and uri is None and key.lower() == "warc-target-uri":
+            uri = value
+    return length, ctype, uri
+
+
+_new_record = tuple.__new__  # Record(...) without its Python-level __new__
+
+
 def _read_record(  # type: ignore[no-untyped-def]
     record, errors: ErrorLog
 ) -> tuple[Record | None, bool]:
@@ -306,7 +325,8 @@ def _read_record(  # type: ignore[no-untyped-def]
     and whether it was cut short (no Content-Length, or a body shorter than it says)."""
     offset = record.stream_pos
     warc = record.headers.astuples()
-    if _header(warc, "content-length") is None:
+    length, ctype, page_url = _warc_fields(warc)
+    if length is None:
         errors.add("invalid_header", offset, "WARC header without Content-Length")
         return None, True
     rtype = record.record_type
@@ -314,7 +334,7 @@ def _read_record(  # type: ignore[no-untyped-def]
     if rtype & (WarcRecordType.response | WarcRecordType.metadata):
         if rtype == WarcRecordType.response:
             kind = _http_kind(record, warc)
-        elif (_header(warc, "content-type") or "").startswith("application/json"):
+        elif (ctype or "").startswith("application/json"):
             kind = "wat"
     if kind not in ("html", "wat"):
         return Record(offset, "non_2xx" if kind == "non_2xx" else "other"), False
@@ -327,9 +347,8 @@ def _read_record(  # type: ignore[no-untyped-def]
             f"record body has {len(payload)} of {expected} bytes",
         )
         return None, True
-    page_url = _header(warc, "warc-target-uri")
     if kind == "wat":
-        return Record(offset, "wat", page_url, payload), False
+        return _new_record(Record, (offset, "wat", page_url, payload, None)), False
     http = record.http_headers.astuples()
     try:
         payload = decode_payload(
@@ -338,7 +357,7 @@ def _read_record(  # type: ignore[no-untyped-def]
     except PayloadError as exc:
         errors.add(exc.reason, offset, str(exc))
         return None, False
-    return Record(offset, "html", page_url, payload, record.http_charset), False
+    return _new_record(Record, (offset, "html", page_url, payload, record.http_charset)), False
 
 
 def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> Iterator[Record]:
