@@ -109,7 +109,7 @@ static inline int hexval(unsigned char c) {
 #define HAS_ZERO(v) (((v) - ONES) & ~(v) & HIGHS)
 
 /* The string whose opening quote is at d[i]: its span; w->i after the closing quote. */
-static int string(W *w, Str *s) {
+static inline int string(W *w, Str *s) {
     uc *d = w->d;
     Py_ssize_t n = w->n, i = w->i + 1;
     s->p = d + i;
