@@ -6,7 +6,7 @@ import io
 
 from fastwarc.warc import ArchiveIterator
 
-from metacurate.extract.warc import _header, _warc_fields
+from metacurate.extract.warc import _header, _http_codings, _warc_fields
 
 RECORD = (
     b"WARC/1.0\r\nWARC-Type: response\r\ncontent-length: 5\r\nWARC-Target-URI: http://a/\r\n"
@@ -24,6 +24,10 @@ def test_header_equals_headermap_get() -> None:
         assert _header(headers.astuples(), name.lower()) == headers.get(name), name
     assert headers.get("WARC-Target-URI") == "http://a/"  # the first of duplicates
     assert _warc_fields(headers.astuples()) == _three(headers)
+    assert _http_codings((("Content-Encoding", "gzip"), ("content-encoding", "br"))) == (
+        None,
+        "gzip",
+    )
 
 
 def _three(headers):  # type: ignore[no-untyped-def]
@@ -42,4 +46,10 @@ def test_header_on_the_shared_files(webarchive) -> None:  # type: ignore[no-unty
                     assert _header(headers.astuples(), name.lower()) == headers.get(name)
                     checked += 1
             assert _warc_fields(record.headers.astuples()) == _three(record.headers)
+            if record.is_http:
+                http = record.http_headers
+                assert _http_codings(http.astuples()) == (
+                    http.get("Transfer-Encoding"),
+                    http.get("Content-Encoding"),
+                )
     assert checked > 500

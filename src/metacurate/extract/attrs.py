@@ -180,7 +180,16 @@ def image_pairs_fast(
         page.counts["images_seen"] += images - len(imgs)
     if imgs:
         base = resolve_base(page_url, _text(base_raw, codec))
-        values = [[_text(raw, codec) for raw in img] for img in imgs]
+        values = [
+            [
+                # _text(raw, codec), an ASCII value without a reference or CR as it is inline
+                raw.decode("ascii")
+                if raw is not None and raw.isascii() and b"&" not in raw and b"\r" not in raw
+                else _text(raw, codec)
+                for raw in img
+            ]
+            for img in imgs
+        ]
         add_images(page, values, TEXT_SOURCES, base)
     return page
 

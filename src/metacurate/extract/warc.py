@@ -315,6 +315,19 @@ def _warc_fields(warc: tuple[tuple[str, str], ...]) -> tuple[str | None, str | N
     return length, ctype, uri
 
 
+def _http_codings(http: tuple[tuple[str, str], ...]) -> tuple[str | None, str | None]:
+    """``_header`` of transfer-encoding and content-encoding at once (one pass)."""
+    transfer = content = None
+    for key, value in http:
+        n = len(key)
+        if n == 17:
+            if transfer is None and key.lower() == "transfer-encoding":
+                transfer = value
+        elif n == 16 and content is None and key.lower() == "content-encoding":
+            content = value
+    return transfer, content
+
+
 _new_record = tuple.__new__  # Record(...) without its Python-level __new__
 
 
@@ -349,11 +362,9 @@ def _read_record(  # type: ignore[no-untyped-def]
         return None, True
     if kind == "wat":
         return _new_record(Record, (offset, "wat", page_url, payload, None)), False
-    http = record.http_headers.astuples()
+    transfer, content = _http_codings(record.http_headers.astuples())
     try:
-        payload = decode_payload(
-            payload, _header(http, "transfer-encoding"), _header(http, "content-encoding")
-        )
+        payload = decode_payload(payload, transfer, content)
     except PayloadError as exc:
         errors.add(exc.reason, offset, str(exc))
         return None, False
