@@ -365,6 +365,62 @@ static int object(W *w, int role, int depth) {
     return role == R_LINK ? link_done(w, fields) : J_OK;
 }
 
+/* A `Links` element that is an object (the role R_LINK, the most frequent object): its keys
+ * matched directly, a string value read in place; else as object(). */
+static int link_object(W *w, int depth) {
+    Str f[4]; /* path, url, alt, title */
+    unsigned seen = 0;
+    f[0].kind = f[1].kind = f[2].kind = f[3].kind = 0;
+    uc *d = w->d;
+    w->i++; /* '{' */
+    ws(w);
+    if (w->i < w->n && d[w->i] == '}') {
+        w->i++;
+        return link_done(w, f);
+    }
+    for (;;) {
+        if (w->i >= w->n || d[w->i] != '"') return J_BAIL;
+        Str key;
+        int r = string(w, &key);
+        if (r) return r;
+        if (key.esc) return J_BAIL; /* could spell a key read here */
+        int slot = -1;
+        uc *k = key.p;
+        switch (key.len) {
+        case 4:
+            if (k[0] == 'p' && k[1] == 'a' && k[2] == 't' && k[3] == 'h') slot = 0;
+            break;
+        case 3:
+            if (k[0] == 'u' && k[1] == 'r' && k[2] == 'l') slot = 1;
+            else if (k[0] == 'a' && k[1] == 'l' && k[2] == 't') slot = 2;
+            break;
+        case 5:
+            if (same(k, "title", 5)) slot = 3;
+            break;
+        }
+        ws(w);
+        if (w->i >= w->n || d[w->i] != ':') return J_BAIL;
+        w->i++;
+        ws(w);
+        if (slot >= 0) {
+            if (seen & (1u << slot)) return J_BAIL; /* a duplicate: the last counts */
+            seen |= 1u << slot;
+            if (w->i < w->n && d[w->i] == '"') r = string(w, &f[slot]);
+            else r = value(w, V_PATH, &f[slot], depth + 1); /* null, else bail */
+        } else {
+            r = value(w, R_NONE, NULL, depth + 1);
+        }
+        if (r) return r;
+        ws(w);
+        if (w->i >= w->n) return J_BAIL;
+        unsigned char c = d[w->i++];
+        if (c == '}') break;
+        if (c != ',') return J_BAIL;
+        ws(w);
+    }
+    return link_done(w, f);
+}
+
 static int array(W *w, int role, int depth) {
     w->i++; /* '[' */
     ws(w);
@@ -373,9 +429,11 @@ static int array(W *w, int role, int depth) {
         return J_OK;
     }
     for (;;) {
-        int child = R_NONE;
-        if (role == R_LINKS && w->i < w->n && w->d[w->i] == '{') child = R_LINK;
-        int r = value(w, child, NULL, depth + 1);
+        int r;
+        if (role == R_LINKS && w->i < w->n && w->d[w->i] == '{')
+            r = depth + 1 > MAX_NEST ? J_BAIL : link_object(w, depth + 1);
+        else
+            r = value(w, R_NONE, NULL, depth + 1);
         if (r) return r;
         ws(w);
         if (w->i >= w->n) return J_BAIL;
