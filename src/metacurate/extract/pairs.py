@@ -33,7 +33,12 @@ class PageImages:
     """
 
     pairs: list[ImagePair] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=lambda: _new_counter(Counter))
+
+
+#: an empty Counter without Counter.__init__ (a Python-level call to update(), several times
+#: slower, on every page); the same object as Counter() otherwise
+_new_counter = dict.__new__
 
 
 def normalize_text(text: str | None) -> str:

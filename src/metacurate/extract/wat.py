@@ -107,6 +107,11 @@ class WatPage(NamedTuple):
     page: PageImages | None
 
 
+#: _status of the usual status strings, looked up (`int` with its exception is slower)
+_STATUS = {str(code): code for code in range(100, 600)}
+_new_wat_page = tuple.__new__  # WatPage(...) without its Python-level __new__
+
+
 def _status(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -135,16 +140,18 @@ def read_wat(
         if found is None:
             return _read_wat_general(payload)
         status_text, uri, html, base_href, images, bare = found
-        status = _status(status_text)
+        status = _STATUS.get(status_text) if status_text is not None else None
+        if status is None and status_text is not None:
+            status = _status(status_text)
         if status is not None and not 200 <= status < 300:
-            return WatPage(status, None, None)
-        page_url = _page_url(uri)
+            return _new_wat_page(WatPage, (status, None, None))
+        page_url = uri or None  # _page_url: a string or None here
         if not html:
-            return WatPage(status, page_url, None)
+            return _new_wat_page(WatPage, (status, page_url, None))
         page = _page(page_url, base_href, images, typed=True)
         if bare:  # the IMG@/src links without a text
             page.counts["images_seen"] += bare
-        return WatPage(status, page_url, page)
+        return _new_wat_page(WatPage, (status, page_url, page))
     if _DECODER is not None and utf8_valid(payload):
         try:
             doc = _DECODER.decode(payload)
