@@ -202,9 +202,7 @@ def extract_part(
     returns its stats block."""
     tagger = LanguageTagger() if lid else None
     schema = output_schema(lid)
-    urls: list[str] = []
-    texts: list[str] = []
-    sources: list[str] = []
+    pairs: list[ImagePair] = []  # (url, text, text_source) of the rows not written yet
     pages: list[str | None] = []
     offsets: list[int] = []
     local = not isinstance(part, RemotePath)
@@ -212,6 +210,7 @@ def extract_part(
     with parquet_writer(target, schema, compression="zstd") as out:
 
         def flush() -> None:
+            urls, texts, sources = zip(*pairs, strict=True) if pairs else ((), (), ())
             sha256 = hashlib.sha256  # uid_for, for a batch at once
             uids = [
                 sha256(f"{url}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -219,20 +218,17 @@ def extract_part(
             ]
             columns = [uids, urls, texts, sources, pages, [source] * len(uids), offsets]
             if tagger is not None:
-                columns.append(tagger(texts))
+                columns.append(tagger(list(texts)))
             out.write_table(pa.table(columns, schema=schema))
-            for values in (urls, texts, sources, pages, offsets):
+            for values in (pairs, pages, offsets):
                 values.clear()
 
-        def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
-            n = len(pairs)
-            page_urls, page_texts, page_sources = zip(*pairs, strict=True)
-            urls.extend(page_urls)
-            texts.extend(page_texts)
-            sources.extend(page_sources)
+        def emit(page_pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
+            n = len(page_pairs)
+            pairs.extend(page_pairs)
             pages.extend([page_url] * n)
             offsets.extend([offset] * n)
-            if len(urls) >= _PART_BATCH:
+            if len(pairs) >= _PART_BATCH:
                 flush()
 
         stats = extract_file(source, emit, progress=progress, endpoint=endpoint)
