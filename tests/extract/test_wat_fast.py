@@ -136,7 +136,7 @@ def _view(result: object) -> object:
     if page is None:
         return status, page_url, None
     assert isinstance(page, PageImages)
-    return status, page_url, page.pairs, dict(page.counts)
+    return status, page_url, page.pairs, [type(p) for p in page.pairs], dict(page.counts)
 
 
 def _run(fn, payload):  # type: ignore[no-untyped-def]
@@ -181,12 +181,23 @@ _SCALAR = (
 )
 #: a field read: mostly a string, sometimes null or another type (NaN too)
 _FIELD = _mostly(_TEXT, _SCALAR | st.floats())
+_URLS = [
+    "i.png",
+    "/a/b.jpg",
+    "http://x.org/c.gif",
+    "https://x.org/d.gif",
+    "http://x.org/c.gif",
+    "https://x.org/d.gif",
+    "HTTP://x.org/e.gif",
+    "http://x.org/[f].gif",
+    "http://x.org/g h.gif",
+    "http://x.org/\u00e9.gif",
+    " data:x",
+]
 _LINK = st.fixed_dictionaries(
     {"path": _mostly(st.sampled_from(["IMG@/src", "IMG@/src", "A@/href", ""]), _FIELD)},
     optional={
-        "url": _mostly(
-            st.sampled_from(["i.png", "/a/b.jpg", "http://x.org/c.gif", " data:x"]), _FIELD
-        ),
+        "url": _mostly(st.sampled_from(_URLS), _FIELD),
         "alt": _FIELD,
         "title": _FIELD,
         "other": _SCALAR,
@@ -307,3 +318,48 @@ def test_compiled_scan_reads_the_real_wat_itself() -> None:
         assert wat_scan(record.payload) is not None
         fast = _run(lambda p: read_wat(p, utf8_valid, wat_scan), record.payload)
         assert _view(fast) == _view(_run(_read_wat_general, record.payload))
+
+
+_PLAIN_TEXT = st.one_of(
+    st.text(st.characters(codec="ascii", min_codepoint=32, max_codepoint=126), max_size=6),
+    st.sampled_from(
+        ["", " a", "b ", "c\td", "\u00e9t\u00e9", "\u3000x", "y\u2028", "\x85", "z\x1c"]
+    ),
+)
+
+
+@st.composite
+def simple_pages(draw: st.DrawFn) -> bytes:
+    """A valid WAT record whose `IMG@/src` links are mostly ones the scan returns as pairs
+    (absolute http(s) sources, texts without white space at the ends)."""
+    links = []
+    for _ in range(draw(st.integers(0, 5))):
+        link: dict[str, object] = {"path": draw(st.sampled_from(["IMG@/src"] * 4 + ["A@/href"]))}
+        link["url"] = draw(_mostly(st.sampled_from(_URLS[2:6]), st.sampled_from(_URLS)))
+        for name in ("alt", "title"):
+            if draw(st.integers(0, 3)):
+                link[name] = draw(_mostly(_PLAIN_TEXT, st.none()))
+        links.append(link)
+    doc = {
+        "Envelope": {
+            "WARC-Header-Metadata": {"WARC-Target-URI": "http://e.org/p/q.html"},
+            "Payload-Metadata": {
+                "HTTP-Response-Metadata": {
+                    "Response-Message": {"Status": "200"},
+                    "HTML-Metadata": {"Links": links},
+                }
+            },
+        }
+    }
+    return json.dumps(doc, ensure_ascii=draw(st.booleans())).encode()
+
+
+@needs_scan
+@settings(max_examples=400, deadline=None)
+@given(payload=simple_pages())
+def test_compiled_scan_returns_ready_pairs_equal_to_general(payload: bytes) -> None:
+    import metacurate.extract.scanner  # noqa: F401  (it gives the scan the ImagePair class)
+
+    fast = _run(lambda p: read_wat(p, utf8_valid, wat_scan), payload)
+    general = _run(_read_wat_general, payload)
+    assert _view(fast) == _view(general)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from metacurate.extract.pairs import ImagePair
 from metacurate.extract.scan import ScanResult, scan_html_python
 
 # the compiled scan is optional (setup.py); the pure-Python one gives equal results
@@ -28,6 +29,9 @@ __all__ = [
     "strict_decodes",
     "utf8_valid",
 ]
+
+
+calls.wat_scan_pair_type(ImagePair)  # the WAT scan returns simple pages' pairs ready
 
 
 def native_scan_available() -> bool:

@@ -139,7 +139,7 @@ def read_wat(
         found = scan(payload)
         if found is None:
             return _read_wat_general(payload)
-        status_text, uri, html, base_href, images, bare = found
+        status_text, uri, html, base_href, images, bare, ready = found
         status = _STATUS.get(status_text) if status_text is not None else None
         if status is None and status_text is not None:
             status = _status(status_text)
@@ -148,7 +148,12 @@ def read_wat(
         page_url = uri or None  # _page_url: a string or None here
         if not html:
             return _new_wat_page(WatPage, (status, page_url, None))
-        page = _page(page_url, base_href, images, typed=True)
+        if ready:  # `images` are the pairs, as add_images makes them from `ready` images
+            page = PageImages(images)
+            page.counts["images_seen"] += ready
+            page.counts["with_text"] += ready
+        else:
+            page = _page(page_url, base_href, images, typed=True)
         if bare:  # the IMG@/src links without a text
             page.counts["images_seen"] += bare
         return _new_wat_page(WatPage, (status, page_url, page))

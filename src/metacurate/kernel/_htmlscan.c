@@ -751,6 +751,7 @@ static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
 }
 
 PyObject *mc_wat_scan(PyObject *self, PyObject *arg); /* _watscan.c */
+PyObject *mc_wat_set_pair_type(PyObject *self, PyObject *cls);
 
 static PyMethodDef methods[] = {
     {"dbcs_valid", dbcs_valid, METH_VARARGS, "Whether bytes decode in a double-byte charset."},
@@ -758,6 +759,7 @@ static PyMethodDef methods[] = {
     {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
     {"wat_scan", mc_wat_scan, METH_O, "The fields extract reads of a WAT JSON record."},
+    {"set_pair_type", mc_wat_set_pair_type, METH_O, "The class wat_scan makes pairs with."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_htmlscan",

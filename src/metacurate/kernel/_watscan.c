@@ -10,7 +10,7 @@
  * for `Links` ...), a key of one of those objects written with an escape or given twice (the
  * last would count), an escaped lone surrogate in a field read, nesting deeper than MAX_NEST.
  *
- * wat_scan(data: bytes) -> None | (status, uri, html, base, images, bare)
+ * wat_scan(data: bytes) -> None | (status, uri, html, base, images, bare, ready)
  *   status  Envelope.Payload-Metadata.HTTP-Response-Metadata.Response-Message.Status (str|None)
  *   uri     Envelope.WARC-Header-Metadata.WARC-Target-URI (str | None)
  *   html    whether ...HTTP-Response-Metadata.HTML-Metadata (an object) is there
@@ -18,6 +18,10 @@
  *   images  [(url, alt, title)] (str | None each) of the Links objects whose path is
  *           "IMG@/src" and whose alt or title is a non-empty string, in order
  *   bare    the number of the other "IMG@/src" links (no alt and no title, or empty ones)
+ *   ready   0, or (when set_pair_type was called and every image is simple: its url an
+ *           http(s) URL and its texts kept as they are by the pair rules) the number of
+ *           images, and `images` holds their pairs instead: ImagePair(url, text, "alt" or
+ *           "title") in order, what `pairs.add_images` makes of them
  * Every object on those paths must be an object, Links an array (non-object elements are
  * skipped, as the general path skips them), the captured values strings or null.
  */
@@ -56,7 +60,13 @@ typedef struct {
     int html, env;
     PyObject *images;
     long bare;
+    int complex; /* an image that is not `simple` (see below) */
 } W;
+
+/* The ImagePair class (metacurate.extract.pairs), set once by set_pair_type(): when every
+ * image of a page is simple, the scan returns the page's pairs themselves. */
+static PyTypeObject *pair_type = NULL;
+static PyObject *alt_name = NULL, *title_name = NULL;
 
 typedef struct {
     int parent;
@@ -289,6 +299,82 @@ static int number(W *w) {
     return J_OK;
 }
 
+/* Whether the url is one the pair rules keep as it is: ASCII from '!' to '~' (nothing that
+ * strip() or the tab/CR/LF removal changes), starting with http:// or https://, no '[' or ']'
+ * (`pairs.add_images` takes such a source as it is, without url_scheme). */
+static int simple_url(PyObject *u) {
+    if (u == Py_None || !PyUnicode_IS_ASCII(u)) return 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(u);
+    const unsigned char *p = PyUnicode_1BYTE_DATA(u);
+    if (!(n >= 7 && memcmp(p, "http://", 7) == 0) && !(n >= 8 && memcmp(p, "https://", 8) == 0))
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] <= ' ' || p[i] > '~' || p[i] == '[' || p[i] == ']') return 0;
+    return 1;
+}
+
+/* Whether a text reads the same after `pairs.normalize_text` (no tab, CR or LF; no white
+ * space, as str.strip() sees it, at either end), or is None or empty (no text). */
+static int simple_text(PyObject *t) {
+    if (t == Py_None) return 1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(t);
+    if (n == 0) return 1;
+    int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, 0)) ||
+        Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, n - 1)))
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '\t' || c == '\n' || c == '\r') return 0;
+    }
+    return 1;
+}
+
+/* (url, alt, title): the pair rules keep its url and texts as they are. */
+static int simple_image(PyObject *tup) {
+    return simple_url(PyTuple_GET_ITEM(tup, 0)) && simple_text(PyTuple_GET_ITEM(tup, 1)) &&
+           simple_text(PyTuple_GET_ITEM(tup, 2));
+}
+
+/* The pairs of simple images, in order: ImagePair(url, text, name) for each non-empty text.
+ * *with_text: the images with at least one. */
+static PyObject *ready_pairs(PyObject *images, long *with_text) {
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    *with_text = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(images); i++) {
+        PyObject *img = PyList_GET_ITEM(images, i);
+        PyObject *url = PyTuple_GET_ITEM(img, 0);
+        int any = 0;
+        for (int k = 1; k < 3; k++) {
+            PyObject *t = PyTuple_GET_ITEM(img, k);
+            if (t == Py_None || PyUnicode_GET_LENGTH(t) == 0) continue;
+            PyObject *pair = pair_type->tp_alloc(pair_type, 3);
+            if (!pair) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            PyObject *name = k == 1 ? alt_name : title_name;
+            Py_INCREF(url);
+            Py_INCREF(t);
+            Py_INCREF(name);
+            PyTuple_SET_ITEM(pair, 0, url);
+            PyTuple_SET_ITEM(pair, 1, t);
+            PyTuple_SET_ITEM(pair, 2, name);
+            int r = PyList_Append(out, pair);
+            Py_DECREF(pair);
+            if (r < 0) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            any = 1;
+        }
+        *with_text += any;
+    }
+    return out;
+}
+
 static int link_done(W *w, Str *f) {
     /* f: path, url, alt, title */
     if (!is_img_src(&f[0])) return J_OK;
@@ -307,6 +393,7 @@ static int link_done(W *w, Str *f) {
         }
         PyTuple_SET_ITEM(tup, k, o);
     }
+    if (!w->complex && !simple_image(tup)) w->complex = 1;
     int r = PyList_Append(w->images, tup);
     Py_DECREF(tup);
     return r < 0 ? J_ERR : J_OK;
@@ -502,9 +589,15 @@ PyObject *mc_wat_scan(PyObject *self, PyObject *arg) {
         base = uri ? str_obj(&w.base, &bail) : NULL;
         if (!base) r = bail ? J_BAIL : J_ERR;
     }
+    long ready = 0; /* images with a text, when the pairs are returned instead of them */
+    if (r == J_OK && pair_type && !w.complex && PyList_GET_SIZE(w.images)) {
+        PyObject *pairs = ready_pairs(w.images, &ready);
+        if (!pairs) r = J_ERR;
+        else Py_SETREF(w.images, pairs);
+    }
     if (r == J_OK)
-        result = Py_BuildValue("(OOOOOl)", status, uri, w.html ? Py_True : Py_False, base,
-                               w.images, w.bare);
+        result = Py_BuildValue("(OOOOOll)", status, uri, w.html ? Py_True : Py_False, base,
+                               w.images, w.bare, ready);
     else if (r == J_BAIL)
         result = (PyErr_Clear(), Py_INCREF(Py_None), Py_None);
     Py_XDECREF(status);
@@ -512,4 +605,19 @@ PyObject *mc_wat_scan(PyObject *self, PyObject *arg) {
     Py_XDECREF(base);
     Py_DECREF(w.images);
     return result;
+}
+
+/* set_pair_type(cls): the ImagePair class wat_scan makes a page's pairs with (see above). */
+PyObject *mc_wat_set_pair_type(PyObject *self, PyObject *cls) {
+    (void)self;
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "set_pair_type() needs a tuple subclass");
+        return NULL;
+    }
+    if (!alt_name) alt_name = PyUnicode_InternFromString("alt");
+    if (!title_name) title_name = PyUnicode_InternFromString("title");
+    if (!alt_name || !title_name) return NULL;
+    Py_INCREF(cls);
+    Py_XSETREF(pair_type, (PyTypeObject *)cls);
+    Py_RETURN_NONE;
 }

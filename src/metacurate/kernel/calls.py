@@ -226,5 +226,13 @@ html_facts: Callable[[bytes], int] | None = getattr(htmlscan, "facts", None)
 html_utf8_valid: Callable[[bytes], bool] | None = getattr(htmlscan, "utf8_valid", None)
 #: ``wat_scan(data)``: the fields extract reads of a WAT JSON record, or None (see _watscan.c).
 wat_scan: Callable[[bytes], Any] | None = getattr(htmlscan, "wat_scan", None)
+
+
+def wat_scan_pair_type(cls: type) -> None:
+    """The tuple class ``wat_scan`` makes a page's pairs with when it returns them ready."""
+    if htmlscan is not None:
+        htmlscan.set_pair_type(cls)
+
+
 #: ``dbcs_valid(data, table)``: whether ``data`` decodes strictly in a double-byte codec.
 html_dbcs_valid: Callable[[bytes, Any], bool] | None = getattr(htmlscan, "dbcs_valid", None)
