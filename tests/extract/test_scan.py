@@ -267,21 +267,35 @@ def test_compiled_byte_facts_equal_python(body: bytes) -> None:
     assert _htmlscan.utf8_valid(body) == _decodes_utf8(body)
 
 
-_UTF8_PIECES = [
+_UTF8_VALID = [
     b"a", b"x" * 15, b"\xc3\xa9", b"\xc2\x80", b"\xdf\xbf", b"\xe2\x82\xac", b"\xe0\xa0\x80",
     b"\xed\x9f\xbf", b"\xee\x80\x80", b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf0\x9f\x98\x80",
-    b"\xf4\x8f\xbf\xbf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc0\xaf",
-    b"\xc1\xbf", b"\xe0\x80\xaf", b"\xf0\x8f\xbf\xbf", b"\xff", b"\x80", b"\xc3", b"\xe2\x82",
-    b"\xf0\x9f", b"\xf0\x9f\x98",
+    b"\xf4\x8f\xbf\xbf", b"\xe4\xb8\xad",
+]  # fmt: skip
+_UTF8_INVALID = [
+    b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc0\xaf",
+    b"\xc1\xbf", b"\xe0\x80\xaf", b"\xe0\x9f\xbf", b"\xf0\x8f\xbf\xbf", b"\xff", b"\xfe",
+    b"\x80", b"\xbf", b"\xc3", b"\xe2\x82", b"\xf0\x9f", b"\xf0\x9f\x98", b"\xc3\xa9\xa9",
+    b"\xe2\x82\xac\x80", b"\xc3a",
 ]  # fmt: skip
 
 
+@st.composite
+def _utf8_bodies(draw: st.DrawFn) -> bytes:
+    """Valid UTF-8 pieces, with none, one or two invalid sequences put in between."""
+    pieces = draw(st.lists(st.sampled_from(_UTF8_VALID), min_size=10, max_size=80))
+    for _ in range(draw(st.sampled_from([0, 1, 1, 1, 2]))):
+        at = draw(st.integers(0, len(pieces)))
+        pieces.insert(at, draw(st.sampled_from(_UTF8_INVALID)))
+    return b"".join(pieces)
+
+
 @given(
-    body=st.lists(st.sampled_from(_UTF8_PIECES), min_size=20, max_size=120).map(b"".join)
+    body=_utf8_bodies()
     | st.binary(min_size=60, max_size=300)
     | st.text(min_size=20, max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
 )
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=2000, deadline=None)
 def test_compiled_utf8_check_equals_python_decoding(body: bytes) -> None:
     """The compiled check (16 bytes at a time from 64 bytes on) against Python's decoder,
     with sequences across every block boundary, cut at the end, overlong, surrogate, too
