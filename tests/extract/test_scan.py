@@ -378,3 +378,21 @@ def test_url_shortcuts_equal_urllib(base: str, src: str) -> None:
     if resolver.http and not urlsplit(src).scheme:  # what add_image relies on
         # the scheme by hand: urljoin may return what urlsplit refuses ('http://[')
         assert want_url.split(":", 1)[0].lower() in ("http", "https")
+
+
+@given(
+    head=st.integers(0, 70),
+    special=st.sampled_from([b"\x00", b"\x1b", b"~{", b"~", b"{", b"~~{", b"\x81", b"\x9d"]),
+    tail=st.integers(0, 40),
+)
+@settings(max_examples=400, deadline=None)
+def test_refused_bytes_anywhere(head: int, special: bytes, tail: int) -> None:
+    """NUL, ESC and `~{` at any position (either side of a 16-byte block's end, `~` and `{`
+    in two blocks) send the page to the DOM in both scans; the facts agree too."""
+    if not native_scan_available():
+        pytest.skip("compiled scan not built")
+    body = b"<p>" + b"a" * head + special + b"b" * tail + b"<img alt=x src=/y.png>"
+    assert scan_html(body) == scan_html_python(body)
+    assert byte_facts(body) == byte_facts_python(body)
+    refused = any(s in body for s in (b"\x00", b"\x1b", b"~{"))
+    assert (scan_html(body) is None) == refused
