@@ -56,3 +56,10 @@ def require_system(what: str, present: bool) -> None:
     if os.environ.get("METACURATE_REQUIRE_SYSTEM_DEPS") == "1":
         pytest.fail(f"{what} is required here (METACURATE_REQUIRE_SYSTEM_DEPS=1) but missing")
     pytest.skip(f"{what} not installed")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first (a stable sort), so a parallel run spreads them over
+    its workers at the start instead of ending on one of them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -97,7 +97,7 @@ def ray_head(cwd: Path, cpus: int = 2, token: bool = False) -> Iterator[Head]:
         family = [pid for pid, _ in _group(proc.pid)]
         with_signal(family, signal.SIGTERM)
         with suppress(subprocess.TimeoutExpired):
-            proc.wait(30)
+            proc.wait(5)
         with_signal(family + [pid for pid, _ in _group(proc.pid)], signal.SIGKILL)
         subprocess.run(["rm", "-rf", temp], check=False)
 

@@ -91,10 +91,13 @@ def test_a_token_auth_refusal_is_named(tmp_path, pool_dir):
     """Item 13: a token-authentication failure was reported as "cannot connect ... start one
     with ray start --head"."""
     (tmp_path / "cwd2").mkdir()
+    # Ray tries a refused connect 20 times, 1 s apart (RAY_NUM_REDIS_GET_RETRIES); the refusal
+    # and its message are the same after 2
     with ray_head(tmp_path / "cwd2", token=True) as h:
         r = _cli(
             "curate", pool_dir, "--out", tmp_path / "o", "--engine", "ray",
-            "--ray-address", h.address, *ARGS, cwd=tmp_path, env={"RAY_AUTH_MODE": "disabled"},
+            "--ray-address", h.address, *ARGS, cwd=tmp_path,
+            env={"RAY_AUTH_MODE": "disabled", "RAY_NUM_REDIS_GET_RETRIES": "2"},
         )  # fmt: skip
     assert r.returncode == 2, r.stderr[-2000:]
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("metacurate: error:")]
