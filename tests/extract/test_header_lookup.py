@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from fastwarc.warc import ArchiveIterator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metacurate.extract.warc import _header, _http_codings, _warc_fields
 
@@ -53,3 +56,47 @@ def test_header_on_the_shared_files(webarchive) -> None:  # type: ignore[no-unty
                     http.get("Content-Encoding"),
                 )
     assert checked > 500
+
+
+def _lookup_pairs():  # type: ignore[no-untyped-def]
+    """(the compiled lookups, the Python ones), or skip when the kernel is not built."""
+    from metacurate.extract.warc import _lookups
+    from metacurate.kernel import calls
+
+    if calls.header_values is None:
+        pytest.skip("compiled kernel not built")
+    return _lookups(), (_warc_fields, _http_codings)
+
+
+_KEYS = st.sampled_from(
+    [
+        "Content-Length", "content-length", "CONTENT-LENGTH", "Content-Type", "content-type",
+        "WARC-Target-URI", "warc-target-uri", "Transfer-Encoding", "Content-Encoding",
+        "Content-Type\u212a", "Content-\u0130ength", "\u0130ontent-Type", "Content-Lengt\u0130",
+        "X", "",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(headers=st.lists(st.tuples(_KEYS | st.text(max_size=16), st.text(max_size=4)), max_size=8))
+def test_compiled_lookup_equals_python(headers) -> None:  # type: ignore[no-untyped-def]
+    """Duplicates (the first wins), any case, non-ASCII keys (`İ` lowers to two characters,
+    the Kelvin sign to `k`): the compiled one-pass lookup equals the Python one."""
+    (warc_c, http_c), (warc_py, http_py) = _lookup_pairs()
+    headers = tuple(headers)
+    assert warc_c(headers) == warc_py(headers)
+    assert http_c(headers) == http_py(headers)
+
+
+def test_compiled_lookup_on_the_shared_files(webarchive) -> None:  # type: ignore[no-untyped-def]
+    (warc_c, http_c), _ = _lookup_pairs()
+    for path in sorted(webarchive.iterdir()):
+        for record in ArchiveIterator(open(path, "rb"), parse_http=True):  # noqa: SIM115
+            assert warc_c(record.headers.astuples()) == _three(record.headers)
+            if record.is_http:
+                http = record.http_headers
+                assert http_c(http.astuples()) == (
+                    http.get("Transfer-Encoding"),
+                    http.get("Content-Encoding"),
+                )

@@ -14,13 +14,16 @@ import urllib.error
 import urllib.request
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import BinaryIO, NamedTuple
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from metacurate.errors import MetacurateError
+from metacurate.extract.scanner import native_scan_available
+from metacurate.kernel import calls  # the only caller of the compiled lookup
 from metacurate.storage import RemotePath, is_remote
 
 _SCAN_CHUNK = 1 << 20
@@ -331,14 +334,30 @@ def _http_codings(http: tuple[tuple[str, str], ...]) -> tuple[str | None, str | 
 _new_record = tuple.__new__  # Record(...) without its Python-level __new__
 
 
+HeaderLookup = Callable[[tuple[tuple[str, str], ...]], tuple[str | None, ...]]
+_WARC_NAMES = ("content-length", "content-type", "warc-target-uri")
+_HTTP_NAMES = ("transfer-encoding", "content-encoding")
+
+
+def _lookups() -> tuple[HeaderLookup, HeaderLookup]:
+    """:func:`_warc_fields` and :func:`_http_codings`, compiled (`header_values`) when built
+    and not switched off (METACURATE_NO_NATIVE), else in Python: the same values."""
+    if calls.header_values is None or not native_scan_available():
+        return _warc_fields, _http_codings
+    return partial(calls.header_values, _WARC_NAMES), partial(calls.header_values, _HTTP_NAMES)
+
+
 def _read_record(  # type: ignore[no-untyped-def]
-    record, errors: ErrorLog
+    record,
+    errors: ErrorLog,
+    lookups: tuple[HeaderLookup, HeaderLookup] = (_warc_fields, _http_codings),
 ) -> tuple[Record | None, bool]:
     """One fastwarc record as a :class:`Record` (None: skipped, its error added to `errors`),
-    and whether it was cut short (no Content-Length, or a body shorter than it says)."""
+    and whether it was cut short (no Content-Length, or a body shorter than it says).
+    ``lookups``: the header lookups (see :func:`_lookups`)."""
     offset = record.stream_pos
     warc = record.headers.astuples()
-    length, ctype, page_url = _warc_fields(warc)
+    length, ctype, page_url = lookups[0](warc)
     if length is None:
         errors.add("invalid_header", offset, "WARC header without Content-Length")
         return None, True
@@ -362,7 +381,7 @@ def _read_record(  # type: ignore[no-untyped-def]
         return None, True
     if kind == "wat":
         return _new_record(Record, (offset, "wat", page_url, payload, None)), False
-    transfer, content = _http_codings(record.http_headers.astuples())
+    transfer, content = lookups[1](record.http_headers.astuples())
     try:
         payload = decode_payload(payload, transfer, content)
     except PayloadError as exc:
@@ -375,6 +394,7 @@ def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> 
     """Every record of one WARC/WAT file, in order; HTML responses and WAT JSON records come
     with their decoded payload. Corrupt or truncated data is added to `errors` and skipped."""
     gz = _is_gzip(source, endpoint)
+    lookups = _lookups()
     resume, last_start, last_truncated = 0, -1, -2
     while True:
         stream = open_source(source, resume, endpoint)
@@ -387,7 +407,7 @@ def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> 
                 except StopIteration:
                     break
                 last_start = record.stream_pos
-                out, truncated = _read_record(record, errors)
+                out, truncated = _read_record(record, errors, lookups)
                 if truncated:
                     last_truncated = last_start
                 if out is not None:

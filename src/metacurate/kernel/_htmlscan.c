@@ -881,9 +881,83 @@ static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
 PyObject *mc_wat_scan(PyObject *self, PyObject *arg); /* _watscan.c */
 PyObject *mc_wat_set_pair_type(PyObject *self, PyObject *cls);
 
+/* header_values(names, headers) -> tuple: for each name (lower case), the value of the first
+ * (key, value) in headers whose key has the name's length and whose key.lower() is the name,
+ * else None: extract's lookup in fastwarc's HeaderMap.astuples() (warc._header) for several
+ * names in one pass. ASCII keys are lowered here, any other key by str.lower(). */
+static PyObject *header_values(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *headers, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &names, &PyTuple_Type, &headers))
+        return NULL;
+    Py_ssize_t nn = PyTuple_GET_SIZE(names);
+    if (nn > 8) {
+        PyErr_SetString(PyExc_ValueError, "header_values: at most 8 names");
+        return NULL;
+    }
+    PyObject *out = PyTuple_New(nn);
+    if (!out) return NULL;
+    Py_ssize_t left = nn;
+    for (Py_ssize_t k = 0; k < nn; k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        if (!PyUnicode_Check(name) || !PyUnicode_IS_ASCII(name)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "header_values: names must be ASCII str");
+            return NULL;
+        }
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(headers) && left; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(headers, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0))) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "header_values: headers must be (str, value) pairs");
+            return NULL;
+        }
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        Py_ssize_t klen = PyUnicode_GET_LENGTH(key);
+        PyObject *lowered = NULL; /* str.lower() of a non-ASCII key, made once */
+        for (Py_ssize_t k = 0; k < nn; k++) {
+            PyObject *name = PyTuple_GET_ITEM(names, k);
+            if (PyTuple_GET_ITEM(out, k) || PyUnicode_GET_LENGTH(name) != klen) continue;
+            const unsigned char *nm = PyUnicode_1BYTE_DATA(name);
+            int match;
+            if (PyUnicode_IS_ASCII(key)) {
+                const unsigned char *kp = PyUnicode_1BYTE_DATA(key);
+                match = 1;
+                for (Py_ssize_t j = 0; j < klen && match; j++) {
+                    unsigned char c = kp[j];
+                    if (c >= 'A' && c <= 'Z') c += 32;
+                    match = c == nm[j];
+                }
+            } else {
+                if (!lowered && !(lowered = PyObject_CallMethod(key, "lower", NULL))) {
+                    Py_DECREF(out);
+                    return NULL;
+                }
+                match = PyUnicode_Compare(lowered, name) == 0;
+            }
+            if (match) {
+                PyObject *v = PyTuple_GET_ITEM(pair, 1);
+                Py_INCREF(v);
+                PyTuple_SET_ITEM(out, k, v);
+                left--;
+            }
+        }
+        Py_XDECREF(lowered);
+    }
+    for (Py_ssize_t k = 0; k < nn; k++)
+        if (!PyTuple_GET_ITEM(out, k)) {
+            Py_INCREF(Py_None);
+            PyTuple_SET_ITEM(out, k, Py_None);
+        }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"dbcs_valid", dbcs_valid, METH_VARARGS, "Whether bytes decode in a double-byte charset."},
     {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
+    {"header_values", header_values, METH_VARARGS, "Several header lookups in one pass."},
     {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
     {"wat_scan", mc_wat_scan, METH_O, "The fields extract reads of a WAT JSON record."},
