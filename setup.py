@@ -2,8 +2,9 @@
 
 The kernels are plain C99 against the CPython API, compiled by setuptools on install:
 ``_native`` (metaclip1 matching, uid hashing, the keep decision), ``_worldwide`` (the
-metaclip2 modes' unit-span matcher) and ``_htmlscan`` (extract's streaming `<img>` scan and WAT record scan). If no
-compiler is available the build still succeeds and metacurate uses its pure-Python paths,
+metaclip2 modes' unit-span matcher) and ``_htmlscan`` (extract's streaming `<img>` scan, from
+``_htmlscan.c``, and its WAT record scan, from ``_watscan.c``). If no compiler is available
+the build still succeeds and metacurate uses its pure-Python paths,
 which give identical results (tested), only slower. ``_native`` and ``_worldwide`` include
 ``kernel_common.h`` (the helpers they share): ``depends`` rebuilds both when it changes and
 puts it in the source distribution.
