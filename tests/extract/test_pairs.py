@@ -62,3 +62,20 @@ def test_add_images_equals_add_image_each(images, base, as_resolver) -> None:
     assert batch.pairs == one.pairs
     assert dict(batch.counts) == dict(one.counts)  # (no key of a zero count either)
     assert all(type(p) is type(q) for p, q in zip(batch.pairs, one.pairs, strict=True))
+
+
+_UID_TEXT = st.text(
+    st.characters() | st.sampled_from(["\ud800", "\udfff", "\x00", "\u00e9"]), max_size=8
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(_UID_TEXT, _UID_TEXT), max_size=6))
+def test_batch_uids_equal_uid_for(pairs) -> None:
+    """The part's uids, hashed a batch at once (strict UTF-8 first), equal `uid_for` of each
+    pair, lone surrogates included."""
+    from metacurate.extract.task import _uids, uid_for
+
+    urls = [u for u, _ in pairs]
+    texts = [t for _, t in pairs]
+    assert _uids(urls, texts) == [uid_for(u, t) for u, t in pairs]

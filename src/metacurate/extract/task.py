@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,19 @@ def uid_for(url: str, text: str) -> str:
     pair in two snapshots is one uid, which ``curate --dedup`` counts and writes once."""
     pair = url.encode("utf-8", "surrogatepass") + b"\0" + text.encode("utf-8", "surrogatepass")
     return hashlib.sha256(pair).hexdigest()[:32]
+
+
+def _uids(urls: Sequence[str], texts: Sequence[str]) -> list[str]:
+    """:func:`uid_for` of each pair, a batch at once: strict UTF-8 first (the same bytes when
+    no text holds a lone surrogate, and faster), else with "surrogatepass" as uid_for."""
+    sha256 = hashlib.sha256
+    try:
+        return [
+            sha256(f"{url}\0{text}".encode()).hexdigest()[:32]
+            for url, text in zip(urls, texts, strict=True)
+        ]
+    except UnicodeEncodeError:
+        return [uid_for(url, text) for url, text in zip(urls, texts, strict=True)]
 
 
 def part_key(source: str) -> str:
@@ -211,11 +224,7 @@ def extract_part(
 
         def flush() -> None:
             urls, texts, sources = zip(*pairs, strict=True) if pairs else ((), (), ())
-            sha256 = hashlib.sha256  # uid_for, for a batch at once
-            uids = [
-                sha256(f"{url}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
-                for url, text in zip(urls, texts, strict=True)
-            ]
+            uids = _uids(urls, texts)
             columns = [uids, urls, texts, sources, pages, [source] * len(uids), offsets]
             if tagger is not None:
                 columns.append(tagger(list(texts)))
