@@ -9,7 +9,9 @@ from fastwarc.warc import ArchiveIterator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metacurate.extract.warc import _header, _http_codings, _warc_fields
+from metacurate.extract.headers import header as _header
+from metacurate.extract.headers import http_codings as _http_codings
+from metacurate.extract.headers import warc_fields as _warc_fields
 
 RECORD = (
     b"WARC/1.0\r\nWARC-Type: response\r\ncontent-length: 5\r\nWARC-Target-URI: http://a/\r\n"
@@ -60,7 +62,7 @@ def test_header_on_the_shared_files(webarchive) -> None:  # type: ignore[no-unty
 
 def _lookup_pairs():  # type: ignore[no-untyped-def]
     """(the compiled lookups, the Python ones), or skip when the kernel is not built."""
-    from metacurate.extract.warc import _lookups
+    from metacurate.extract.headers import lookups as _lookups
     from metacurate.kernel import calls
 
     if calls.header_values is None:

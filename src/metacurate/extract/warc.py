@@ -14,16 +14,14 @@ import urllib.error
 import urllib.request
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import BinaryIO, NamedTuple
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from metacurate.errors import MetacurateError
-from metacurate.extract.scanner import native_scan_available
-from metacurate.kernel import calls  # the only caller of the compiled lookup
+from metacurate.extract.headers import HeaderLookup, header, http_codings, lookups, warc_fields
 from metacurate.storage import RemotePath, is_remote
 
 _SCAN_CHUNK = 1 << 20
@@ -280,16 +278,6 @@ def _is_gzip(source: str, endpoint: str | None) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
-    """``HeaderMap.get(name)`` (the first header of that name, ASCII case-insensitive) from
-    its ``astuples()``, which fastwarc gives several times faster than a `get`. ``name``:
-    lower case, without a `k` (the one ASCII letter a non-ASCII character lowers to)."""
-    for key, value in headers:
-        if len(key) == len(name) and key.lower() == name:
-            return value
-    return None
-
-
 def _http_kind(record, warc: tuple[tuple[str, str], ...]) -> str:  # type: ignore[no-untyped-def]
     if not record.is_http:
         return "other"
@@ -298,63 +286,21 @@ def _http_kind(record, warc: tuple[tuple[str, str], ...]) -> str:  # type: ignor
         return "non_2xx"
     ctype = (record.http_content_type or "").lower()
     if not ctype:
-        ctype = (_header(warc, "warc-identified-payload-type") or "").lower()
+        ctype = (header(warc, "warc-identified-payload-type") or "").lower()
     return "html" if ctype.startswith(_HTML_TYPES) else "other"
-
-
-def _warc_fields(warc: tuple[tuple[str, str], ...]) -> tuple[str | None, str | None, str | None]:
-    """``_header`` of content-length, content-type and warc-target-uri at once (one pass)."""
-    length = ctype = uri = None
-    for key, value in warc:
-        n = len(key)
-        if n == 14:
-            if length is None and key.lower() == "content-length":
-                length = value
-        elif n == 12:
-            if ctype is None and key.lower() == "content-type":
-                ctype = value
-        elif n == 15 and uri is None and key.lower() == "warc-target-uri":
-            uri = value
-    return length, ctype, uri
-
-
-def _http_codings(http: tuple[tuple[str, str], ...]) -> tuple[str | None, str | None]:
-    """``_header`` of transfer-encoding and content-encoding at once (one pass)."""
-    transfer = content = None
-    for key, value in http:
-        n = len(key)
-        if n == 17:
-            if transfer is None and key.lower() == "transfer-encoding":
-                transfer = value
-        elif n == 16 and content is None and key.lower() == "content-encoding":
-            content = value
-    return transfer, content
 
 
 _new_record = tuple.__new__  # Record(...) without its Python-level __new__
 
 
-HeaderLookup = Callable[[tuple[tuple[str, str], ...]], tuple[str | None, ...]]
-_WARC_NAMES = ("content-length", "content-type", "warc-target-uri")
-_HTTP_NAMES = ("transfer-encoding", "content-encoding")
-
-
-def _lookups() -> tuple[HeaderLookup, HeaderLookup]:
-    """:func:`_warc_fields` and :func:`_http_codings`, compiled (`header_values`) when built
-    and not switched off (METACURATE_NO_NATIVE), else in Python: the same values."""
-    if calls.header_values is None or not native_scan_available():
-        return _warc_fields, _http_codings
-    return partial(calls.header_values, _WARC_NAMES), partial(calls.header_values, _HTTP_NAMES)
-
-
 def _read_record(  # type: ignore[no-untyped-def]
     record,
     errors: ErrorLog,
-    lookups: tuple[HeaderLookup, HeaderLookup] = (_warc_fields, _http_codings),
+    lookups: tuple[HeaderLookup, HeaderLookup] = (warc_fields, http_codings),
 ) -> tuple[Record | None, bool]:
     """One fastwarc record as a :class:`Record` (None: skipped, its error added to `errors`),
     and whether it was cut short (no Content-Length, or a body shorter than it says).
-    ``lookups``: the header lookups (see :func:`_lookups`)."""
+    ``lookups``: the header lookups (see :func:`headers.lookups`)."""
     offset = record.stream_pos
     warc = record.headers.astuples()
     length, ctype, page_url = lookups[0](warc)
@@ -394,7 +340,7 @@ def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> 
     """Every record of one WARC/WAT file, in order; HTML responses and WAT JSON records come
     with their decoded payload. Corrupt or truncated data is added to `errors` and skipped."""
     gz = _is_gzip(source, endpoint)
-    lookups = _lookups()
+    record_lookups = lookups()
     resume, last_start, last_truncated = 0, -1, -2
     while True:
         stream = open_source(source, resume, endpoint)
@@ -407,7 +353,7 @@ def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> 
                 except StopIteration:
                     break
                 last_start = record.stream_pos
-                out, truncated = _read_record(record, errors, lookups)
+                out, truncated = _read_record(record, errors, record_lookups)
                 if truncated:
                     last_truncated = last_start
                 if out is not None:
