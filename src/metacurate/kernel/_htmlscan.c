@@ -887,7 +887,7 @@ PyObject *mc_wat_set_pair_type(PyObject *self, PyObject *cls);
 
 /* header_values(names, headers) -> tuple: for each name (lower case), the value of the first
  * (key, value) in headers whose key has the name's length and whose key.lower() is the name,
- * else None: extract's lookup in fastwarc's HeaderMap.astuples() (warc._header) for several
+ * else None: extract's lookup in fastwarc's HeaderMap.astuples() (extract.headers.header) for several
  * names in one pass. ASCII keys are lowered here, any other key by str.lower(). */
 static PyObject *header_values(PyObject *self, PyObject *args) {
     (void)self;

@@ -225,7 +225,7 @@ html_scan: Callable[[bytes], Any] | None = getattr(htmlscan, "scan", None)
 html_facts: Callable[[bytes], int] | None = getattr(htmlscan, "facts", None)
 html_utf8_valid: Callable[[bytes], bool] | None = getattr(htmlscan, "utf8_valid", None)
 #: ``header_values(names, headers)``: per name, the first matching header's value (see
-#: extract.warc._header), all in one pass over ``HeaderMap.astuples()``.
+#: extract.headers.header), all in one pass over ``HeaderMap.astuples()``.
 header_values: (
     Callable[[tuple[tuple[str, str], ...], tuple[str, ...]], tuple[str | None, ...]] | None
 ) = getattr(htmlscan, "header_values", None)
