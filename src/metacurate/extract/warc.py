@@ -290,6 +290,8 @@ def _http_kind(record, warc: tuple[tuple[str, str], ...]) -> str:  # type: ignor
     return "html" if ctype.startswith(_HTML_TYPES) else "other"
 
 
+_RESPONSE = WarcRecordType.response
+_RESPONSE_OR_METADATA = WarcRecordType.response | WarcRecordType.metadata
 _new_record = tuple.__new__  # Record(...) without its Python-level __new__
 
 
@@ -309,10 +311,10 @@ def _read_record(  # type: ignore[no-untyped-def]
         return None, True
     rtype = record.record_type
     kind = "other"
-    if rtype & (WarcRecordType.response | WarcRecordType.metadata):
-        if rtype == WarcRecordType.response:
+    if rtype & _RESPONSE_OR_METADATA:
+        if rtype == _RESPONSE:
             kind = _http_kind(record, warc)
-        elif (ctype or "").startswith("application/json"):
+        elif ctype is not None and ctype.startswith("application/json"):
             kind = "wat"
     if kind not in ("html", "wat"):
         return Record(offset, "non_2xx" if kind == "non_2xx" else "other"), False
