@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,38 @@ def test_batch_uids_equal_uid_for(pairs) -> None:
     urls = [u for u, _ in pairs]
     texts = [t for _, t in pairs]
     assert _uids(urls, texts) == [uid_for(u, t) for u, t in pairs]
+
+
+_LONG = st.text(st.sampled_from("ab/\u00e9\u4e2d\U0001f600\x00 "), min_size=0, max_size=140)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(_LONG, _LONG), min_size=1, max_size=6), portable=st.booleans())
+def test_compiled_uids_equal_uid_for(pairs, portable) -> None:  # type: ignore[no-untyped-def]
+    """The compiled SHA-256 (the x86 SHA extensions where the CPU has them, and the portable C)
+    against hashlib through `uid_for`, over every padding case (UTF-8 lengths across the
+    55/56/64-byte block edges); a lone surrogate hands the batch back (None)."""
+    from metacurate.extract.task import uid_for
+    from metacurate.kernel import calls
+
+    if calls.pair_uids is None:
+        pytest.skip("compiled kernel not built")
+    urls = [u for u, _ in pairs]
+    texts = [t for _, t in pairs]
+    assert calls.pair_uids(urls, texts, portable) == [uid_for(u, t) for u, t in pairs]
+    assert calls.pair_uids([*urls, "\ud800"], [*texts, "x"], portable) is None
+
+
+def test_compiled_uids_every_message_length() -> None:
+    """Every message length from 0 to 200 bytes (each padding case: the length field in the
+    last block or in one more), both SHA-256 paths, against hashlib through `uid_for`."""
+    from metacurate.extract.task import uid_for
+    from metacurate.kernel import calls
+
+    if calls.pair_uids is None:
+        pytest.skip("compiled kernel not built")
+    urls = ["u" * (n // 2) for n in range(200)]
+    texts = ["t\u00e9"[: n % 2 + 1] * (n - n // 2) for n in range(200)]
+    want = [uid_for(u, t) for u, t in zip(urls, texts, strict=True)]
+    for portable in (False, True):
+        assert calls.pair_uids(urls, texts, portable) == want

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -17,10 +17,11 @@ import pyarrow as pa
 
 from metacurate.extract.attrs import image_pairs_fast
 from metacurate.extract.pairs import ImagePair, PageImages
-from metacurate.extract.scanner import scan_kernel
+from metacurate.extract.scanner import native_scan_available, scan_kernel
 from metacurate.extract.shards import output_schema
 from metacurate.extract.warc import ErrorLog, iter_records
 from metacurate.extract.wat import WatFormatError, read_wat
+from metacurate.kernel import calls  # the only caller of the compiled uid hashing
 from metacurate.storage import AnyPath, RemotePath, location, parquet_writer
 
 __all__ = [
@@ -63,9 +64,14 @@ def uid_for(url: str, text: str) -> str:
     return hashlib.sha256(pair).hexdigest()[:32]
 
 
-def _uids(urls: Sequence[str], texts: Sequence[str]) -> list[str]:
-    """:func:`uid_for` of each pair, a batch at once: strict UTF-8 first (the same bytes when
-    no text holds a lone surrogate, and faster), else with "surrogatepass" as uid_for."""
+def _uids(urls: list[str], texts: list[str]) -> list[str]:
+    """:func:`uid_for` of each pair, a batch at once: compiled (`kernel.calls.pair_uids`) when
+    built and not switched off, else hashlib; strict UTF-8 first (the same bytes when no text
+    holds a lone surrogate, and faster), else with "surrogatepass" as uid_for."""
+    if calls.pair_uids is not None and native_scan_available():
+        uids = calls.pair_uids(urls, texts)
+        if uids is not None:
+            return uids
     sha256 = hashlib.sha256
     try:
         return [

@@ -884,6 +884,7 @@ static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
 
 PyObject *mc_wat_scan(PyObject *self, PyObject *arg); /* _watscan.c */
 PyObject *mc_wat_set_pair_type(PyObject *self, PyObject *cls);
+PyObject *mc_pair_uids(PyObject *self, PyObject *args); /* _pairuid.c */
 
 /* header_values(names, headers) -> tuple: for each name (lower case), the value of the first
  * (key, value) in headers whose key has the name's length and whose key.lower() is the name,
@@ -966,6 +967,7 @@ static PyMethodDef methods[] = {
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
     {"wat_scan", mc_wat_scan, METH_O, "The fields extract reads of a WAT JSON record."},
     {"set_pair_type", mc_wat_set_pair_type, METH_O, "The class wat_scan makes pairs with."},
+    {"pair_uids", mc_pair_uids, METH_VARARGS, "extract's uids of (url, text) pairs."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_htmlscan",

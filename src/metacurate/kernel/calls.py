@@ -229,6 +229,9 @@ html_utf8_valid: Callable[[bytes], bool] | None = getattr(htmlscan, "utf8_valid"
 header_values: (
     Callable[[tuple[tuple[str, str], ...], tuple[str, ...]], tuple[str | None, ...]] | None
 ) = getattr(htmlscan, "header_values", None)
+#: ``pair_uids(urls, texts, portable=False)``: extract's uid of each (url, text) pair (lists
+#: of str), or None when a string is not strict UTF-8 (see _pairuid.c).
+pair_uids: Callable[..., list[str] | None] | None = getattr(htmlscan, "pair_uids", None)
 #: ``wat_scan(data)``: the fields extract reads of a WAT JSON record, or None (see _watscan.c).
 wat_scan: Callable[[bytes], Any] | None = getattr(htmlscan, "wat_scan", None)
 
