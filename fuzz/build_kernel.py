@@ -4,7 +4,9 @@
                                     [--source FILE]
 
 Copies ``src/metacurate`` to ``OUT/metacurate`` and compiles ``_native.c`` (or ``--source``)
-into it with gcc, so ``PYTHONPATH=OUT`` imports that build instead of the installed one:
+into it with gcc, and every other extension that setup.py declares (the HTML scan, the
+worldwide matcher, ...) with the same flags but the coverage ones, so ``PYTHONPATH=OUT``
+imports that build instead of the installed one:
 
 - ``--sanitize``: ``-fsanitize=address,undefined -fno-sanitize-recover=all`` (run Python with
   ``LD_PRELOAD=$(gcc -print-file-name=libasan.so)``, see ``.ci/sanitize.sh``);
@@ -65,9 +67,26 @@ def build_package(out: Path, flags: list[str], source: Path = SOURCE, extra_sour
     shutil.copytree(
         REPO / "src" / "metacurate", pkg, ignore=shutil.ignore_patterns("*.so", "__pycache__")
     )
-    so = pkg / "kernel" / f"_native{sysconfig.get_config_var('EXT_SUFFIX')}"
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    so = pkg / "kernel" / f"_native{suffix}"
     compile_kernel([source, *extra_sources], so, flags)
+    others = [f for f in flags if not f.startswith("-fsanitize-coverage")]
+    for name, sources in setup_extensions():
+        if name != "_native":
+            compile_kernel([REPO / s for s in sources], pkg / "kernel" / f"{name}{suffix}", others)
     return so
+
+
+def setup_extensions() -> list[tuple[str, list[str]]]:
+    """``(module name, sources)`` of every kernel extension in setup.py, read without building."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from distutils.core import run_setup
+
+    dist = run_setup(str(REPO / "setup.py"), stop_after="init")
+    return [(e.name.rsplit(".", 1)[1], list(e.sources)) for e in dist.ext_modules]
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ from metacurate.options import ConfigError, option
 __all__ = [
     "BalanceConfig",
     "ConfigError",
-    "CoverageConfig",
     "EngineConfig",
     "MatchConfig",
     "RunConfig",
@@ -384,33 +383,3 @@ def with_shortcuts(config: RunConfig, options: dict[str, Any]) -> RunConfig:
         balance=balance,
         engine=replace(config.engine, **parts["engine"]),
     )
-
-
-#: The class lists shipped with metacurate (``metacurate coverage --classes NAME``).
-CLASS_LISTS = ("imagenet1k",)
-
-
-@dataclass(frozen=True)
-class CoverageConfig:
-    """How ``metacurate coverage`` counts the captions of each class of a list in the pool,
-    the curated set and random subsets of the curated set's size (docs/coverage.md)."""
-
-    classes: str = option(
-        "imagenet1k",
-        "the class list: 'imagenet1k' (the 1,000 ImageNet-1k names, shipped) or a text file, "
-        "one class a line, synonyms separated by commas (default {default})",
-        metavar="NAME|FILE",
-    )
-    k: int = option(10, "also count the classes with at least K captions (default {default})")
-    draws: int = option(5, "random subsets drawn (default {default})")
-    seed: int = option(0, "seed of the random subsets (default {default})")
-
-    def check(self) -> None:
-        if not self.classes:
-            raise ConfigError("classes", "give a class list name or file")
-        if self.k < 1:
-            raise ConfigError("k", f"must be >= 1, got {self.k}")
-        if self.draws < 1:
-            raise ConfigError("draws", f"must be >= 1, got {self.draws}")
-        if not 0 <= self.seed < 2**32:
-            raise ConfigError("seed", f"must be in [0, 2**32), got {self.seed}")

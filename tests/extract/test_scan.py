@@ -267,6 +267,45 @@ def test_compiled_byte_facts_equal_python(body: bytes) -> None:
     assert _htmlscan.utf8_valid(body) == _decodes_utf8(body)
 
 
+_UTF8_VALID = [
+    b"a", b"x" * 15, b"\xc3\xa9", b"\xc2\x80", b"\xdf\xbf", b"\xe2\x82\xac", b"\xe0\xa0\x80",
+    b"\xed\x9f\xbf", b"\xee\x80\x80", b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf0\x9f\x98\x80",
+    b"\xf4\x8f\xbf\xbf", b"\xe4\xb8\xad",
+]  # fmt: skip
+_UTF8_INVALID = [
+    b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc0\xaf",
+    b"\xc1\xbf", b"\xe0\x80\xaf", b"\xe0\x9f\xbf", b"\xf0\x8f\xbf\xbf", b"\xff", b"\xfe",
+    b"\x80", b"\xbf", b"\xc3", b"\xe2\x82", b"\xf0\x9f", b"\xf0\x9f\x98", b"\xc3\xa9\xa9",
+    b"\xe2\x82\xac\x80", b"\xc3a",
+]  # fmt: skip
+
+
+@st.composite
+def _utf8_bodies(draw: st.DrawFn) -> bytes:
+    """Valid UTF-8 pieces, with none, one or two invalid sequences put in between."""
+    pieces = draw(st.lists(st.sampled_from(_UTF8_VALID), min_size=10, max_size=80))
+    for _ in range(draw(st.sampled_from([0, 1, 1, 1, 2]))):
+        at = draw(st.integers(0, len(pieces)))
+        pieces.insert(at, draw(st.sampled_from(_UTF8_INVALID)))
+    return b"".join(pieces)
+
+
+@given(
+    body=_utf8_bodies()
+    | st.binary(min_size=60, max_size=300)
+    | st.text(min_size=20, max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+@settings(max_examples=2000, deadline=None)
+def test_compiled_utf8_check_equals_python_decoding(body: bytes) -> None:
+    """The compiled check (16 bytes at a time from 64 bytes on) against Python's decoder,
+    with sequences across every block boundary, cut at the end, overlong, surrogate, too
+    large, and random bytes."""
+    if not native_scan_available():
+        pytest.skip("compiled scan not built")
+    for cut in (len(body), len(body) - 1, len(body) - 2, len(body) - 3):
+        assert _htmlscan.utf8_valid(body[:cut]) == _decodes_utf8(body[:cut]), body[:cut]
+
+
 def _decodes_utf8(body: bytes) -> bool:
     try:
         body.decode("utf-8")
@@ -339,3 +378,21 @@ def test_url_shortcuts_equal_urllib(base: str, src: str) -> None:
     if resolver.http and not urlsplit(src).scheme:  # what add_image relies on
         # the scheme by hand: urljoin may return what urlsplit refuses ('http://[')
         assert want_url.split(":", 1)[0].lower() in ("http", "https")
+
+
+@given(
+    head=st.integers(0, 70),
+    special=st.sampled_from([b"\x00", b"\x1b", b"~{", b"~", b"{", b"~~{", b"\x81", b"\x9d"]),
+    tail=st.integers(0, 40),
+)
+@settings(max_examples=400, deadline=None)
+def test_refused_bytes_anywhere(head: int, special: bytes, tail: int) -> None:
+    """NUL, ESC and `~{` at any position (either side of a 16-byte block's end, `~` and `{`
+    in two blocks) send the page to the DOM in both scans; the facts agree too."""
+    if not native_scan_available():
+        pytest.skip("compiled scan not built")
+    body = b"<p>" + b"a" * head + special + b"b" * tail + b"<img alt=x src=/y.png>"
+    assert scan_html(body) == scan_html_python(body)
+    assert byte_facts(body) == byte_facts_python(body)
+    refused = any(s in body for s in (b"\x00", b"\x1b", b"~{"))
+    assert (scan_html(body) is None) == refused

@@ -17,13 +17,7 @@ from html.entities import html5
 from resiliparse.parse.encoding import map_encoding_to_html5
 
 from metacurate.extract.html import html_encoding, image_pairs_from_html
-from metacurate.extract.pairs import (
-    TEXT_SOURCES,
-    PageImages,
-    Resolver,
-    add_image,
-    resolve_base,
-)
+from metacurate.extract.pairs import TEXT_SOURCES, PageImages, add_images, resolve_base
 from metacurate.extract.scanner import HAS_CHARSET, HAS_CP1252_HOLES, ScanKernel, scan_kernel
 
 __all__ = ["image_pairs_fast", "resolve_references"]
@@ -182,19 +176,21 @@ def image_pairs_fast(
     else:
         codec = "ascii"
     page = PageImages()
-    page.counts["images_seen"] += images - len(imgs)
-    base = resolve_base(page_url, _text(base_raw, codec))
-    resolver = Resolver(base) if base and imgs else None
-    alt_name, title_name, dit_name = TEXT_SOURCES
-    for src, alt, title, dit in imgs:
-        named = [
-            (alt_name, _text(alt, codec)),
-            (title_name, _text(title, codec)),
-            (dit_name, _text(dit, codec)),
+    if images > len(imgs):  # the images without a text attribute
+        page.counts["images_seen"] += images - len(imgs)
+    if imgs:
+        base = resolve_base(page_url, _text(base_raw, codec))
+        values = [
+            [
+                # _text(raw, codec), an ASCII value without a reference or CR as it is inline
+                raw.decode("ascii")
+                if raw is not None and raw.isascii() and b"&" not in raw and b"\r" not in raw
+                else _text(raw, codec)
+                for raw in img
+            ]
+            for img in imgs
         ]
-        add_image(page, _text(src, codec), named, resolver)
-    if not page.counts["images_seen"]:
-        del page.counts["images_seen"]
+        add_images(page, values, TEXT_SOURCES, base)
     return page
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
@@ -32,7 +33,12 @@ class PageImages:
     """
 
     pairs: list[ImagePair] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=lambda: _new_counter(Counter))
+
+
+#: an empty Counter without Counter.__init__ (a Python-level call to update(), several times
+#: slower, on every page); the same object as Counter() otherwise
+_new_counter = dict.__new__
 
 
 def normalize_text(text: str | None) -> str:
@@ -152,3 +158,85 @@ def add_image(
         counts["relative_urls_resolved"] += 1
     for source, text in kept:
         page.pairs.append(ImagePair(url, text, source))
+
+
+_new_pair = tuple.__new__  # ImagePair(url, text, source) without its Python-level __new__
+_HTTP = ("http://", "https://")
+
+
+def add_images(
+    page: PageImages,
+    images: Iterable[Sequence[str | None]],
+    names: Sequence[str],
+    base: str | Resolver | None,
+) -> None:
+    """:func:`add_image` for each image in order, in one loop: an image is ``(src, text, ...)``
+    with its texts named by ``names``; the counters are added once at the end (only those that
+    are not zero, as :func:`add_image` leaves them)."""
+    pairs = page.pairs
+    seen = with_text = resolved = 0
+    dropped: Counter[str] = Counter()
+    resolver = base if isinstance(base, Resolver) or not base else None
+    for image in images:
+        seen += 1
+        kept = []
+        for source, raw in zip(names, image[1:], strict=True):  # normalize_text
+            if raw:
+                if "\n" in raw or "\r" in raw or "\t" in raw:
+                    raw = raw.translate(_WHITESPACE)
+                raw = raw.strip()
+                if raw:
+                    kept.append((source, raw))
+        if not kept:
+            continue
+        with_text += 1
+        src = (image[0] or "").strip()
+        if "\n" in src or "\r" in src or "\t" in src:
+            src = src.translate(_URL_WHITESPACE)
+        if src.startswith(_HTTP) and src.isascii() and "[" not in src and "]" not in src:
+            for source, text in kept:  # (url_scheme(src) is http or https: kept as it is)
+                pairs.append(_new_pair(ImagePair, (src, text, source)))
+            continue
+        if not src:
+            dropped["empty_src"] += 1
+            continue
+        try:
+            scheme = url_scheme(src)
+        except ValueError:
+            dropped["bad_url"] += 1
+            continue
+        if scheme == "data":
+            dropped["data_uri"] += 1
+            continue
+        if scheme:
+            if scheme not in ("http", "https"):
+                dropped["non_http_scheme"] += 1
+                continue
+            url = src
+        else:
+            if not base:
+                dropped["unresolvable_relative"] += 1
+                continue
+            if resolver is None:
+                resolver = Resolver(base)  # type: ignore[arg-type]
+            try:
+                url = resolver.join(src)
+            except ValueError:
+                dropped["bad_url"] += 1
+                continue
+            if not resolver.http and urlsplit(url).scheme not in ("http", "https"):
+                dropped["non_http_scheme"] += 1
+                continue
+            resolved += 1
+        for source, text in kept:
+            pairs.append(_new_pair(ImagePair, (url, text, source)))
+    counts = page.counts
+    for key, value in (
+        ("images_seen", seen),
+        ("with_text", with_text),
+        ("relative_urls_resolved", resolved),
+    ):
+        if value:
+            counts[key] += value
+    for reason, value in dropped.items():
+        counts[f"dropped_{reason}"] += value

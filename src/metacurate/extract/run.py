@@ -3,7 +3,6 @@ so a rerun skips it) → the parts joined in input order (run-wide dedup) → sh
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -191,23 +190,16 @@ def _run_tasks(
             bar.close()
 
 
-def _merge_part(part: AnyPath, writer: ShardWriter, seen: set[bytes]) -> tuple[int, int]:
-    """Add a part's rows not seen before to ``writer``: ``(kept, duplicates)``."""
+def _merge_part(part: AnyPath, writer: ShardWriter, seen: set[str]) -> tuple[int, int]:
+    """Add a part's rows not seen before to ``writer``: ``(kept, duplicates)``. A row's key is
+    its ``uid`` (the sha256 of url NUL text, `task.uid_for`): equal uids, equal pairs."""
     kept = duplicates = 0
-    blake2b = hashlib.blake2b
     with parquet_file(part) as pf:
         for batch in pf.iter_batches(batch_size=_BATCH):
-            keep = []
-            urls = batch.column("url").to_pylist()
-            texts = batch.column("text").to_pylist()
-            for url, text in zip(urls, texts, strict=True):
-                key = blake2b(
-                    f"{url}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16
-                ).digest()
-                new = key not in seen
-                if new:
-                    seen.add(key)
-                keep.append(new)
+            # `not seen.add(uid)` is True: the first occurrence is kept and added
+            keep = [
+                uid not in seen and not seen.add(uid) for uid in batch.column("uid").to_pylist()
+            ]
             n_kept = sum(keep)
             kept += n_kept
             duplicates += len(keep) - n_kept
@@ -240,7 +232,7 @@ def run_extract(
     todo = [f for f in dict.fromkeys(inputs) if not (parts / f"{part_key(f)}.json").exists()]
     _run_tasks(config, todo, parts, checkpoint, progress)
     writer = ShardWriter(out, output_schema(config.lid), config.shard_rows)
-    seen: set[bytes] = set()
+    seen: set[str] = set()
     per_file: dict[str, dict[str, Any]] = {}
     for source in inputs:
         key = part_key(source)

@@ -7,7 +7,9 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from metacurate.extract.pairs import ImagePair
 from metacurate.extract.scan import ScanResult, scan_html_python
 
 # the compiled scan is optional (setup.py); the pure-Python one gives equal results
@@ -29,6 +31,9 @@ __all__ = [
 ]
 
 
+calls.wat_scan_pair_type(ImagePair)  # the WAT scan returns simple pages' pairs ready
+
+
 def native_scan_available() -> bool:
     """True when the compiled scan was built and is not switched off (METACURATE_NO_NATIVE)."""
     return calls.HTMLSCAN_COMPILED and os.environ.get("METACURATE_NO_NATIVE", "") in ("", "0")
@@ -43,6 +48,8 @@ class ScanKernel:
     scan: Callable[[bytes], ScanResult | None]
     facts: Callable[[bytes], int]
     utf8_valid: Callable[[bytes], bool]
+    #: the compiled WAT record scan (None: the pure-Python way, see `wat.read_wat`)
+    wat_scan: Callable[[bytes], Any] | None = None
 
     def strict_decodes(self, data: bytes, codec: str) -> bool:
         """Whether ``data`` decodes with ``codec`` (a Python codec name) without an error."""
@@ -54,7 +61,13 @@ class ScanKernel:
 def scan_kernel() -> ScanKernel:
     """The compiled functions when built and not switched off, else the pure-Python ones."""
     if native_scan_available():
-        return ScanKernel(True, calls.html_scan, calls.html_facts, calls.html_utf8_valid)  # type: ignore[arg-type]
+        return ScanKernel(
+            True,
+            calls.html_scan,  # type: ignore[arg-type]
+            calls.html_facts,  # type: ignore[arg-type]
+            calls.html_utf8_valid,  # type: ignore[arg-type]
+            calls.wat_scan,
+        )
     return ScanKernel(False, scan_html_python, byte_facts_python, _utf8_valid_python)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -17,7 +18,10 @@ SHARD_PATTERN = "part-{:05d}.parquet"
 DEFAULT_SHARD_ROWS = 100_000
 
 
+@functools.cache
 def package_version() -> str:
+    """The installed metacurate's version ("unknown" from a checkout), looked up once (a
+    metadata scan of the path, ~0.5 ms, otherwise paid at each part and shard schema)."""
     try:
         from importlib.metadata import version
 

@@ -10,16 +10,18 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import pyarrow as pa
 
 from metacurate.extract.attrs import image_pairs_fast
 from metacurate.extract.pairs import ImagePair, PageImages
-from metacurate.extract.scanner import scan_kernel
+from metacurate.extract.scanner import native_scan_available, scan_kernel
 from metacurate.extract.shards import output_schema
 from metacurate.extract.warc import ErrorLog, iter_records
 from metacurate.extract.wat import WatFormatError, read_wat
+from metacurate.kernel import calls  # the only caller of the compiled uid hashing
 from metacurate.storage import AnyPath, RemotePath, location, parquet_writer
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 _PART_BATCH = 65_536
+_URL, _TEXT, _SOURCE = (itemgetter(k) for k in range(3))  # an ImagePair's fields
 
 #: Counters every per-file stats block has (all add up across files).
 COUNTERS = (
@@ -59,6 +62,24 @@ def uid_for(url: str, text: str) -> str:
     pair in two snapshots is one uid, which ``curate --dedup`` counts and writes once."""
     pair = url.encode("utf-8", "surrogatepass") + b"\0" + text.encode("utf-8", "surrogatepass")
     return hashlib.sha256(pair).hexdigest()[:32]
+
+
+def _uids(urls: list[str], texts: list[str]) -> list[str]:
+    """:func:`uid_for` of each pair, a batch at once: compiled (`kernel.calls.pair_uids`) when
+    built and not switched off, else hashlib; strict UTF-8 first (the same bytes when no text
+    holds a lone surrogate, and faster), else with "surrogatepass" as uid_for."""
+    if calls.pair_uids is not None and native_scan_available():
+        uids = calls.pair_uids(urls, texts)
+        if uids is not None:
+            return uids
+    sha256 = hashlib.sha256
+    try:
+        return [
+            sha256(f"{url}\0{text}".encode()).hexdigest()[:32]
+            for url, text in zip(urls, texts, strict=True)
+        ]
+    except UnicodeEncodeError:
+        return [uid_for(url, text) for url, text in zip(urls, texts, strict=True)]
 
 
 def part_key(source: str) -> str:
@@ -135,45 +156,52 @@ def extract_file(
     """Extract one WARC/WAT file; `emit(pairs, page_url, offset)` receives each page's pairs."""
     stats = FileStats()
     kernel = scan_kernel()
+    utf8_valid, wat_scan = kernel.utf8_valid, kernel.wat_scan
     bar = _progress(source, progress)
+    # the per-record counters, kept in locals and added to stats at the end
+    records = non_2xx = html_pages = wat_records = 0
     try:
         for record in iter_records(source, stats.errors, endpoint):
-            stats.counts["records"] += 1
+            records += 1
             if bar is not None:
                 bar.update()
-            if record.kind == "non_2xx":
-                stats.counts["non_2xx_skipped"] += 1
-                continue
-            page_url = record.page_url
-            if record.kind == "html":
+            kind = record.kind
+            if kind == "wat":
+                wat_records += 1
+                try:
+                    status, page_url, page = read_wat(record.payload, utf8_valid, wat_scan)
+                except WatFormatError as exc:
+                    stats.errors.add("bad_wat_json", record.offset, str(exc))
+                    continue
+                if status is not None and not 200 <= status < 300:
+                    non_2xx += 1
+                    continue
+                if page is None:
+                    continue
+            elif kind == "html":
+                page_url = record.page_url
                 try:
                     page = image_pairs_fast(record.payload, page_url, record.http_charset, kernel)
                 except Exception as exc:  # resiliparse parser error on hostile input
                     stats.errors.add("html_parse_error", record.offset, str(exc))
                     continue
-                stats.counts["html_pages"] += 1
-            elif record.kind == "wat":
-                stats.counts["wat_records"] += 1
-                try:
-                    status, page_url, wat_page = read_wat(record.payload, kernel.utf8_valid)
-                except WatFormatError as exc:
-                    stats.errors.add("bad_wat_json", record.offset, str(exc))
-                    continue
-                if status is not None and not 200 <= status < 300:
-                    stats.counts["non_2xx_skipped"] += 1
-                    continue
-                if wat_page is None:
-                    continue
-                page = wat_page
-                stats.counts["html_pages"] += 1
             else:
+                if kind == "non_2xx":
+                    non_2xx += 1
                 continue
-            stats.add_page(page)
-            if page.pairs:
-                emit(page.pairs, page_url, record.offset)
+            html_pages += 1
+            if page.counts:  # (a page without counts has no pairs either)
+                stats.add_page(page)
+                if page.pairs:
+                    emit(page.pairs, page_url, record.offset)
     finally:
         if bar is not None:
             bar.close()
+        counts = stats.counts
+        counts["records"] += records
+        counts["non_2xx_skipped"] += non_2xx
+        counts["html_pages"] += html_pages
+        counts["wat_records"] += wat_records
     return stats
 
 
@@ -195,10 +223,7 @@ def extract_part(
     returns its stats block."""
     tagger = LanguageTagger() if lid else None
     schema = output_schema(lid)
-    uids: list[str] = []
-    urls: list[str] = []
-    texts: list[str] = []
-    sources: list[str] = []
+    pairs: list[ImagePair] = []  # (url, text, text_source) of the rows not written yet
     pages: list[str | None] = []
     offsets: list[int] = []
     local = not isinstance(part, RemotePath)
@@ -206,23 +231,23 @@ def extract_part(
     with parquet_writer(target, schema, compression="zstd") as out:
 
         def flush() -> None:
+            urls = list(map(_URL, pairs))  # (zip(*pairs) is several times slower)
+            texts = list(map(_TEXT, pairs))
+            sources = list(map(_SOURCE, pairs))
+            uids = _uids(urls, texts)
             columns = [uids, urls, texts, sources, pages, [source] * len(uids), offsets]
             if tagger is not None:
                 columns.append(tagger(texts))
             out.write_table(pa.table(columns, schema=schema))
-            for values in (uids, urls, texts, sources, pages, offsets):
+            for values in (pairs, pages, offsets):
                 values.clear()
 
-        def emit(pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
-            n = len(pairs)
-            page_urls, page_texts, page_sources = zip(*pairs, strict=True)
-            urls.extend(page_urls)
-            uids.extend(map(uid_for, page_urls, page_texts))
-            texts.extend(page_texts)
-            sources.extend(page_sources)
+        def emit(page_pairs: list[ImagePair], page_url: str | None, offset: int) -> None:
+            n = len(page_pairs)
+            pairs.extend(page_pairs)
             pages.extend([page_url] * n)
             offsets.extend([offset] * n)
-            if len(uids) >= _PART_BATCH:
+            if len(pairs) >= _PART_BATCH:
                 flush()
 
         stats = extract_file(source, emit, progress=progress, endpoint=endpoint)

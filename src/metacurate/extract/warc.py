@@ -21,6 +21,7 @@ from typing import BinaryIO, NamedTuple
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from metacurate.errors import MetacurateError
+from metacurate.extract.headers import HeaderLookup, header, http_codings, lookups, warc_fields
 from metacurate.storage import RemotePath, is_remote
 
 _SCAN_CHUNK = 1 << 20
@@ -277,16 +278,6 @@ def _is_gzip(source: str, endpoint: str | None) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
-    """``HeaderMap.get(name)`` (the first header of that name, ASCII case-insensitive) from
-    its ``astuples()``, which fastwarc gives several times faster than a `get`. ``name``:
-    lower case, without a `k` (the one ASCII letter a non-ASCII character lowers to)."""
-    for key, value in headers:
-        if len(key) == len(name) and key.lower() == name:
-            return value
-    return None
-
-
 def _http_kind(record, warc: tuple[tuple[str, str], ...]) -> str:  # type: ignore[no-untyped-def]
     if not record.is_http:
         return "other"
@@ -295,26 +286,35 @@ def _http_kind(record, warc: tuple[tuple[str, str], ...]) -> str:  # type: ignor
         return "non_2xx"
     ctype = (record.http_content_type or "").lower()
     if not ctype:
-        ctype = (_header(warc, "warc-identified-payload-type") or "").lower()
+        ctype = (header(warc, "warc-identified-payload-type") or "").lower()
     return "html" if ctype.startswith(_HTML_TYPES) else "other"
 
 
+_RESPONSE = WarcRecordType.response
+_RESPONSE_OR_METADATA = WarcRecordType.response | WarcRecordType.metadata
+_new_record = tuple.__new__  # Record(...) without its Python-level __new__
+
+
 def _read_record(  # type: ignore[no-untyped-def]
-    record, errors: ErrorLog
+    record,
+    errors: ErrorLog,
+    lookups: tuple[HeaderLookup, HeaderLookup] = (warc_fields, http_codings),
 ) -> tuple[Record | None, bool]:
     """One fastwarc record as a :class:`Record` (None: skipped, its error added to `errors`),
-    and whether it was cut short (no Content-Length, or a body shorter than it says)."""
+    and whether it was cut short (no Content-Length, or a body shorter than it says).
+    ``lookups``: the header lookups (see :func:`headers.lookups`)."""
     offset = record.stream_pos
     warc = record.headers.astuples()
-    if _header(warc, "content-length") is None:
+    length, ctype, page_url = lookups[0](warc)
+    if length is None:
         errors.add("invalid_header", offset, "WARC header without Content-Length")
         return None, True
     rtype = record.record_type
     kind = "other"
-    if rtype & (WarcRecordType.response | WarcRecordType.metadata):
-        if rtype == WarcRecordType.response:
+    if rtype & _RESPONSE_OR_METADATA:
+        if rtype == _RESPONSE:
             kind = _http_kind(record, warc)
-        elif (_header(warc, "content-type") or "").startswith("application/json"):
+        elif ctype is not None and ctype.startswith("application/json"):
             kind = "wat"
     if kind not in ("html", "wat"):
         return Record(offset, "non_2xx" if kind == "non_2xx" else "other"), False
@@ -327,24 +327,22 @@ def _read_record(  # type: ignore[no-untyped-def]
             f"record body has {len(payload)} of {expected} bytes",
         )
         return None, True
-    page_url = _header(warc, "warc-target-uri")
     if kind == "wat":
-        return Record(offset, "wat", page_url, payload), False
-    http = record.http_headers.astuples()
+        return _new_record(Record, (offset, "wat", page_url, payload, None)), False
+    transfer, content = lookups[1](record.http_headers.astuples())
     try:
-        payload = decode_payload(
-            payload, _header(http, "transfer-encoding"), _header(http, "content-encoding")
-        )
+        payload = decode_payload(payload, transfer, content)
     except PayloadError as exc:
         errors.add(exc.reason, offset, str(exc))
         return None, False
-    return Record(offset, "html", page_url, payload, record.http_charset), False
+    return _new_record(Record, (offset, "html", page_url, payload, record.http_charset)), False
 
 
 def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> Iterator[Record]:
     """Every record of one WARC/WAT file, in order; HTML responses and WAT JSON records come
     with their decoded payload. Corrupt or truncated data is added to `errors` and skipped."""
     gz = _is_gzip(source, endpoint)
+    record_lookups = lookups()
     resume, last_start, last_truncated = 0, -1, -2
     while True:
         stream = open_source(source, resume, endpoint)
@@ -357,7 +355,7 @@ def iter_records(source: str, errors: ErrorLog, endpoint: str | None = None) -> 
                 except StopIteration:
                     break
                 last_start = record.stream_pos
-                out, truncated = _read_record(record, errors)
+                out, truncated = _read_record(record, errors, record_lookups)
                 if truncated:
                     last_truncated = last_start
                 if out is not None:

@@ -7,12 +7,16 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from metacurate.extract.pairs import PageImages, Resolver, add_image, resolve_base
+from metacurate.extract.pairs import PageImages, add_images, resolve_base
 
 try:  # several times faster than json on WAT records; optional (the `extract` extra)
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - without orjson, json reads the same documents
     _loads = json.loads
+
+
+#: The texts of a WAT `IMG@/src` link, in the order its pairs are emitted.
+_WAT_TEXTS = ("alt", "title")
 
 
 class WatFormatError(ValueError):
@@ -73,19 +77,18 @@ def _page_url(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _page(page_url: str | None, base_href: Any, images: list[tuple[Any, Any, Any]]) -> PageImages:
-    """The pairs of a page's `IMG@/src` links: (url, alt, title) as the JSON holds them."""
+def _page(
+    page_url: str | None, base_href: Any, images: list[tuple[Any, Any, Any]], typed: bool = False
+) -> PageImages:
+    """The pairs of a page's `IMG@/src` links: (url, alt, title) as the JSON holds them
+    (``typed``: each already a string or None)."""
     page = PageImages()
     if not images:
         return page
     base = resolve_base(page_url, base_href if isinstance(base_href, str) else None)
-    resolver = Resolver(base) if base else None
-    for src, alt, title in images:
-        texts = [
-            ("alt", alt if isinstance(alt, str) else None),
-            ("title", title if isinstance(title, str) else None),
-        ]
-        add_image(page, src if isinstance(src, str) else None, texts, resolver)
+    if not typed:
+        images = [tuple(v if isinstance(v, str) else None for v in image) for image in images]
+    add_images(page, images, _WAT_TEXTS, base)
     return page
 
 
@@ -104,6 +107,11 @@ class WatPage(NamedTuple):
     page: PageImages | None
 
 
+#: _status of the usual status strings, looked up (`int` with its exception is slower)
+_STATUS = {str(code): code for code in range(100, 600)}
+_new_wat_page = tuple.__new__  # WatPage(...) without its Python-level __new__
+
+
 def _status(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -111,15 +119,44 @@ def _status(value: Any) -> int | None:
         return None
 
 
-def read_wat(payload: bytes, utf8_valid: Callable[[bytes], bool]) -> WatPage:
+def read_wat(
+    payload: bytes,
+    utf8_valid: Callable[[bytes], bool],
+    scan: Callable[[bytes], Any] | None = None,
+) -> WatPage:
     """:func:`parse_wat`, :func:`wat_status` and :func:`image_pairs_from_wat` of one record
     at once; raises `WatFormatError` as :func:`parse_wat` does. ``utf8_valid``: whether bytes
-    decode as UTF-8 (the compiled check, see `scanner.ScanKernel`).
+    decode as UTF-8 (the compiled check, see `scanner.ScanKernel`); ``scan``: the compiled
+    WAT record scan (`scanner.ScanKernel.wat_scan`), if built.
 
-    With msgspec, the record is decoded into just the fields used (the rest of the JSON is
-    checked, not built); a record that decoder refuses (bad JSON, another shape, a type the
-    structs do not take) or that is not valid UTF-8 (which msgspec does not check in values
-    it skips) goes the general way, so the results are the same either way."""
+    The compiled scan checks the whole record and returns just the fields used, or None for
+    a record it does not read exactly (then the general way). Without it, with msgspec, the
+    record is decoded into just the fields used (the rest of the JSON is checked, not built);
+    a record that decoder refuses (bad JSON, another shape, a type the structs do not take)
+    or that is not valid UTF-8 (which msgspec does not check in values it skips) goes the
+    general way, so the results are the same either way."""
+    if scan is not None:
+        found = scan(payload)
+        if found is None:
+            return _read_wat_general(payload)
+        status_text, uri, html, base_href, images, bare, ready = found
+        status = _STATUS.get(status_text) if status_text is not None else None
+        if status is None and status_text is not None:
+            status = _status(status_text)
+        if status is not None and not 200 <= status < 300:
+            return _new_wat_page(WatPage, (status, None, None))
+        page_url = uri or None  # _page_url: a string or None here
+        if not html:
+            return _new_wat_page(WatPage, (status, page_url, None))
+        if ready:  # `images` are the pairs, as add_images makes them from `ready` images
+            page = PageImages(images)
+            page.counts["images_seen"] += ready
+            page.counts["with_text"] += ready
+        else:
+            page = _page(page_url, base_href, images, typed=True)
+        if bare:  # the IMG@/src links without a text
+            page.counts["images_seen"] += bare
+        return _new_wat_page(WatPage, (status, page_url, page))
     if _DECODER is not None and utf8_valid(payload):
         try:
             doc = _DECODER.decode(payload)

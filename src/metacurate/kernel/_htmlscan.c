@@ -10,14 +10,32 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MAX_DEPTH 512
 
 typedef const unsigned char uc;
 
 enum { OK = 0, END = 1, BAIL = 2, ERR = 3 };
+
+/* The first c in d[from:n], or NULL: memchr, with the short distances between tags and inside
+ * attribute values searched inline (16 bytes at a time) instead of through a call. */
+static inline uc *find_byte(uc *d, Py_ssize_t from, Py_ssize_t n, unsigned char c) {
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi8((char)c);
+    for (int k = 0; k < 4 && from + 16 <= n; k++, from += 16) {
+        int mask = _mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(d + from)), want));
+        if (mask) return d + from + __builtin_ctz((unsigned)mask);
+    }
+#endif
+    return from < n ? memchr(d + from, c, (size_t)(n - from)) : NULL;
+}
 
 typedef struct {
     uc *p;
@@ -156,7 +174,7 @@ static int parse_tag(uc *d, Py_ssize_t n, Py_ssize_t i, Tag *t, Py_ssize_t *out)
             if (j >= n) return END;
             unsigned char q = d[j];
             if (q == '"' || q == '\'') {
-                uc *e = memchr(d + j + 1, q, (size_t)(n - j - 1));
+                uc *e = find_byte(d, j + 1, n, q);
                 if (!e) return END;
                 val = d + j + 1;
                 vlen = e - val;
@@ -353,52 +371,62 @@ enum {
     T_FRAMESET, T_TABLE, T_CELL, T_ROW_PART, T_TR_SECTION
 };
 
-/* Tag name -> T_*: one lower-case copy, then a switch on the length (names are short). */
+/* A lower-case name of 2 to 8 ASCII bytes packed little-end first into an integer. */
+#define K2(a, b) ((uint64_t)(a) | (uint64_t)(b) << 8)
+#define K3(a, b, c) (K2(a, b) | (uint64_t)(c) << 16)
+#define K4(a, b, c, d) (K3(a, b, c) | (uint64_t)(d) << 24)
+#define K5(a, b, c, d, e) (K4(a, b, c, d) | (uint64_t)(e) << 32)
+#define K6(a, b, c, d, e, f) (K5(a, b, c, d, e) | (uint64_t)(f) << 40)
+#define K7(a, b, c, d, e, f, g) (K6(a, b, c, d, e, f) | (uint64_t)(g) << 48)
+#define K8(a, b, c, d, e, f, g, h) (K7(a, b, c, d, e, f, g) | (uint64_t)(h) << 56)
+
+/* Tag name -> T_*: the lower-cased name packed into one integer, then one switch (names of
+ * any length are told apart: the packed value of a shorter name has zero high bytes, and a
+ * name byte is never zero, as the scan refuses pages with NUL bytes). */
 static int classify(uc *p, Py_ssize_t len) {
-    char b[10];
     if (len > 9 || len < 2) return T_OTHER;
-    for (Py_ssize_t i = 0; i < len; i++) b[i] = (char)lower(p[i]);
-#define IS(lit) (memcmp(b, lit, (size_t)len) == 0)
-    switch (len) {
-    case 2:
-        if (IS("td") || IS("th")) return T_CELL;
-        if (IS("tr")) return T_TR_SECTION;
-        return T_OTHER;
-    case 3:
-        if (IS("img")) return T_IMG;
-        if (IS("svg")) return T_SVG;
-        if (IS("xmp")) return T_RAW;
-        if (IS("col")) return T_ROW_PART;
-        return T_OTHER;
-    case 4:
-        if (IS("base")) return T_BASE;
-        if (IS("math")) return T_MATH;
-        return T_OTHER;
-    case 5:
-        if (IS("image")) return T_IMG;
-        if (IS("title") || IS("style")) return T_RAW;
-        if (IS("table")) return T_TABLE;
-        if (IS("tbody") || IS("thead") || IS("tfoot")) return T_TR_SECTION;
-        return T_OTHER;
-    case 6:
-        if (IS("script")) return T_SCRIPT;
-        if (IS("iframe")) return T_RAW;
-        return T_OTHER;
-    case 7:
-        if (IS("noembed")) return T_RAW;
-        if (IS("caption")) return T_CELL;
-        return T_OTHER;
-    case 8:
-        if (IS("textarea") || IS("noframes")) return T_RAW;
-        if (IS("template")) return T_TEMPLATE;
-        if (IS("frameset")) return T_FRAMESET;
-        if (IS("colgroup")) return T_ROW_PART;
-        return T_OTHER;
-    case 9:
-        if (IS("plaintext")) return T_PLAINTEXT;
-        return T_OTHER;
+    if (len == 9) return eq_ci(p, 9, "plaintext") ? T_PLAINTEXT : T_OTHER;
+    uint64_t key = 0;
+    for (Py_ssize_t i = 0; i < len; i++) key |= (uint64_t)lower(p[i]) << (8 * i);
+    switch (key) {
+    case K2('t', 'd'):
+    case K2('t', 'h'):
+    case K7('c', 'a', 'p', 't', 'i', 'o', 'n'):
+        return T_CELL;
+    case K2('t', 'r'):
+    case K5('t', 'b', 'o', 'd', 'y'):
+    case K5('t', 'h', 'e', 'a', 'd'):
+    case K5('t', 'f', 'o', 'o', 't'):
+        return T_TR_SECTION;
+    case K3('i', 'm', 'g'):
+    case K5('i', 'm', 'a', 'g', 'e'):
+        return T_IMG;
+    case K3('s', 'v', 'g'):
+        return T_SVG;
+    case K3('x', 'm', 'p'):
+    case K5('t', 'i', 't', 'l', 'e'):
+    case K5('s', 't', 'y', 'l', 'e'):
+    case K6('i', 'f', 'r', 'a', 'm', 'e'):
+    case K7('n', 'o', 'e', 'm', 'b', 'e', 'd'):
+    case K8('t', 'e', 'x', 't', 'a', 'r', 'e', 'a'):
+    case K8('n', 'o', 'f', 'r', 'a', 'm', 'e', 's'):
+        return T_RAW;
+    case K3('c', 'o', 'l'):
+    case K8('c', 'o', 'l', 'g', 'r', 'o', 'u', 'p'):
+        return T_ROW_PART;
+    case K4('b', 'a', 's', 'e'):
+        return T_BASE;
+    case K4('m', 'a', 't', 'h'):
+        return T_MATH;
+    case K5('t', 'a', 'b', 'l', 'e'):
+        return T_TABLE;
+    case K6('s', 'c', 'r', 'i', 'p', 't'):
+        return T_SCRIPT;
+    case K8('t', 'e', 'm', 'p', 'l', 'a', 't', 'e'):
+        return T_TEMPLATE;
+    case K8('f', 'r', 'a', 'm', 'e', 's', 'e', 't'):
+        return T_FRAMESET;
     }
-#undef IS
     return T_OTHER;
 }
 
@@ -527,7 +555,7 @@ static int run(State *s) {
     Py_ssize_t n = s->n, pos = 0;
     Tag t;
     for (;;) {
-        uc *hit = pos < n ? memchr(d + pos, '<', (size_t)(n - pos)) : NULL;
+        uc *hit = find_byte(d, pos, n, '<');
         if (!hit) return OK;
         Py_ssize_t p = (hit - d) + 1;
         if (p >= n) return OK;
@@ -559,6 +587,8 @@ static int run(State *s) {
     }
 }
 
+static int has_refused(uc *d, Py_ssize_t n);
+
 static PyObject *scan(PyObject *self, PyObject *arg) {
     (void)self;
     if (!PyBytes_Check(arg)) {
@@ -567,11 +597,14 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     }
     uc *d = (uc *)PyBytes_AS_STRING(arg);
     Py_ssize_t n = PyBytes_GET_SIZE(arg);
-    if (memchr(d, 0, (size_t)n) || memchr(d, 0x1b, (size_t)n) || find(d, n, 0, "~{", 2) >= 0 ||
+    if (has_refused(d, n) ||
         (n >= 2 && ((d[0] == 0xfe && d[1] == 0xff) || (d[0] == 0xff && d[1] == 0xfe))))
         Py_RETURN_NONE;
-    State *s = PyMem_Calloc(1, sizeof(State));
+    /* the stacks (~13 KB) are read only below their counters: only the scalars are zeroed */
+    State *s = PyMem_Malloc(sizeof(State));
     if (!s) return PyErr_NoMemory();
+    memset(s, 0, offsetof(State, foreign));
+    s->nforeign = s->template_depth = s->ntables = s->non_ascii = 0;
     s->d = d;
     s->n = n;
     s->found = PyList_New(0);
@@ -597,6 +630,54 @@ done:
  * CHARSET_WINDOW bytes (the reference reads a <meta> charset from the first 1024 only), 2 one of
  * windows-1252's unassigned bytes (81 8D 8F 90 9D) occurs. memchr passes only. */
 #define CHARSET_WINDOW (1024 + 7)
+/* Whether one of windows-1252's unassigned bytes (81 8D 8F 90 9D) occurs in d[0:n]: one pass,
+ * 16 bytes at a time, the five compared only in blocks with a byte >= 0x80. */
+static int has_hole(uc *d, Py_ssize_t n) {
+    static const unsigned char HOLES[5] = {0x81, 0x8D, 0x8F, 0x90, 0x9D};
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    const __m128i h0 = _mm_set1_epi8((char)0x81), h1 = _mm_set1_epi8((char)0x8D);
+    const __m128i h2 = _mm_set1_epi8((char)0x8F), h3 = _mm_set1_epi8((char)0x90);
+    const __m128i h4 = _mm_set1_epi8((char)0x9D);
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(d + i));
+        if (!_mm_movemask_epi8(x)) continue;
+        __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, h0), _mm_cmpeq_epi8(x, h1));
+        hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(x, h2), _mm_cmpeq_epi8(x, h3)));
+        if (_mm_movemask_epi8(_mm_or_si128(hit, _mm_cmpeq_epi8(x, h4)))) return 1;
+    }
+#endif
+    for (; i < n; i++)
+        if (d[i] & 0x80)
+            for (int k = 0; k < 5; k++)
+                if (d[i] == HOLES[k]) return 1;
+    return 0;
+}
+
+/* Whether d[0:n] holds a NUL byte, an ESC byte or "~{" (the scan leaves such pages to the
+ * DOM): one pass, 16 bytes at a time. */
+static int has_refused(uc *d, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    const __m128i nul = _mm_setzero_si128(), esc = _mm_set1_epi8(0x1b);
+    const __m128i tilde = _mm_set1_epi8('~');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(d + i));
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, nul), _mm_cmpeq_epi8(x, esc))))
+            return 1;
+        unsigned t = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, tilde));
+        while (t) {
+            Py_ssize_t k = i + __builtin_ctz(t);
+            if (k + 1 < n && d[k + 1] == '{') return 1;
+            t &= t - 1;
+        }
+    }
+#endif
+    for (; i < n; i++)
+        if (d[i] == 0 || d[i] == 0x1b || (d[i] == '~' && i + 1 < n && d[i + 1] == '{')) return 1;
+    return 0;
+}
+
 static PyObject *facts(PyObject *self, PyObject *arg) {
     (void)self;
     if (!PyBytes_Check(arg)) {
@@ -621,21 +702,116 @@ static PyObject *facts(PyObject *self, PyObject *arg) {
             j++;
         }
     }
-    static const unsigned char HOLES[5] = {0x81, 0x8D, 0x8F, 0x90, 0x9D};
-    for (int k = 0; k < 5 && !holes; k++)
-        if (memchr(d, HOLES[k], (size_t)n)) holes = 1;
+    holes = has_hole(d, n);
     return PyLong_FromLong(charset | (holes ? 2 : 0));
 }
 
-/* utf8_valid(data) -> bool: strict UTF-8 as CPython decodes it (no surrogates, <= U+10FFFF). */
-static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
-    (void)self;
-    if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "utf8_valid() needs bytes");
-        return NULL;
+/* The length of the strict UTF-8 sequence (as CPython decodes it: no surrogates, <= U+10FFFF)
+ * that starts with the byte d[0] >= 0x80, 0 if none; n: the bytes left. Also used by
+ * _watscan.c. */
+Py_ssize_t mc_utf8_char(uc *d, Py_ssize_t n) {
+    unsigned char c = d[0];
+    Py_ssize_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
     }
-    uc *d = (uc *)PyBytes_AS_STRING(arg);
-    Py_ssize_t n = PyBytes_GET_SIZE(arg), i = 0;
+    if (!len || len > n || d[1] < lo || d[1] > hi) return 0;
+    for (Py_ssize_t k = 2; k < len; k++)
+        if (d[k] < 0x80 || d[k] > 0xBF) return 0;
+    return len;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <tmmintrin.h>
+#define UTF8_SIMD 1
+/* Whether d[0:n] is strict UTF-8, 16 bytes at a time with SSSE3 table lookups (the algorithm
+ * of Keiser and Lemire, "Validating UTF-8 in less than one instruction per byte", 2021: each
+ * byte's error classes from its predecessor's high and low nibble and its own high nibble,
+ * plus the check that the second and third byte after a 3- or 4-byte lead are continuations).
+ * Pure ASCII blocks take one test. */
+__attribute__((target("ssse3"))) static int utf8_ok_ssse3(uc *d, Py_ssize_t n) {
+    enum {
+        TOO_SHORT = 1 << 0, TOO_LONG = 1 << 1, OVERLONG_3 = 1 << 2, TOO_LARGE = 1 << 3,
+        SURROGATE = 1 << 4, OVERLONG_2 = 1 << 5, TOO_LARGE_1000 = 1 << 6, OVERLONG_4 = 1 << 6,
+        TWO_CONTS = 1 << 7, CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS
+    };
+    const __m128i byte_1_high_table = _mm_setr_epi8(
+        TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+        TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS, TOO_SHORT | OVERLONG_2, TOO_SHORT,
+        TOO_SHORT | OVERLONG_3 | SURROGATE, TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4);
+    const __m128i byte_1_low_table = _mm_setr_epi8(
+        CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4, CARRY | OVERLONG_2, CARRY, CARRY,
+        CARRY | TOO_LARGE, CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE, CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000);
+    const __m128i byte_2_high_table = _mm_setr_epi8(
+        TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE, TOO_SHORT, TOO_SHORT,
+        TOO_SHORT, TOO_SHORT);
+    const __m128i nibble = _mm_set1_epi8(0x0F), high = _mm_set1_epi8((char)0x80);
+    /* the last block's bytes that would need more bytes after the input */
+    const __m128i incomplete_max = _mm_setr_epi8(
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)(0xF0 - 1), (char)(0xE0 - 1),
+        (char)(0xC0 - 1));
+    __m128i prev = _mm_setzero_si128(), error = _mm_setzero_si128();
+    __m128i prev_incomplete = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+    unsigned char last[16];
+    for (; i < n; i += 16) {
+        __m128i x;
+        if (i + 16 <= n) {
+            x = _mm_loadu_si128((const __m128i *)(d + i));
+        } else { /* the tail, padded with ASCII NULs (valid, ending any sequence) */
+            memset(last, 0, 16);
+            memcpy(last, d + i, (size_t)(n - i));
+            x = _mm_loadu_si128((const __m128i *)last);
+        }
+        if (!_mm_movemask_epi8(x)) { /* ASCII: only an unfinished sequence before it is wrong */
+            error = _mm_or_si128(error, prev_incomplete);
+            prev = x;
+            prev_incomplete = _mm_setzero_si128();
+            continue;
+        }
+        __m128i prev1 = _mm_alignr_epi8(x, prev, 15);
+        __m128i b1h = _mm_shuffle_epi8(byte_1_high_table, _mm_and_si128(_mm_srli_epi16(prev1, 4), nibble));
+        __m128i b1l = _mm_shuffle_epi8(byte_1_low_table, _mm_and_si128(prev1, nibble));
+        __m128i b2h = _mm_shuffle_epi8(byte_2_high_table, _mm_and_si128(_mm_srli_epi16(x, 4), nibble));
+        __m128i special = _mm_and_si128(_mm_and_si128(b1h, b1l), b2h);
+        __m128i prev2 = _mm_alignr_epi8(x, prev, 14), prev3 = _mm_alignr_epi8(x, prev, 13);
+        __m128i third = _mm_subs_epu8(prev2, _mm_set1_epi8((char)(0xE0 - 0x80)));
+        __m128i fourth = _mm_subs_epu8(prev3, _mm_set1_epi8((char)(0xF0 - 0x80)));
+        __m128i must23 = _mm_and_si128(_mm_or_si128(third, fourth), high);
+        error = _mm_or_si128(error, _mm_xor_si128(must23, special));
+        prev_incomplete = _mm_subs_epu8(x, incomplete_max);
+        prev = x;
+    }
+    error = _mm_or_si128(error, prev_incomplete);
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(error, _mm_setzero_si128())) == 0xFFFF;
+}
+#endif
+
+/* Whether d[0:n] is strict UTF-8. */
+static int utf8_ok(uc *d, Py_ssize_t n) {
+#if defined(UTF8_SIMD)
+    static int ssse3 = -1;
+    if (ssse3 < 0) ssse3 = __builtin_cpu_supports("ssse3") ? 1 : 0;
+    if (ssse3 && n >= 64) return utf8_ok_ssse3(d, n);
+#endif
+    Py_ssize_t i = 0;
     while (i < n) {
         if (i + 8 <= n) {
             uint64_t w;
@@ -645,29 +821,25 @@ static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
                 continue;
             }
         }
-        unsigned char c = d[i];
-        if (c < 0x80) {
+        if (d[i] < 0x80) {
             i++;
             continue;
         }
-        Py_ssize_t len = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        }
-        if (!len || i + len > n || d[i + 1] < lo || d[i + 1] > hi) Py_RETURN_FALSE;
-        for (Py_ssize_t k = 2; k < len; k++)
-            if (d[i + k] < 0x80 || d[i + k] > 0xBF) Py_RETURN_FALSE;
+        Py_ssize_t len = mc_utf8_char(d + i, n - i);
+        if (!len) return 0;
         i += len;
     }
-    Py_RETURN_TRUE;
+    return 1;
+}
+
+/* utf8_valid(data) -> bool: whether the bytes are strict UTF-8. */
+static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "utf8_valid() needs bytes");
+        return NULL;
+    }
+    return PyBool_FromLong(utf8_ok((uc *)PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg)));
 }
 
 /* dbcs_valid(data, table) -> bool: whether data decodes strictly in a double-byte charset
@@ -710,11 +882,92 @@ static PyObject *dbcs_valid(PyObject *self, PyObject *args) {
     return PyBool_FromLong(ok);
 }
 
+PyObject *mc_wat_scan(PyObject *self, PyObject *arg); /* _watscan.c */
+PyObject *mc_wat_set_pair_type(PyObject *self, PyObject *cls);
+PyObject *mc_pair_uids(PyObject *self, PyObject *args); /* _pairuid.c */
+
+/* header_values(names, headers) -> tuple: for each name (lower case), the value of the first
+ * (key, value) in headers whose key has the name's length and whose key.lower() is the name,
+ * else None: extract's lookup in fastwarc's HeaderMap.astuples() (extract.headers.header) for several
+ * names in one pass. ASCII keys are lowered here, any other key by str.lower(). */
+static PyObject *header_values(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *headers, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &names, &PyTuple_Type, &headers))
+        return NULL;
+    Py_ssize_t nn = PyTuple_GET_SIZE(names);
+    if (nn > 8) {
+        PyErr_SetString(PyExc_ValueError, "header_values: at most 8 names");
+        return NULL;
+    }
+    PyObject *out = PyTuple_New(nn);
+    if (!out) return NULL;
+    Py_ssize_t left = nn;
+    for (Py_ssize_t k = 0; k < nn; k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        if (!PyUnicode_Check(name) || !PyUnicode_IS_ASCII(name)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "header_values: names must be ASCII str");
+            return NULL;
+        }
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(headers) && left; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(headers, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0))) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "header_values: headers must be (str, value) pairs");
+            return NULL;
+        }
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        Py_ssize_t klen = PyUnicode_GET_LENGTH(key);
+        PyObject *lowered = NULL; /* str.lower() of a non-ASCII key, made once */
+        for (Py_ssize_t k = 0; k < nn; k++) {
+            PyObject *name = PyTuple_GET_ITEM(names, k);
+            if (PyTuple_GET_ITEM(out, k) || PyUnicode_GET_LENGTH(name) != klen) continue;
+            const unsigned char *nm = PyUnicode_1BYTE_DATA(name);
+            int match;
+            if (PyUnicode_IS_ASCII(key)) {
+                const unsigned char *kp = PyUnicode_1BYTE_DATA(key);
+                match = 1;
+                for (Py_ssize_t j = 0; j < klen && match; j++) {
+                    unsigned char c = kp[j];
+                    if (c >= 'A' && c <= 'Z') c += 32;
+                    match = c == nm[j];
+                }
+            } else {
+                if (!lowered && !(lowered = PyObject_CallMethod(key, "lower", NULL))) {
+                    Py_DECREF(out);
+                    return NULL;
+                }
+                match = PyUnicode_Compare(lowered, name) == 0;
+            }
+            if (match) {
+                PyObject *v = PyTuple_GET_ITEM(pair, 1);
+                Py_INCREF(v);
+                PyTuple_SET_ITEM(out, k, v);
+                left--;
+            }
+        }
+        Py_XDECREF(lowered);
+    }
+    for (Py_ssize_t k = 0; k < nn; k++)
+        if (!PyTuple_GET_ITEM(out, k)) {
+            Py_INCREF(Py_None);
+            PyTuple_SET_ITEM(out, k, Py_None);
+        }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"dbcs_valid", dbcs_valid, METH_VARARGS, "Whether bytes decode in a double-byte charset."},
     {"facts", facts, METH_O, "Byte facts the charset rules need (see attrs.py)."},
+    {"header_values", header_values, METH_VARARGS, "Several header lookups in one pass."},
     {"utf8_valid", utf8_valid, METH_O, "Whether the bytes are strict UTF-8."},
     {"scan", scan, METH_O, "Stream-scan an HTML page for <img> and <base href> (see scan.py)."},
+    {"wat_scan", mc_wat_scan, METH_O, "The fields extract reads of a WAT JSON record."},
+    {"set_pair_type", mc_wat_set_pair_type, METH_O, "The class wat_scan makes pairs with."},
+    {"pair_uids", mc_pair_uids, METH_VARARGS, "extract's uids of (url, text) pairs."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_htmlscan",

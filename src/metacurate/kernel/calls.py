@@ -224,5 +224,23 @@ def unit_match(
 html_scan: Callable[[bytes], Any] | None = getattr(htmlscan, "scan", None)
 html_facts: Callable[[bytes], int] | None = getattr(htmlscan, "facts", None)
 html_utf8_valid: Callable[[bytes], bool] | None = getattr(htmlscan, "utf8_valid", None)
+#: ``header_values(names, headers)``: per name, the first matching header's value (see
+#: extract.headers.header), all in one pass over ``HeaderMap.astuples()``.
+header_values: (
+    Callable[[tuple[tuple[str, str], ...], tuple[str, ...]], tuple[str | None, ...]] | None
+) = getattr(htmlscan, "header_values", None)
+#: ``pair_uids(urls, texts, portable=False)``: extract's uid of each (url, text) pair (lists
+#: of str), or None when a string is not strict UTF-8 (see _pairuid.c).
+pair_uids: Callable[..., list[str] | None] | None = getattr(htmlscan, "pair_uids", None)
+#: ``wat_scan(data)``: the fields extract reads of a WAT JSON record, or None (see _watscan.c).
+wat_scan: Callable[[bytes], Any] | None = getattr(htmlscan, "wat_scan", None)
+
+
+def wat_scan_pair_type(cls: type) -> None:
+    """The tuple class ``wat_scan`` makes a page's pairs with when it returns them ready."""
+    if htmlscan is not None:
+        htmlscan.set_pair_type(cls)
+
+
 #: ``dbcs_valid(data, table)``: whether ``data`` decodes strictly in a double-byte codec.
 html_dbcs_valid: Callable[[bytes, Any], bool] | None = getattr(htmlscan, "dbcs_valid", None)

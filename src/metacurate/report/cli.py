@@ -61,9 +61,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     """Classes of a list covered by the pool, the curated set and random subsets."""
     from metacurate.cli_flags import from_args
-    from metacurate.config import CoverageConfig
     from metacurate.files import write_json
     from metacurate.report.coverage import coverage, coverage_lines
+    from metacurate.report.coverage_config import CoverageConfig
     from metacurate.report.stats import load_run
 
     cfg = from_args(CoverageConfig, args)
@@ -190,7 +190,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_stats)
 
     from metacurate.cli_flags import add_options
-    from metacurate.config import CoverageConfig
+    from metacurate.report.coverage_config import CoverageConfig
 
     p = subparsers.add_parser(
         "coverage",

@@ -27,13 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metacurate.balance.decisions import read_decisions
-from metacurate.config import CLASS_LISTS, CoverageConfig
 from metacurate.errors import MetacurateError
 from metacurate.files import read_json
 from metacurate.match import Matcher, spacing
 from metacurate.metadata import Metadata
 from metacurate.pool.readers import ReadOptions, read_batches
 from metacurate.pool.sources import Source
+from metacurate.report.coverage_config import CLASS_LISTS, CoverageConfig
 from metacurate.report.stats import Run
 from metacurate.workdir import Workdir
 
@@ -76,7 +76,7 @@ def parse_classes(text: str, where: str) -> tuple[tuple[str, ...], ...]:
 
 
 def load_classes(spec: str) -> ClassList:
-    """A shipped list by name (:data:`~metacurate.config.CLASS_LISTS`) or a text file."""
+    """A shipped list by name (:data:`.coverage_config.CLASS_LISTS`) or a text file."""
     if spec in CLASS_LISTS and not Path(spec).exists():
         data = resources.files("metacurate").joinpath("data", f"{spec}_classes.txt")
         names = parse_classes(data.read_text(encoding="utf-8"), spec)
