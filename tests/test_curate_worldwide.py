@@ -175,7 +175,8 @@ def test_ray_gives_the_local_rows(world, tmp_path):
     require_system("ray", importlib.util.find_spec("ray") is not None)
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": a cluster of its own, never one that a parallel test started with ray start
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         run(world, tmp_path / "ray", workers=2, engine="ray")
     finally:

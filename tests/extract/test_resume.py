@@ -107,7 +107,8 @@ def test_ray_and_local_extract_write_the_same_bytes(tmp_path: Path, warcs: list[
     import ray
 
     local = extract(warcs, tmp_path / "local", shard_rows=3, progress=False, workers=2)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": a cluster of its own, never one that a parallel test started with ray start
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         on_ray = extract(
             warcs,
