@@ -122,6 +122,23 @@ def test_limits_are_refused_in_one_line(tmp_path, metadata):
     assert 1 <= capped_workers(10**6, 10**6) < 10**6  # memory bounds it
 
 
+def test_the_worker_cap_counts_reclaimable_page_cache(tmp_path, capsys):
+    """CI capped --workers 3 at 2 with "0.9 GiB of memory available" on a machine whose
+    memory was page cache (MemFree), which the kernel gives back on demand (MemAvailable)."""
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text(
+        "MemTotal:       24683772 kB\n"
+        "MemFree:          943718 kB\n"
+        "MemAvailable:   20971520 kB\n"
+        "Cached:        19000000 kB\n"
+    )
+    assert capped_workers(8, 8, meminfo=meminfo) == 8
+    assert capsys.readouterr().err == ""
+    meminfo.write_text("MemTotal: 24683772 kB\nMemFree: 100 kB\nMemAvailable: 943718 kB\n")
+    assert capped_workers(8, 8, meminfo=meminfo) == 2
+    assert "capped at 2: 0.9 GiB of memory available" in capsys.readouterr().err
+
+
 def test_metadata_hygiene(tmp_path):
     """Item 8: empty list, BOM, YAML/JSONL read as text, all silent."""
     empty = tmp_path / "empty.json"

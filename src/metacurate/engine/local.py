@@ -48,12 +48,25 @@ def bounded_map(
 WORKER_BYTES = 400 * 2**20
 
 
-def capped_workers(workers: int, tasks: int) -> int:
+def available_memory(meminfo: str | os.PathLike = "/proc/meminfo") -> int | None:
+    """Bytes the kernel can give a new process: ``MemAvailable``, which counts the page cache
+    it reclaims on demand (``MemFree`` does not: after a large copy or install it is a small
+    part of what is usable). ``None`` where there is no such file (not Linux)."""
+    try:
+        with open(meminfo) as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def capped_workers(workers: int, tasks: int, meminfo: str | os.PathLike = "/proc/meminfo") -> int:
     """``workers``, at most one per task and at most what the available memory holds."""
     n = min(workers, tasks)
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):  # pragma: no cover - not Linux
+    available = available_memory(meminfo)
+    if available is None:  # pragma: no cover - not Linux
         return n
     fits = max(1, int(available // WORKER_BYTES))
     if n > fits:
