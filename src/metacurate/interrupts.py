@@ -26,42 +26,50 @@ from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any
 
-#: Set by the handler of :func:`record_from_start`: a Ctrl-C outside ``noticed_interrupts``.
-_RECORDED = threading.Event()
-#: Any Ctrl-C of this process, recorded or raised.
-_ANY = threading.Event()
 _REDELIVERY = 0.05  # seconds
 
 
-def _record(signum: int, frame: FrameType | None) -> None:
-    _RECORDED.set()
-    _ANY.set()
+class _Recorder:
+    """The SIGINT handler of :func:`record_from_start` and what it saw: the state lives with
+    the handler (which is per process, as signals are), not in the module."""
 
+    def __init__(self) -> None:
+        #: a Ctrl-C outside ``noticed_interrupts``
+        self.recorded = threading.Event()
+        #: any Ctrl-C of this process, recorded or raised
+        self.any = threading.Event()
 
-def _quiet_once_interrupted(unraisable: Any) -> None:
-    """The command's ``sys.unraisablehook``: once it is interrupted, what Python would print
-    as "Exception ignored" is the interrupt's doing (library code cut short: a
-    ``multiprocessing`` finalizer half made, seen once in 100 Ctrl-C trials) and is not
-    printed; before, it is, as always."""
-    if _ANY.is_set() or isinstance(unraisable.exc_value, KeyboardInterrupt):
-        _ANY.set()
-        return
-    sys.__unraisablehook__(unraisable)
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.recorded.set()
+        self.any.set()
+
+    def unraisable(self, unraisable: Any) -> None:
+        """The command's ``sys.unraisablehook``: once it is interrupted, what Python would
+        print as "Exception ignored" is the interrupt's doing (library code cut short: a
+        ``multiprocessing`` finalizer half made, seen once in 100 Ctrl-C trials) and is not
+        printed; before, it is, as always."""
+        if self.any.is_set() or isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self.any.set()
+            return
+        sys.__unraisablehook__(unraisable)
 
 
 def record_from_start() -> None:
     """In the command's process, first of all: every later SIGINT is recorded, none raised
     (unless SIGINT is ignored, as under ``nohup``, or this is not the main thread)."""
-    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, _record):
+    current = signal.getsignal(signal.SIGINT)
+    if current is signal.SIG_IGN or isinstance(current, _Recorder):
         return
+    recorder = _Recorder()
     with suppress(ValueError):  # not the main thread
-        signal.signal(signal.SIGINT, _record)
-        sys.unraisablehook = _quiet_once_interrupted
+        signal.signal(signal.SIGINT, recorder)
+        sys.unraisablehook = recorder.unraisable
 
 
 def interrupted_outside() -> bool:
     """Whether a SIGINT came while only :func:`record_from_start` was listening."""
-    return _RECORDED.is_set()
+    current = signal.getsignal(signal.SIGINT)
+    return isinstance(current, _Recorder) and current.recorded.is_set()
 
 
 @contextmanager
@@ -75,6 +83,9 @@ def noticed_interrupts() -> Iterator[threading.Event]:
     ignored (``nohup``, a shell's background job): nothing changes."""
     seen = threading.Event()
     armed = False
+    recorder = signal.getsignal(signal.SIGINT)
+    if not isinstance(recorder, _Recorder):
+        recorder = _Recorder()  # no command entry before: nothing recorded
 
     def again_later() -> None:
         nonlocal armed
@@ -83,7 +94,7 @@ def noticed_interrupts() -> Iterator[threading.Event]:
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         seen.set()
-        _ANY.set()
+        recorder.any.set()
         code = frame.f_code if frame is not None else None
         if code is not None and (code.co_filename.startswith("<frozen importlib") or code in ours):
             # raised in the import system's own callbacks it is dropped and can leave a
@@ -107,10 +118,10 @@ def noticed_interrupts() -> Iterator[threading.Event]:
     def on_unraisable(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):  # ours, dropped by Python
             seen.set()
-            _ANY.set()
+            recorder.any.set()
             again_later()
             return
-        if seen.is_set():  # the interrupt's doing (see _quiet_once_interrupted)
+        if seen.is_set():  # the interrupt's doing (see _Recorder.unraisable)
             return
         previous_hook(unraisable)
 
@@ -126,7 +137,7 @@ def noticed_interrupts() -> Iterator[threading.Event]:
     previous_alarm = signal.signal(signal.SIGALRM, on_alarm)
     sys.unraisablehook = on_unraisable
     try:
-        if _RECORDED.is_set():  # a Ctrl-C while the command started
+        if recorder.recorded.is_set():  # a Ctrl-C while the command started
             seen.set()
             raise KeyboardInterrupt
         yield seen

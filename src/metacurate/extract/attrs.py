@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import cache
 from html.entities import html5
 
 from resiliparse.parse.encoding import map_encoding_to_html5
@@ -36,8 +37,6 @@ _SAFE = _SINGLE_BYTE | frozenset(
     for name in ("utf-8", "gbk", "gb18030", "gb2312", "big5", "big5hkscs", "shift_jis", "cp932")
     + ("cp949", "euc_jp", "euc_kr")
 )
-#: a single-byte charset's unassigned bytes, each as a bytes object (searched for in a page)
-_UNASSIGNED: dict[str, list[bytes]] = {}
 _REFERENCE = re.compile(r"&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|([A-Za-z0-9]+;?))")
 _LONGEST_NAME = max(map(len, html5))
 #: Numeric references to C1 controls read as windows-1252 (HTML standard, numeric reference end).
@@ -48,6 +47,12 @@ _C1 = dict(
         strict=True,
     )
 )
+
+
+@cache
+def _unassigned(codec: str) -> tuple[bytes, ...]:
+    """A single-byte charset's unassigned bytes, each as a bytes object (searched for in a page)."""
+    return tuple(bytes((b,)) for b in range(256) if not _decodes(b, codec))
 
 
 def _reference(match: re.Match[str]) -> str:
@@ -109,13 +114,9 @@ class _Charset:
         if codec == "cp1252":
             return not self.facts & HAS_CP1252_HOLES
         if codec in _SINGLE_BYTE:
-            unassigned = _UNASSIGNED.get(codec)
-            if unassigned is None:
-                unassigned = [bytes((b,)) for b in range(256) if not _decodes(b, codec)]
-                _UNASSIGNED[codec] = unassigned
             if codec == "ascii":  # (its 128 unassigned bytes: all of 0x80-0xFF)
                 return self.body.isascii()
-            return not any(byte in self.body for byte in unassigned)  # (memchr each)
+            return not any(byte in self.body for byte in _unassigned(codec))  # (memchr each)
         return self.kernel.strict_decodes(self.body, codec)
 
     def codec(self) -> str | None:

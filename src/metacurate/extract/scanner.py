@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from metacurate.extract.pairs import ImagePair
@@ -100,22 +101,19 @@ def byte_facts_python(data: bytes) -> int:
 
 #: Double-byte charsets whose strict decoding :func:`strict_decodes` checks with a table.
 DOUBLE_BYTE = ("gbk", "gb2312", "big5", "cp949", "shift_jis", "cp932")
-_TABLES: dict[str, bytes] = {}
 
 
+@cache
 def _table(codec: str) -> bytes:
     """256 flags (valid single byte) + 65536 (valid lead/trail pair), from Python's codec."""
-    table = _TABLES.get(codec)
-    if table is None:
-        flags = bytearray(256 + 65536)
-        for lead in range(256):
-            if _decodes(bytes((lead,)), codec):
-                flags[lead] = 1
-                continue
-            for trail in range(256):
-                flags[256 + lead * 256 + trail] = _decodes(bytes((lead, trail)), codec)
-        table = _TABLES[codec] = bytes(flags)
-    return table
+    flags = bytearray(256 + 65536)
+    for lead in range(256):
+        if _decodes(bytes((lead,)), codec):
+            flags[lead] = 1
+            continue
+        for trail in range(256):
+            flags[256 + lead * 256 + trail] = _decodes(bytes((lead, trail)), codec)
+    return bytes(flags)
 
 
 def _decodes(data: bytes, codec: str) -> bool:

@@ -15,6 +15,7 @@ Side-cars gain ``lang`` (the metadata language the row was matched in), ``lid_la
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -155,15 +156,14 @@ def to_global(entry_ids: pa.ListArray, langs: pa.Array, layout: Layout) -> pa.Li
 
 
 #: Per process: the language matchers of a layout (their indexes mapped and checked once),
-#: and the LID models, reused by every task the process runs.
+#: reused by every task the process runs (a cache of what the files hold, nothing else).
 _MATCHERS: dict[tuple[str, str, str], LanguageMatchers] = {}
-_IDENTIFIERS: dict[str, LanguageIdentifier] = {}
 
 
+@cache
 def _identifier(model: str) -> LanguageIdentifier:
-    if model not in _IDENTIFIERS:
-        _IDENTIFIERS[model] = LanguageIdentifier(model)
-    return _IDENTIFIERS[model]
+    """The LID model, loaded once per process."""
+    return LanguageIdentifier(model)
 
 
 class WorldwideTaskMatcher:

@@ -34,7 +34,7 @@ from metacurate.online.available import load_available, prepare_available
 from metacurate.online.decisions import bit, expected_rows, load_or_compute, t_for_target
 from metacurate.online.images import image_text_hashes, selected_rows
 from metacurate.online.log import ShardTally, write_shard_record
-from metacurate.online.samples import SampleFields, SampleReader
+from metacurate.online.samples import SampleFields, SampleReader, unknown_uid
 from metacurate.online.state import MATCHES, LocalState, resolve_matches
 from metacurate.online.tables import (
     load_matcher,
@@ -293,14 +293,6 @@ class OnlineBalancer:
             local.decisions_key = epoch
         return local.decisions
 
-    def _unknown(self, sample: Mapping[str, Any], uid: str) -> MetacurateError:
-        return MetacurateError(
-            f"sample {sample.get('__key__')!r} of {sample.get('__url__', '<unknown shard>')}: uid "
-            f"{uid!r} is not a row of the pool matched in {self.workdir}; the shards must carry "
-            f"the pool's uid (.json field {self.fields.uid_field!r}, e.g. img2dataset "
-            "save_additional_columns=['uid']), or pass unknown='drop'"
-        )
-
     def match_sets(self, samples: Sequence[Mapping[str, Any]]) -> tuple[pa.ListArray, np.ndarray]:
         """Match sets and ``uid_hash`` of a batch of samples (``[]`` for unknown uids)."""
         local = self._state()
@@ -324,7 +316,7 @@ class OnlineBalancer:
         known = pos >= 0
         if self.unknown == "error" and not known.all():
             i = int(np.flatnonzero(~known)[0])
-            raise self._unknown(samples[i], uids[i])
+            raise unknown_uid(samples[i], uids[i], self.workdir, self.fields.uid_field)
         keep = np.zeros(len(samples), bool)
         keep[known] = bit(self._decisions(), pos[known])
         return keep, known
@@ -345,7 +337,7 @@ class OnlineBalancer:
         pos = local.index.position(uid)
         if pos < 0:
             if self.unknown == "error":
-                raise self._unknown(sample, uid)
+                raise unknown_uid(sample, uid, self.workdir, self.fields.uid_field)
             self._count(sample, False, False)
             return False
         if local.decisions_key != self.epoch:
@@ -369,19 +361,7 @@ class OnlineBalancer:
     def _count(self, sample: Mapping[str, Any], kept: bool, known: bool) -> None:
         """Add one decided sample to its shard's tally."""
         local = self._local if self._local is not None else self._state()
-        shard = sample.get("__url__", "")
-        tally, totals = local.tallies.current, local.tallies.epochs.get(self.epoch)
-        if tally is not None and tally.shard == shard and tally.epoch == self.epoch:
-            tally.seen += 1  # the usual case, inlined: one more sample of the same shard
-            totals["seen"] += 1
-            if kept:
-                tally.kept += 1
-                totals["kept"] += 1
-            if not known:
-                tally.unknown += 1
-                totals["unknown"] += 1
-            return
-        self._write(local.tallies.add(str(shard), self.epoch, 1, int(kept), int(not known)))
+        self._write(local.tallies.add_one(sample.get("__url__", ""), self.epoch, kept, known))
 
     def _count_chunk(
         self, chunk: Sequence[Mapping[str, Any]], keep: np.ndarray, known: np.ndarray

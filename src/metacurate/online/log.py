@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,6 +99,23 @@ class Tallies:
         for key, n in (("seen", seen), ("kept", kept), ("unknown", unknown)):
             totals[key] += n
         return done
+
+    def add_one(self, shard: Any, epoch: int, kept: bool, known: bool) -> ShardTally | None:
+        """Count one decided sample (``keep``'s path: the shard of the last sample, the usual
+        case, is counted in place); returns the tally it finished, if any."""
+        tally = self.current
+        if tally is None or tally.shard != shard or tally.epoch != epoch:
+            return self.add(str(shard), epoch, 1, int(kept), int(not known))
+        totals = self.epochs[epoch]
+        tally.seen += 1
+        totals["seen"] += 1
+        if kept:
+            tally.kept += 1
+            totals["kept"] += 1
+        if not known:
+            tally.unknown += 1
+            totals["unknown"] += 1
+        return None
 
     def add_chunk(
         self, shards: Sequence[str], epoch: int, keep: np.ndarray, known: np.ndarray

@@ -39,6 +39,15 @@ def _where(sample: Mapping[str, Any]) -> str:
     return f"sample {sample.get('__key__')!r} of {sample.get('__url__', '<unknown shard>')}"
 
 
+def unknown_uid(sample: Mapping[str, Any], uid: str, workdir: str, uid_field: str) -> Exception:
+    """The error for a sample whose uid is not a row of the pool matched in ``workdir``."""
+    return MetacurateError(
+        f"{_where(sample)}: uid {uid!r} is not a row of the pool matched in {workdir}; the "
+        f"shards must carry the pool's uid (.json field {uid_field!r}, e.g. img2dataset "
+        "save_additional_columns=['uid']), or pass unknown='drop'"
+    )
+
+
 def _as_str(value: Any) -> str:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8")
