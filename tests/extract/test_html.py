@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from metacurate.extract.html import decode_html, html_encoding, image_pairs_from_html
-from metacurate.extract.pairs import ImagePair, normalize_text
+from metacurate.extract.pairs import ImagePair
 from metacurate.extract.warc import PayloadError, decode_payload
 from metacurate.extract.wat import image_pairs_from_wat
 
@@ -68,10 +68,13 @@ def test_relative_without_page_url_is_dropped() -> None:
     assert page.counts["dropped_unresolvable_relative"] == 1
 
 
-def test_normalize_text() -> None:
-    assert normalize_text("\n\ta  b\r\n") == "a  b"
-    assert normalize_text(None) == ""
-    assert normalize_text(" \t ") == ""
+def test_texts_are_normalized() -> None:
+    page = image_pairs_from_html(
+        b'<img src="a.png" alt="\n\ta  b\r\n"><img src="b.png"><img src="c.png" alt=" \t ">',
+        "http://h/",
+    )
+    assert [(p.url, p.text) for p in page.pairs] == [("http://h/a.png", "a  b")]
+    assert page.counts["images_seen"] == 3 and page.counts["with_text"] == 1
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,24 @@
-"""`add_images` (one loop over a page's images) equals `add_image` called for each image."""
+"""`add_images` (one loop over a page's images, the only place of the pair rules) equals a
+naive loop written from docs/extract.md's rules with `urllib.parse` alone; `add_image` is
+`add_images` for one image."""
 
 from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metacurate.extract.pairs import TEXT_SOURCES, PageImages, Resolver, add_image, add_images
+from metacurate.extract.pairs import (
+    TEXT_SOURCES,
+    ImagePair,
+    PageImages,
+    Resolver,
+    add_image,
+    add_images,
+)
 
 _SRC = st.sampled_from(
     [
@@ -47,22 +59,70 @@ _BASE = st.sampled_from(
 )
 
 
+def naive_pairs(images, base) -> tuple[list[tuple[str, str, str]], dict[str, int]]:
+    """The pair rules, plainly: texts with tab/CR/LF as spaces, stripped, the empty ones
+    dropped; `src` stripped and tab/CR/LF removed; kept if its scheme is http(s), or if it has
+    none and joins with `base` to an http(s) URL."""
+    pairs, counts = [], Counter()
+    for src, *texts in images:
+        counts["images_seen"] += 1
+        kept = []
+        for name, raw in zip(TEXT_SOURCES, texts, strict=True):
+            text = (raw or "").replace("\n", " ").replace("\r", " ").replace("\t", " ").strip()
+            if text:
+                kept.append((name, text))
+        if not kept:
+            continue
+        counts["with_text"] += 1
+        src = (src or "").strip().replace("\n", "").replace("\r", "").replace("\t", "")
+        if not src:
+            counts["dropped_empty_src"] += 1
+            continue
+        try:
+            scheme = urlsplit(src).scheme
+        except ValueError:
+            counts["dropped_bad_url"] += 1
+            continue
+        if scheme == "data":
+            counts["dropped_data_uri"] += 1
+            continue
+        if scheme:
+            if scheme not in ("http", "https"):
+                counts["dropped_non_http_scheme"] += 1
+                continue
+            url = src
+        else:
+            if not base:
+                counts["dropped_unresolvable_relative"] += 1
+                continue
+            try:
+                url = urljoin(base, src)
+            except ValueError:
+                counts["dropped_bad_url"] += 1
+                continue
+            if urlsplit(url).scheme not in ("http", "https"):
+                counts["dropped_non_http_scheme"] += 1
+                continue
+            counts["relative_urls_resolved"] += 1
+        pairs += [(url, text, name) for name, text in kept]
+    return pairs, dict(counts)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     images=st.lists(st.tuples(st.none() | _SRC, _TEXT, _TEXT, _TEXT), max_size=6),
     base=_BASE,
     as_resolver=st.booleans(),
 )
-def test_add_images_equals_add_image_each(images, base, as_resolver) -> None:
-    one = PageImages()
-    base_arg = Resolver(base) if as_resolver and base else base
+def test_add_images_equals_the_naive_rules(images, base, as_resolver) -> None:
+    page = PageImages()
+    add_images(page, images, TEXT_SOURCES, Resolver(base) if as_resolver and base else base)
+    assert ([tuple(p) for p in page.pairs], dict(page.counts)) == naive_pairs(images, base)
+    assert all(type(p) is ImagePair for p in page.pairs)
+    one = PageImages()  # add_image, one image at a time, gives the same
     for src, *texts in images:
-        add_image(one, src, list(zip(TEXT_SOURCES, texts, strict=True)), base_arg)
-    batch = PageImages()
-    add_images(batch, images, TEXT_SOURCES, Resolver(base) if as_resolver and base else base)
-    assert batch.pairs == one.pairs
-    assert dict(batch.counts) == dict(one.counts)  # (no key of a zero count either)
-    assert all(type(p) is type(q) for p, q in zip(batch.pairs, one.pairs, strict=True))
+        add_image(one, src, list(zip(TEXT_SOURCES, texts, strict=True)), base)
+    assert one.pairs == page.pairs and dict(one.counts) == dict(page.counts)
 
 
 _UID_TEXT = st.text(

@@ -41,15 +41,6 @@ class PageImages:
 _new_counter = dict.__new__
 
 
-def normalize_text(text: str | None) -> str:
-    """`\\n`, `\\r`, `\\t` → space, then strip; None → ""."""
-    if not text:
-        return ""
-    if "\n" in text or "\r" in text or "\t" in text:  # (str.translate is slow on long text)
-        text = text.translate(_WHITESPACE)
-    return text.strip()
-
-
 def resolve_base(page_url: str | None, base_href: str | None) -> str | None:
     """What relative `src` values resolve against: `<base href>` (resolved), else the page URL."""
     if base_href:
@@ -116,48 +107,9 @@ def add_image(
     base: str | Resolver | None,
 ) -> None:
     """Record one `<img>` (or WAT `IMG@/src` link): resolve `src`, keep its non-empty texts.
-    ``base``: the URL relative sources resolve against, or a :class:`Resolver` for it."""
-    counts = page.counts
-    counts["images_seen"] += 1
-    kept = [(source, t) for source, raw in texts if (t := normalize_text(raw))]
-    if not kept:
-        return
-    counts["with_text"] += 1
-    src = (src or "").strip()
-    if "\n" in src or "\r" in src or "\t" in src:
-        src = src.translate(_URL_WHITESPACE)
-    if not src:
-        counts["dropped_empty_src"] += 1
-        return
-    try:
-        scheme = url_scheme(src)
-    except ValueError:
-        counts["dropped_bad_url"] += 1
-        return
-    if scheme == "data":
-        counts["dropped_data_uri"] += 1
-        return
-    if scheme:
-        if scheme not in ("http", "https"):
-            counts["dropped_non_http_scheme"] += 1
-            return
-        url = src
-    else:
-        if not base:
-            counts["dropped_unresolvable_relative"] += 1
-            return
-        resolver = base if isinstance(base, Resolver) else Resolver(base)
-        try:
-            url = resolver.join(src)
-        except ValueError:
-            counts["dropped_bad_url"] += 1
-            return
-        if not resolver.http and urlsplit(url).scheme not in ("http", "https"):
-            counts["dropped_non_http_scheme"] += 1
-            return
-        counts["relative_urls_resolved"] += 1
-    for source, text in kept:
-        page.pairs.append(ImagePair(url, text, source))
+    ``base``: the URL relative sources resolve against, or a :class:`Resolver` for it.
+    (:func:`add_images` for one image: the rules live there.)"""
+    add_images(page, [(src, *(raw for _, raw in texts))], [name for name, _ in texts], base)
 
 
 _new_pair = tuple.__new__  # ImagePair(url, text, source) without its Python-level __new__
@@ -170,9 +122,12 @@ def add_images(
     names: Sequence[str],
     base: str | Resolver | None,
 ) -> None:
-    """:func:`add_image` for each image in order, in one loop: an image is ``(src, text, ...)``
-    with its texts named by ``names``; the counters are added once at the end (only those that
-    are not zero, as :func:`add_image` leaves them)."""
+    """Record each image in order: an image is ``(src, text, ...)`` with its texts named by
+    ``names``. Its texts are normalized (tab, CR, LF to spaces, then stripped) and the empty
+    ones dropped; an
+    image with a text gives one pair per text if its `src` (tab/CR/LF removed) is an http(s)
+    URL, or resolves to one against ``base``; otherwise a ``dropped_*`` counter says why. The
+    counters are added once at the end, only those that are not zero."""
     pairs = page.pairs
     seen = with_text = resolved = 0
     dropped: Counter[str] = Counter()
@@ -180,7 +135,7 @@ def add_images(
     for image in images:
         seen += 1
         kept = []
-        for source, raw in zip(names, image[1:], strict=True):  # normalize_text
+        for source, raw in zip(names, image[1:], strict=True):  # (normalized in line: the hot loop)
             if raw:
                 if "\n" in raw or "\r" in raw or "\t" in raw:
                     raw = raw.translate(_WHITESPACE)
