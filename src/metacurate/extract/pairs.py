@@ -124,10 +124,9 @@ def add_images(
 ) -> None:
     """Record each image in order: an image is ``(src, text, ...)`` with its texts named by
     ``names``. Its texts are normalized (tab, CR, LF to spaces, then stripped) and the empty
-    ones dropped; an
-    image with a text gives one pair per text if its `src` (tab/CR/LF removed) is an http(s)
-    URL, or resolves to one against ``base``; otherwise a ``dropped_*`` counter says why. The
-    counters are added once at the end, only those that are not zero."""
+    ones dropped; an image with a text gives one pair per text if its `src` (tab/CR/LF
+    removed) is an http(s) URL, or resolves to one against ``base``; otherwise a ``dropped_*``
+    counter says why. The counters are added once at the end, only those that are not zero."""
     pairs = page.pairs
     seen = with_text = resolved = 0
     dropped: Counter[str] = Counter()
