@@ -19,7 +19,13 @@ from resiliparse.parse.encoding import map_encoding_to_html5
 
 from metacurate.extract.html import html_encoding, image_pairs_from_html
 from metacurate.extract.pairs import TEXT_SOURCES, PageImages, add_images, resolve_base
-from metacurate.extract.scanner import HAS_CHARSET, HAS_CP1252_HOLES, ScanKernel, scan_kernel
+from metacurate.extract.scanner import (
+    HAS_CHARSET,
+    HAS_CP1252_HOLES,
+    ScanKernel,
+    decodes,
+    scan_kernel,
+)
 
 __all__ = ["image_pairs_fast", "resolve_references"]
 
@@ -52,7 +58,7 @@ _C1 = dict(
 @cache
 def _unassigned(codec: str) -> tuple[bytes, ...]:
     """A single-byte charset's unassigned bytes, each as a bytes object (searched for in a page)."""
-    return tuple(bytes((b,)) for b in range(256) if not _decodes(b, codec))
+    return tuple(bytes((b,)) for b in range(256) if not decodes(bytes((b,)), codec))
 
 
 def _reference(match: re.Match[str]) -> str:
@@ -143,14 +149,6 @@ class _Charset:
         if self.encoding() not in _SAFE:
             return False
         return bool(strict_fallback) or self.codec() is not None
-
-
-def _decodes(byte: int, codec: str) -> bool:
-    try:
-        bytes((byte,)).decode(codec)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def image_pairs_fast(

@@ -24,6 +24,7 @@ __all__ = [
     "ScanKernel",
     "byte_facts",
     "byte_facts_python",
+    "decodes",
     "native_scan_available",
     "scan_html",
     "scan_kernel",
@@ -56,7 +57,7 @@ class ScanKernel:
         """Whether ``data`` decodes with ``codec`` (a Python codec name) without an error."""
         if codec in DOUBLE_BYTE and self.native:
             return calls.html_dbcs_valid(data, _table(codec))  # type: ignore[misc]
-        return _decodes(data, codec)
+        return decodes(data, codec)
 
 
 def scan_kernel() -> ScanKernel:
@@ -108,15 +109,16 @@ def _table(codec: str) -> bytes:
     """256 flags (valid single byte) + 65536 (valid lead/trail pair), from Python's codec."""
     flags = bytearray(256 + 65536)
     for lead in range(256):
-        if _decodes(bytes((lead,)), codec):
+        if decodes(bytes((lead,)), codec):
             flags[lead] = 1
             continue
         for trail in range(256):
-            flags[256 + lead * 256 + trail] = _decodes(bytes((lead, trail)), codec)
+            flags[256 + lead * 256 + trail] = decodes(bytes((lead, trail)), codec)
     return bytes(flags)
 
 
-def _decodes(data: bytes, codec: str) -> bool:
+def decodes(data: bytes, codec: str) -> bool:
+    """Whether ``data`` decodes with ``codec`` without an error (Python's own decoder)."""
     try:
         data.decode(codec)
     except UnicodeDecodeError:
@@ -131,7 +133,7 @@ def strict_decodes(data: bytes, codec: str) -> bool:
 
 
 def _utf8_valid_python(data: bytes) -> bool:
-    return _decodes(data, "utf-8")
+    return decodes(data, "utf-8")
 
 
 def utf8_valid(data: bytes) -> bool:
