@@ -22,14 +22,15 @@ ALLOWED = {
     "match/worldwide_run.py:_MATCHERS",
 }
 
-_EMPTY_CALLS = {"dict", "set", "list", "defaultdict", "OrderedDict", "deque"}
+#: calls that make an empty container when given no arguments (``defaultdict`` always does)
+_EMPTY_CALLS = {"dict", "set", "list", "OrderedDict", "deque"}
 
 
 def _mutable(value: ast.expr) -> bool:
-    if isinstance(value, ast.Dict | ast.List | ast.Set) and not getattr(
-        value, "keys", getattr(value, "elts", None)
-    ):
-        return True
+    if isinstance(value, ast.Dict):
+        return not value.keys
+    if isinstance(value, ast.List | ast.Set):
+        return not value.elts
     if isinstance(value, ast.Call):
         func = value.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
